@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# install-tools.sh: install the Debian tools the integration tests use, when missing.
+#
+# Usage: scripts/install-tools.sh      (as root, or with sudo available)
+#
+#   kcat        Kafka command-line client (produce/consume/metadata), package `kcat`
+#   promtool    Prometheus rule/metrics checker, package `prometheus`
+#
+# Idempotent: runs `apt-get update` and `apt-get install` only when a tool is missing,
+# then prints the versions. The package's service is not started (policy-rc.d on
+# containers; nothing here runs the server). Java 17 and Maven for the Kafka broker
+# (scripts/kafka-broker.sh) are expected to be installed already.
+set -euo pipefail
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-tools: need root or sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+command -v kcat >/dev/null || missing+=(kcat)
+command -v promtool >/dev/null || missing+=(prometheus)
+
+if ((${#missing[@]})); then
+  echo "install-tools: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "kcat: $(kcat -V 2>&1 | grep -m1 '^Version' || true)"
+echo "promtool: $(promtool --version 2>&1 | head -n1)"

@@ -1,0 +1,47 @@
+//! Deterministic output ids (§6): name-based UUIDs (version 5) of what the output is about,
+//! so the same input always yields the same ids and consumers can de-duplicate.
+
+use uuid::Uuid;
+
+use super::{AlertKind, Week};
+
+/// Namespace of every id this service mints.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a8e_53b4_4c1d_9e7a_0b2f_8d3c_41a7);
+
+fn name_based(name: &str) -> String {
+    Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// Id of revision `revision` of the decision for `employee_id` in `week`.
+pub fn decision_id(employee_id: &str, week: Week, revision: u32) -> String {
+    name_based(&format!("decision/{employee_id}/{}/{revision}", week.label()))
+}
+
+/// Id of the compliance change caused by decision `decision_id`.
+pub fn change_id(decision_id: &str) -> String {
+    name_based(&format!("change/{decision_id}"))
+}
+
+/// Id of an alert about a decision (non-compliant, resolved, retracted).
+pub fn decision_alert_id(kind: AlertKind, decision_id: &str) -> String {
+    name_based(&format!("alert/{}/{decision_id}", kind.as_str()))
+}
+
+/// Id of the at-risk alert of `employee_id` in `week` (at most one per week).
+pub fn at_risk_alert_id(employee_id: &str, week: Week) -> String {
+    name_based(&format!("alert/at_risk/{employee_id}/{}", week.label()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct_per_revision() {
+        let a = decision_id("e-1", Week(2940), 0);
+        assert_eq!(a, decision_id("e-1", Week(2940), 0));
+        assert_ne!(a, decision_id("e-1", Week(2940), 1));
+        assert_ne!(a, decision_id("e-2", Week(2940), 0));
+        assert_eq!(a.len(), 36);
+    }
+}

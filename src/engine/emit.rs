@@ -1,0 +1,266 @@
+//! Turning evaluations into the output values of §6, with the alert and change rules of §5.
+
+use crate::domain::{ids, AlertKind, Status, Week};
+use crate::wire::output::{
+    ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, SCHEMA_VERSION,
+};
+
+use super::evaluate::{escalation_level, Evaluation};
+use super::state::{DecisionRecord, Roster};
+use super::{explain, Engine, Output};
+
+fn bits_to_days(week: Week, bits: u8) -> Vec<String> {
+    (0..7)
+        .filter(|d| bits & (1 << d) != 0)
+        .map(|d| week.monday().plus(d).to_string())
+        .collect()
+}
+
+/// What an alert is about, besides its kind.
+struct AlertFacts {
+    week: Week,
+    streak: u32,
+    level: Option<String>,
+    vp_hold: bool,
+    decision_id: Option<String>,
+    alert_id: String,
+    explanation: String,
+}
+
+impl Engine {
+    fn decision_value(
+        &self,
+        i: usize,
+        roster: &Roster,
+        e: &Evaluation,
+        revision: u32,
+    ) -> Decision {
+        let employee = &self.employees[i];
+        let policy = &self.rules.policies[e.policy];
+        let grace_week = roster.hire.map(|h| e.week.0 - h.week().0 + 1);
+        Decision {
+            schema_version: SCHEMA_VERSION,
+            decision_id: ids::decision_id(&employee.id, e.week, revision),
+            employee_id: employee.id.to_string(),
+            week: e.week.label(),
+            week_start: e.week.monday().to_string(),
+            status: e.status,
+            reason: e.reason,
+            office_days: bits_to_days(e.week, e.facts.office),
+            required_days: e.facts.required,
+            exempt_days: bits_to_days(e.week, e.facts.exempt),
+            policy: PolicyRef {
+                id: policy.id.clone(),
+                version: policy.version,
+            },
+            window: Window {
+                weeks: e.window.iter().map(|w| w.label()).collect(),
+                office_days: e.window_office,
+                required_days: e.window_required,
+            },
+            revision,
+            correction: revision > 0,
+            consecutive_non_compliant_weeks: e.streak,
+            manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
+            org: self.interner.get(roster.org).to_owned(),
+            explanation: explain::decision(e, policy, employee, &self.interner, grace_week),
+        }
+    }
+
+    fn alert(&self, i: usize, roster: &Roster, kind: AlertKind, f: AlertFacts, out: &mut Vec<Output>) {
+        let Some(manager) = roster.manager else {
+            out.push(Output::AlertWithoutManager(kind));
+            return;
+        };
+        out.push(Output::Alert(ManagerAlert {
+            schema_version: SCHEMA_VERSION,
+            alert_id: f.alert_id,
+            manager_id: self.interner.get(manager).to_owned(),
+            vp_id: roster.vp.map(|v| self.interner.get(v).to_owned()),
+            employee_id: self.employees[i].id.to_string(),
+            week: f.week.label(),
+            kind,
+            escalation_level: f.level,
+            consecutive_non_compliant_weeks: f.streak,
+            promotion_requires_vp_approval: f.vp_hold,
+            decision_id: f.decision_id,
+            explanation: f.explanation,
+        }));
+    }
+
+    /// A non_compliant alert for `e`; returns whether it was sent.
+    fn non_compliant_alert(
+        &self,
+        i: usize,
+        roster: &Roster,
+        e: &Evaluation,
+        decision_id: &str,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        let policy = &self.rules.policies[e.policy];
+        let level = escalation_level(policy, e.streak).map(str::to_owned);
+        let vp_hold = e.streak >= policy.promotion_hold_after_weeks;
+        let facts = AlertFacts {
+            week: e.week,
+            streak: e.streak,
+            explanation: explain::non_compliant_alert(e, level.as_deref(), vp_hold),
+            level,
+            vp_hold,
+            decision_id: Some(decision_id.to_owned()),
+            alert_id: ids::decision_alert_id(AlertKind::NonCompliant, decision_id),
+        };
+        self.alert(i, roster, AlertKind::NonCompliant, facts, out);
+        roster.manager.is_some()
+    }
+
+    fn plain_alert(
+        &self,
+        i: usize,
+        roster: &Roster,
+        kind: AlertKind,
+        e: &Evaluation,
+        decision_id: &str,
+        explanation: String,
+        out: &mut Vec<Output>,
+    ) {
+        let facts = AlertFacts {
+            week: e.week,
+            streak: e.streak,
+            level: None,
+            vp_hold: false,
+            decision_id: Some(decision_id.to_owned()),
+            alert_id: ids::decision_alert_id(kind, decision_id),
+            explanation,
+        };
+        self.alert(i, roster, kind, facts, out);
+    }
+
+    pub(super) fn emit_closed_decision(
+        &mut self,
+        i: usize,
+        roster: &Roster,
+        e: Evaluation,
+        streak_before: u32,
+        out: &mut Vec<Output>,
+    ) {
+        let decision = self.decision_value(i, roster, &e, 0);
+        let decision_id = decision.decision_id.clone();
+        let previous = self.employees[i].current;
+        out.push(Output::Decision(decision));
+        if previous != Some(e.status) {
+            self.push_change(i, roster, e.week, previous, e.status, false, &decision_id, out);
+        }
+        let mut alerted = false;
+        match e.status {
+            Status::NonCompliant => {
+                alerted = self.non_compliant_alert(i, roster, &e, &decision_id, out);
+            }
+            Status::Compliant if streak_before >= 1 => {
+                let text = explain::resolved_alert(&e, streak_before);
+                self.plain_alert(i, roster, AlertKind::Resolved, &e, &decision_id, text, out);
+            }
+            _ => {}
+        }
+        let employee = &mut self.employees[i];
+        employee.current = Some(e.status);
+        employee.decisions.push(DecisionRecord {
+            week: e.week,
+            status: e.status,
+            streak: e.streak,
+            revision: 0,
+            fingerprint: e.fingerprint(),
+            alerted,
+        });
+    }
+
+    pub(super) fn emit_corrected_decision(
+        &mut self,
+        i: usize,
+        k: usize,
+        roster: &Roster,
+        e: Evaluation,
+        out: &mut Vec<Output>,
+    ) {
+        let old = self.employees[i].decisions[k];
+        let revision = old.revision + 1;
+        let decision = self.decision_value(i, roster, &e, revision);
+        let decision_id = decision.decision_id.clone();
+        out.push(Output::Decision(decision));
+        let mut alerted = old.alerted;
+        if old.alerted && e.status != Status::NonCompliant {
+            let text = explain::retracted_alert(&e);
+            self.plain_alert(i, roster, AlertKind::Retracted, &e, &decision_id, text, out);
+            alerted = false;
+        } else if e.status == Status::NonCompliant && old.status != Status::NonCompliant {
+            alerted = self.non_compliant_alert(i, roster, &e, &decision_id, out);
+        }
+        self.employees[i].decisions[k] = DecisionRecord {
+            week: e.week,
+            status: e.status,
+            streak: e.streak,
+            revision,
+            fingerprint: e.fingerprint(),
+            alerted,
+        };
+    }
+
+    /// After corrections: a compliance change when the latest week's status moved.
+    pub(super) fn emit_status_correction(&mut self, i: usize, roster: &Roster, out: &mut Vec<Output>) {
+        let employee = &self.employees[i];
+        let Some(latest) = employee.decisions.last().copied() else { return };
+        let previous = employee.current;
+        if previous == Some(latest.status) {
+            return;
+        }
+        let decision_id = ids::decision_id(&employee.id, latest.week, latest.revision);
+        self.push_change(i, roster, latest.week, previous, latest.status, true, &decision_id, out);
+        self.employees[i].current = Some(latest.status);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_change(
+        &self,
+        i: usize,
+        roster: &Roster,
+        week: Week,
+        previous: Option<Status>,
+        status: Status,
+        correction: bool,
+        decision_id: &str,
+        out: &mut Vec<Output>,
+    ) {
+        out.push(Output::Change(ComplianceChange {
+            schema_version: SCHEMA_VERSION,
+            change_id: ids::change_id(decision_id),
+            employee_id: self.employees[i].id.to_string(),
+            week: week.label(),
+            previous_status: previous,
+            status,
+            correction,
+            decision_id: decision_id.to_owned(),
+            manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
+            org: self.interner.get(roster.org).to_owned(),
+        }));
+    }
+
+    pub(super) fn emit_at_risk(
+        &self,
+        i: usize,
+        roster: &Roster,
+        week: Week,
+        (so_far, remaining, required): (u32, u32, u32),
+        out: &mut Vec<Output>,
+    ) {
+        let employee = &self.employees[i];
+        let facts = AlertFacts {
+            week,
+            streak: employee.streak_before(week),
+            level: None,
+            vp_hold: false,
+            decision_id: None,
+            alert_id: ids::at_risk_alert_id(&employee.id, week),
+            explanation: explain::at_risk_alert(week, so_far, remaining, required),
+        };
+        self.alert(i, roster, AlertKind::AtRisk, facts, out);
+    }
+}

@@ -1,0 +1,263 @@
+//! The weekly decision of §4 as pure functions of the rules and one employee's state.
+
+use crate::config::Policy;
+use crate::domain::{Day, Reason, Status, Week};
+
+use super::rules::Rules;
+use super::state::{Employee, Interner, Roster};
+
+/// Weekday mask: Monday to Friday.
+pub const WEEKDAYS: u8 = 0b001_1111;
+/// Whole-week mask.
+pub const ALL_DAYS: u8 = 0b111_1111;
+
+/// The §4.2 quantities of one week under one policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekFacts {
+    /// Office days counted by the policy (weekends only with `count_weekends`), as bits.
+    pub office: u8,
+    /// Exempt weekdays: holidays or approved absences, as bits.
+    pub exempt: u8,
+    /// The holiday subset of `exempt`.
+    pub holidays: u8,
+    /// required(W) = max(0, required_days − |exempt_days|).
+    pub required: u32,
+}
+
+/// §4.2 for `week` under `policy`.
+pub fn week_facts(
+    rules: &Rules,
+    employee: &Employee,
+    roster: &Roster,
+    policy: &Policy,
+    week: Week,
+) -> WeekFacts {
+    let mask = if policy.count_weekends { ALL_DAYS } else { WEEKDAYS };
+    let holidays = rules.holiday_bits(usize::from(roster.region), week) & WEEKDAYS;
+    let exempt = holidays | employee.absence_bits(week);
+    WeekFacts {
+        office: employee.office_bits(week) & mask,
+        exempt,
+        holidays,
+        required: u32::from(policy.required_days).saturating_sub(exempt.count_ones()),
+    }
+}
+
+/// A weekly decision's content (everything but ids, revision and presentation fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The week.
+    pub week: Week,
+    /// Index of the policy in force.
+    pub policy: usize,
+    /// Status.
+    pub status: Status,
+    /// Reason.
+    pub reason: Reason,
+    /// The week's own facts.
+    pub facts: WeekFacts,
+    /// Weeks that entered the window, oldest first.
+    pub window: Vec<Week>,
+    /// Σ office days over the window.
+    pub window_office: u32,
+    /// Σ required days over the window.
+    pub window_required: u32,
+    /// Streak at this week (§4.4).
+    pub streak: u32,
+}
+
+impl Evaluation {
+    /// A stable 64-bit fingerprint of the content (FNV-1a), to detect changes on re-evaluation.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        eat(self.policy as u64);
+        eat(self.status as u64);
+        eat(self.reason as u64);
+        eat(u64::from(self.facts.office));
+        eat(u64::from(self.facts.exempt));
+        eat(u64::from(self.facts.required));
+        for w in &self.window {
+            eat(w.0 as u64);
+        }
+        eat(u64::from(self.window_office));
+        eat(u64::from(self.window_required));
+        eat(u64::from(self.streak));
+        h
+    }
+}
+
+/// Context of the employee's home zone: the local date of the first badge the processor
+/// applied (§3.4); `None` before any.
+#[derive(Debug, Clone, Copy)]
+pub struct ZoneContext {
+    /// First-badge date in the home zone.
+    pub first_day: Option<Day>,
+}
+
+impl ZoneContext {
+    /// Whether the processor saw `week` from its start.
+    pub fn saw_from_start(&self, week: Week) -> bool {
+        self.first_day.is_some_and(|d| week.monday() >= d)
+    }
+}
+
+/// The policy under which `week` is evaluated, or `None` when it is not evaluated
+/// (§4.1 no version in force, §4.3 rule 1, or §3.4 not seen from its start).
+pub fn evaluable_policy(
+    rules: &Rules,
+    interner: &Interner,
+    roster: &Roster,
+    week: Week,
+    zone: ZoneContext,
+) -> Option<usize> {
+    if !roster.active || roster.hire.is_some_and(|h| h > week.sunday()) {
+        return None;
+    }
+    if !zone.saw_from_start(week) {
+        return None;
+    }
+    rules.policy_for(interner.get(roster.group), week)
+}
+
+/// Whether `week` is among the first `new_hire_grace_weeks` ISO weeks from the hire week.
+pub fn in_new_hire_grace(policy: &Policy, roster: &Roster, week: Week) -> bool {
+    roster.hire.is_some_and(|h| {
+        let first = h.week();
+        week >= first && i64::from(week.0 - first.0) < i64::from(policy.new_hire_grace_weeks)
+    })
+}
+
+/// §4.3 and §4.4 for `week`, given the streak of the latest decision before it.
+pub fn evaluate(
+    rules: &Rules,
+    interner: &Interner,
+    employee: &Employee,
+    roster: &Roster,
+    week: Week,
+    zone: ZoneContext,
+    streak_before: u32,
+) -> Option<Evaluation> {
+    let policy_index = evaluable_policy(rules, interner, roster, week, zone)?;
+    let policy = &rules.policies[policy_index];
+    let facts = week_facts(rules, employee, roster, policy, week);
+    let exempt = if roster.remote {
+        Some(Reason::RemoteApproved)
+    } else if in_new_hire_grace(policy, roster, week) {
+        Some(Reason::NewHireGrace)
+    } else if facts.required == 0 {
+        Some(Reason::FullyExcused)
+    } else {
+        None
+    };
+    let own = |status, reason, streak| Evaluation {
+        week,
+        policy: policy_index,
+        status,
+        reason,
+        facts,
+        window: vec![week],
+        window_office: facts.office.count_ones(),
+        window_required: facts.required,
+        streak,
+    };
+    if let Some(reason) = exempt {
+        return Some(own(Status::Exempt, reason, streak_before));
+    }
+    let rolling = policy.rolling_weeks.max(1);
+    let (window, office, required) = if rolling == 1 {
+        (vec![week], facts.office.count_ones(), facts.required)
+    } else {
+        rolling_window(rules, interner, employee, roster, policy, week, zone)
+    };
+    let (status, reason, streak) = if office >= required {
+        (Status::Compliant, Reason::MetRequirement, 0)
+    } else {
+        (Status::NonCompliant, Reason::BelowRequired, streak_before + 1)
+    };
+    Some(Evaluation {
+        window,
+        window_office: office,
+        window_required: required,
+        ..own(status, reason, streak)
+    })
+}
+
+/// §4.3 rule 6: the N weeks ending with `week`, each judged under `week`'s policy; weeks that
+/// policy would exempt or not evaluate, and weeks never evaluable, are left out.
+fn rolling_window(
+    rules: &Rules,
+    interner: &Interner,
+    employee: &Employee,
+    roster: &Roster,
+    policy: &Policy,
+    week: Week,
+    zone: ZoneContext,
+) -> (Vec<Week>, u32, u32) {
+    let n = policy.rolling_weeks.max(1) as i32;
+    let group = interner.get(roster.group);
+    let mut weeks = Vec::with_capacity(n as usize);
+    let (mut office, mut required) = (0, 0);
+    for k in (0..n).rev() {
+        let w = week.plus(-k);
+        let never_evaluable = rules.policy_for(group, w).is_none() || !zone.saw_from_start(w);
+        let not_evaluated = !roster.active || roster.hire.is_some_and(|h| h > w.sunday());
+        if never_evaluable || not_evaluated || roster.remote || in_new_hire_grace(policy, roster, w)
+        {
+            continue;
+        }
+        let f = week_facts(rules, employee, roster, policy, w);
+        if f.required == 0 {
+            continue;
+        }
+        weeks.push(w);
+        office += f.office.count_ones();
+        required += f.required;
+    }
+    (weeks, office, required)
+}
+
+/// The at-risk test of §5 at 00:00 of weekday `day` (Monday = 0) of `week`: `Some((so_far,
+/// remaining, required))` when the employee can at best just meet the requirement.
+pub fn at_risk(
+    rules: &Rules,
+    interner: &Interner,
+    employee: &Employee,
+    roster: &Roster,
+    week: Week,
+    day: u32,
+    zone: ZoneContext,
+) -> Option<(u32, u32, u32)> {
+    let policy = &rules.policies[evaluable_policy(rules, interner, roster, week, zone)?];
+    if policy.rolling_weeks > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
+        return None;
+    }
+    let facts = week_facts(rules, employee, roster, policy, week);
+    if facts.required == 0 {
+        return None;
+    }
+    let before = (1u8 << day) - 1;
+    let so_far = (facts.office & before).count_ones();
+    let last = if policy.count_weekends { 6 } else { 4 };
+    let remaining = (day..=last).filter(|d| facts.exempt & (1 << d) == 0).count() as u32;
+    (so_far < facts.required && so_far + remaining <= facts.required).then_some((
+        so_far,
+        remaining,
+        facts.required,
+    ))
+}
+
+/// The escalation level for `streak`: the highest rung with `after_weeks ≤ streak`.
+pub fn escalation_level(policy: &Policy, streak: u32) -> Option<&str> {
+    policy
+        .escalation
+        .iter()
+        .filter(|r| r.after_weeks <= streak)
+        .max_by_key(|r| r.after_weeks)
+        .map(|r| r.level.as_str())
+}

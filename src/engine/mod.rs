@@ -1,0 +1,450 @@
+//! The pure engine: validated inputs in, outputs out. No I/O, no async, no clock reads —
+//! event time arrives inside badges and the wall clock (idle advance, replay's `--now`)
+//! arrives as an explicit [`Engine::advance_watermark`].
+//!
+//! Order of operations (§3.6): for each applied badge, classify it against the watermark
+//! before it, apply it (re-evaluating corrected weeks), then advance the watermark and fire
+//! every week close and at-risk check that became due, ordered by (instant, close before
+//! at-risk, home zone name, employee_id).
+
+pub mod evaluate;
+pub mod explain;
+pub mod rules;
+pub mod state;
+mod emit;
+
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+use crate::config::Config;
+use crate::domain::time::{local_day, local_midnight, LocalDayCache};
+use crate::domain::{
+    AbsenceRecord, Badge, Day, DeadLetterReason, Direction, RosterChange, RosterRecord,
+    Timestamp, Week,
+};
+use crate::wire::input::Rejection;
+use crate::wire::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert};
+
+use evaluate::ZoneContext;
+pub use rules::Rules;
+use state::{Absence, Employee, Interner, Roster};
+
+/// Something the engine emits; the shell turns it into a record or a metric.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A weekly decision (or a corrected revision of one).
+    Decision(Decision),
+    /// An employee's current status moved.
+    Change(ComplianceChange),
+    /// An alert for a manager.
+    Alert(ManagerAlert),
+    /// An alert that was not sent because the employee has no manager (counted, §5).
+    AlertWithoutManager(crate::domain::AlertKind),
+    /// An input that could not be used.
+    DeadLetter(DeadLetter),
+}
+
+/// What applying a badge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadgeEffect {
+    /// Its week is still open (or the employee has no home zone yet).
+    OnTime,
+    /// Its week had closed and was re-evaluated (§3.5).
+    Correction,
+}
+
+#[derive(Debug, Clone)]
+struct ZoneState {
+    tz: Tz,
+    members: Vec<u32>,
+    sorted: bool,
+    first_day: Option<Day>,
+    next_close: Week,
+    close_at: Timestamp,
+    risk_week: Week,
+    risk_day: u32,
+    risk_at: Timestamp,
+}
+
+/// The attendance-compliance state machine for one input partition (or a whole replay).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rules: Rules,
+    interner: Interner,
+    employees: Vec<Employee>,
+    index: FxHashMap<Box<str>, u32>,
+    zones: Vec<ZoneState>,
+    site_days: Vec<LocalDayCache>,
+    watermark: Option<Timestamp>,
+    first_badge: Option<Timestamp>,
+    next_due: Option<Timestamp>,
+}
+
+impl Engine {
+    /// A fresh engine for a validated configuration.
+    pub fn new(config: &Config) -> Self {
+        let rules = Rules::new(config);
+        let zones = rules
+            .zones
+            .iter()
+            .map(|&tz| ZoneState {
+                tz,
+                members: Vec::new(),
+                sorted: true,
+                first_day: None,
+                next_close: Week(0),
+                close_at: Timestamp::from_unix(i64::MAX, 0),
+                risk_week: Week(0),
+                risk_day: 0,
+                risk_at: Timestamp::from_unix(i64::MAX, 0),
+            })
+            .collect();
+        let site_days = rules.sites.iter().map(|s| LocalDayCache::new(s.tz)).collect();
+        Self {
+            rules,
+            interner: Interner::default(),
+            employees: Vec::new(),
+            index: FxHashMap::default(),
+            zones,
+            site_days,
+            watermark: None,
+            first_badge: None,
+            next_due: None,
+        }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The current watermark (§3.3), `None` before the first applied badge.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.watermark
+    }
+
+    /// Number of employees with state.
+    pub fn employees_tracked(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Approximate bytes of per-employee state.
+    pub fn state_bytes(&self) -> usize {
+        self.employees.iter().map(Employee::approx_bytes).sum::<usize>()
+            + self.index.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+    }
+
+    fn employee_slot(&mut self, id: &str) -> usize {
+        if let Some(&i) = self.index.get(id) {
+            return i as usize;
+        }
+        let i = self.employees.len();
+        self.employees.push(Employee::new(id));
+        self.index.insert(id.into(), i as u32);
+        i
+    }
+
+    fn zone_context(&self, zone: u16) -> ZoneContext {
+        ZoneContext {
+            first_day: self.zones.get(usize::from(zone)).and_then(|z| z.first_day),
+        }
+    }
+
+    /// The latest closed week in `zone`, `None` before the first badge.
+    fn closed_through(&self, zone: u16) -> Option<Week> {
+        let z = self.zones.get(usize::from(zone))?;
+        z.first_day.map(|_| z.next_close.plus(-1))
+    }
+
+    /// Applies a roster change (§1.2).
+    pub fn apply_roster(&mut self, change: RosterChange) {
+        match change {
+            RosterChange::Upsert(record) => self.upsert_roster(record),
+            RosterChange::Remove { employee_id } => {
+                if let Some(i) = self.index.remove(employee_id.as_str()) {
+                    let e = &mut self.employees[i as usize];
+                    if let Some(r) = e.roster.take() {
+                        self.zones[usize::from(r.zone)].members.retain(|&m| m != i);
+                    }
+                    *e = Employee::new("");
+                }
+            }
+        }
+    }
+
+    fn upsert_roster(&mut self, r: RosterRecord) {
+        let i = self.employee_slot(&r.employee_id);
+        let site = &self.rules.sites[r.home_site];
+        let (zone, region) = (site.zone as u16, site.region as u16);
+        let roster = Roster {
+            manager: r.manager_id.as_deref().map(|m| self.interner.intern(m)),
+            vp: r.vp_id.as_deref().map(|v| self.interner.intern(v)),
+            org: self.interner.intern(&r.org),
+            group: self.interner.intern(&r.policy_group),
+            home_site: r.home_site as u16,
+            zone,
+            region,
+            hire: r.hire_date,
+            active: r.active,
+            remote: r.remote_approved,
+        };
+        let old_zone = self.employees[i].roster.as_ref().map(|o| o.zone);
+        if old_zone != Some(zone) {
+            if let Some(old) = old_zone {
+                self.zones[usize::from(old)].members.retain(|&m| m as usize != i);
+            }
+            let z = &mut self.zones[usize::from(zone)];
+            z.members.push(i as u32);
+            z.sorted = false;
+        }
+        self.employees[i].roster = Some(roster);
+    }
+
+    /// Applies an absence record (§1.3); re-evaluates closed weeks it touches within the
+    /// correction window (§3.5).
+    pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut Vec<Output>) {
+        let i = self.employee_slot(&a.employee_id);
+        let kind = a.kind.as_deref().map(|k| self.interner.intern(k));
+        let record = Absence {
+            id: a.absence_id.as_str().into(),
+            start: a.start,
+            end: a.end,
+            kind,
+            approved: a.approved,
+        };
+        let e = &mut self.employees[i];
+        let mut touched = (record.start, record.end);
+        match e.absences.iter_mut().find(|x| x.id == record.id) {
+            Some(old) => {
+                touched = (old.start.min(record.start), old.end.max(record.end));
+                *old = record;
+            }
+            None => e.absences.push(record),
+        }
+        let Some(zone) = e.roster.as_ref().map(|r| r.zone) else {
+            return;
+        };
+        let Some(closed) = self.closed_through(zone) else {
+            return;
+        };
+        let oldest_correctable = closed.plus(1 - self.rules.correction_weeks as i32);
+        let from = touched.0.week().max(oldest_correctable);
+        if from <= closed && touched.1.week() >= from {
+            self.reevaluate_from(i, from, out);
+        }
+    }
+
+    /// Applies a badge (§3.1, §3.5) and then advances the watermark (§3.6). Returns the
+    /// `too_late` rejection for a badge whose week closed beyond `correction_weeks`.
+    pub fn apply_badge(
+        &mut self,
+        badge: &Badge,
+        out: &mut Vec<Output>,
+    ) -> Result<BadgeEffect, Rejection> {
+        let day = self.site_days[badge.site].local_day(badge.timestamp);
+        let week = day.week();
+        let i = self.employee_slot(&badge.employee_id);
+        let mut effect = BadgeEffect::OnTime;
+        if let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) {
+            if let Some(closed) = self.closed_through(zone) {
+                if week <= closed {
+                    let age = i64::from(closed.0) - i64::from(week.0);
+                    if age >= i64::from(self.rules.correction_weeks) {
+                        return Err(Rejection::new(
+                            DeadLetterReason::TooLate,
+                            format!(
+                                "office day {day} is in {week}, which closed more than \
+                                 {} week(s) ago (latest closed week {closed})",
+                                self.rules.correction_weeks
+                            ),
+                        ));
+                    }
+                    effect = BadgeEffect::Correction;
+                }
+            }
+        }
+        let new_day =
+            badge.direction == Direction::In && self.employees[i].add_office_day(day);
+        if effect == BadgeEffect::Correction && new_day {
+            self.reevaluate_from(i, week, out);
+        }
+        if self.first_badge.is_none() {
+            self.first_badge = Some(badge.timestamp);
+            self.start_schedules(badge.timestamp);
+        }
+        self.advance_watermark(badge.timestamp, out);
+        Ok(effect)
+    }
+
+    /// Moves the watermark forward to `to` (never back) and fires what became due. Shells
+    /// call it for the idle advance (§3.3) and at the end of a replay with `--now` (§7). It
+    /// does nothing before the first badge: there is no week the processor saw from its start.
+    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut Vec<Output>) {
+        if self.first_badge.is_none() || self.watermark.is_some_and(|w| w >= to) {
+            return;
+        }
+        self.watermark = Some(to);
+        if self.next_due.is_some_and(|due| due <= to) {
+            self.fire_due(to, out);
+        }
+    }
+
+    fn close_instant(&self, tz: Tz, week: Week) -> Timestamp {
+        local_midnight(tz, week.plus(1).monday()).add_duration(self.rules.allowed_lateness)
+    }
+
+    fn start_schedules(&mut self, first: Timestamp) {
+        let lateness_weeks = (self.rules.allowed_lateness.as_secs() / (7 * 86_400)) as i32;
+        for z in 0..self.zones.len() {
+            let tz = self.zones[z].tz;
+            let first_day = local_day(tz, first);
+            let mut week = first_day.week().plus(-lateness_weeks - 2);
+            while self.close_instant(tz, week) <= first {
+                week = week.plus(1);
+            }
+            let close_at = self.close_instant(tz, week);
+            let zone = &mut self.zones[z];
+            zone.first_day = Some(first_day);
+            zone.next_close = week;
+            zone.close_at = close_at;
+            zone.risk_week = first_day.week();
+            zone.risk_day = 0;
+            zone.risk_at = local_midnight(tz, first_day.week().monday());
+            while zone.risk_at <= first {
+                Self::advance_risk(zone);
+            }
+        }
+        self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
+    }
+
+    fn advance_risk(zone: &mut ZoneState) {
+        if zone.risk_day >= 4 {
+            zone.risk_week = zone.risk_week.plus(1);
+            zone.risk_day = 0;
+        } else {
+            zone.risk_day += 1;
+        }
+        zone.risk_at = local_midnight(zone.tz, zone.risk_week.monday().plus(zone.risk_day as i32));
+    }
+
+    fn fire_due(&mut self, watermark: Timestamp, out: &mut Vec<Output>) {
+        loop {
+            let mut best: Option<(Timestamp, u8, usize)> = None;
+            for (z, zone) in self.zones.iter().enumerate() {
+                for cand in [(zone.close_at, 0u8, z), (zone.risk_at, 1u8, z)] {
+                    if cand.0 <= watermark && best.is_none_or(|b| cand < b) {
+                        best = Some(cand);
+                    }
+                }
+            }
+            let Some((_, kind, z)) = best else { break };
+            self.sort_members(z);
+            if kind == 0 {
+                let week = self.zones[z].next_close;
+                for m in 0..self.zones[z].members.len() {
+                    let i = self.zones[z].members[m] as usize;
+                    self.close_week(i, week, out);
+                }
+                let next = week.plus(1);
+                let at = self.close_instant(self.zones[z].tz, next);
+                self.zones[z].next_close = next;
+                self.zones[z].close_at = at;
+            } else {
+                let (week, day) = (self.zones[z].risk_week, self.zones[z].risk_day);
+                for m in 0..self.zones[z].members.len() {
+                    let i = self.zones[z].members[m] as usize;
+                    self.check_at_risk(i, week, day, out);
+                }
+                Self::advance_risk(&mut self.zones[z]);
+            }
+        }
+        self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
+    }
+
+    fn sort_members(&mut self, z: usize) {
+        if !self.zones[z].sorted {
+            let employees = &self.employees;
+            self.zones[z].members.sort_by(|&a, &b| {
+                employees[a as usize].id.cmp(&employees[b as usize].id)
+            });
+            self.zones[z].sorted = true;
+        }
+    }
+
+    fn close_week(&mut self, i: usize, week: Week, out: &mut Vec<Output>) {
+        let e = &self.employees[i];
+        let Some(roster) = e.roster.clone() else { return };
+        if e.last_closed.is_some_and(|w| w >= week) {
+            return;
+        }
+        let zone = self.zone_context(roster.zone);
+        let streak_before = e.streak_before(week);
+        if let Some(eval) = evaluate::evaluate(
+            &self.rules,
+            &self.interner,
+            e,
+            &roster,
+            week,
+            zone,
+            streak_before,
+        ) {
+            self.emit_closed_decision(i, &roster, eval, streak_before, out);
+        }
+        let retention = self.rules.retention_weeks as i32;
+        let e = &mut self.employees[i];
+        e.last_closed = Some(week);
+        e.forget_before(week.plus(-retention));
+    }
+
+    fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut Vec<Output>) {
+        let e = &self.employees[i];
+        let Some(roster) = e.roster.as_ref() else { return };
+        if e.at_risk_week == Some(week) {
+            return;
+        }
+        let zone = self.zone_context(roster.zone);
+        let Some((so_far, remaining, required)) =
+            evaluate::at_risk(&self.rules, &self.interner, e, roster, week, day, zone)
+        else {
+            return;
+        };
+        let roster = roster.clone();
+        self.emit_at_risk(i, &roster, week, (so_far, remaining, required), out);
+        self.employees[i].at_risk_week = Some(week);
+    }
+
+    /// Re-evaluates every remembered decision from `from` on; re-emits those whose content
+    /// changed, with the alerts and compliance change §5–§6 prescribe.
+    fn reevaluate_from(&mut self, i: usize, from: Week, out: &mut Vec<Output>) {
+        let Some(roster) = self.employees[i].roster.clone() else { return };
+        let zone = self.zone_context(roster.zone);
+        let start = self.employees[i].decisions.partition_point(|d| d.week < from);
+        for k in start..self.employees[i].decisions.len() {
+            let e = &self.employees[i];
+            let record = e.decisions[k];
+            let streak_before = match k.checked_sub(1) {
+                Some(p) => e.decisions[p].streak,
+                None => e.carried_streak,
+            };
+            let Some(eval) = evaluate::evaluate(
+                &self.rules,
+                &self.interner,
+                e,
+                &roster,
+                record.week,
+                zone,
+                streak_before,
+            ) else {
+                continue;
+            };
+            if eval.fingerprint() == record.fingerprint {
+                continue;
+            }
+            self.emit_corrected_decision(i, k, &roster, eval, out);
+        }
+        self.emit_status_correction(i, &roster, out);
+    }
+}
+
+#[cfg(test)]
+mod tests;

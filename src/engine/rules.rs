@@ -1,0 +1,127 @@
+//! The configuration as the engine uses it: sites with their zones and regions, holiday
+//! bitmaps per week, policy versions per group, and the time settings. Built once from a
+//! validated [`Config`]; read-only afterwards.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+use crate::config::{Config, Policy};
+use crate::domain::{Day, Week};
+
+/// A configured site.
+#[derive(Debug, Clone)]
+pub struct SiteRule {
+    /// Site id.
+    pub id: String,
+    /// Its time zone.
+    pub tz: Tz,
+    /// Index into [`Rules::zones`].
+    pub zone: usize,
+    /// Index into [`Rules::regions`].
+    pub region: usize,
+}
+
+/// Everything the engine needs from the configuration, in lookup-friendly form.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Sites in configuration order (a site's index is its id in the engine).
+    pub sites: Vec<SiteRule>,
+    /// Distinct time zones of the sites, sorted by IANA name (ties in §3.6 go by this order).
+    pub zones: Vec<Tz>,
+    /// Distinct regions.
+    pub regions: Vec<String>,
+    holidays: FxHashMap<(usize, Week), u8>,
+    /// Policies in configuration order.
+    pub policies: Vec<Policy>,
+    by_group: FxHashMap<String, Vec<(Day, usize)>>,
+    /// §1.4 `allowed_lateness`.
+    pub allowed_lateness: Duration,
+    /// §1.4 `correction_weeks`.
+    pub correction_weeks: u32,
+    /// How many weeks before the latest closed one are kept (§8): longest rolling window
+    /// plus `correction_weeks`.
+    pub retention_weeks: u32,
+}
+
+impl Rules {
+    /// Builds the rules from a validated configuration.
+    pub fn new(config: &Config) -> Self {
+        let mut zones: Vec<Tz> = config.sites.iter().map(|s| s.timezone).collect();
+        zones.sort_by_key(|tz| tz.name());
+        zones.dedup();
+        let mut regions: Vec<String> = config.sites.iter().map(|s| s.region.clone()).collect();
+        for region in config.holidays.keys() {
+            regions.push(region.clone());
+        }
+        regions.sort();
+        regions.dedup();
+        let region_index = |r: &str| regions.iter().position(|x| x == r).unwrap_or(0);
+        let sites = config
+            .sites
+            .iter()
+            .map(|s| SiteRule {
+                id: s.id.clone(),
+                tz: s.timezone,
+                zone: zones.iter().position(|z| *z == s.timezone).unwrap_or(0),
+                region: region_index(&s.region),
+            })
+            .collect();
+        let mut holidays: FxHashMap<(usize, Week), u8> = FxHashMap::default();
+        for (region, dates) in &config.holidays {
+            let r = region_index(region);
+            for date in dates {
+                let day = Day::from_date(*date);
+                let wd = day.weekday_index();
+                if wd < 5 {
+                    *holidays.entry((r, day.week())).or_default() |= 1 << wd;
+                }
+            }
+        }
+        let mut by_group: FxHashMap<String, Vec<(Day, usize)>> = FxHashMap::default();
+        for (i, p) in config.policies.iter().enumerate() {
+            for g in &p.policy_groups {
+                by_group
+                    .entry(g.clone())
+                    .or_default()
+                    .push((Day::from_date(p.effective_from), i));
+            }
+        }
+        for versions in by_group.values_mut() {
+            versions.sort();
+        }
+        let longest = config
+            .policies
+            .iter()
+            .map(|p| p.rolling_weeks.max(1))
+            .max()
+            .unwrap_or(1);
+        let time = &config.processor.time;
+        Self {
+            sites,
+            zones,
+            regions,
+            holidays,
+            policies: config.policies.clone(),
+            by_group,
+            allowed_lateness: time.allowed_lateness,
+            correction_weeks: time.correction_weeks,
+            retention_weeks: longest + time.correction_weeks,
+        }
+    }
+
+    /// The policy in force for `group` in `week`: the latest `effective_from` on or before
+    /// the week's Monday (§4.1).
+    pub fn policy_for(&self, group: &str, week: Week) -> Option<usize> {
+        let versions = self.by_group.get(group)?;
+        let monday = week.monday();
+        let n = versions.partition_point(|(from, _)| *from <= monday);
+        n.checked_sub(1).map(|i| versions[i].1)
+    }
+
+    /// Holiday weekdays of `region` in `week`, as bits (Monday = bit 0).
+    pub fn holiday_bits(&self, region: usize, week: Week) -> u8 {
+        self.holidays.get(&(region, week)).copied().unwrap_or(0)
+    }
+}

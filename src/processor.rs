@@ -1,0 +1,102 @@
+//! The one path every shell drives: raw input messages in, engine outputs and dead letters
+//! out. Every message is either applied or dead-lettered (§2); nothing is dropped.
+//!
+//! Pure like the engine: the processing clock (`now`) is passed in by the shell.
+
+use crate::config::Config;
+use crate::domain::{DeadLetterReason, RosterChange, Timestamp};
+use crate::engine::{BadgeEffect, Engine, Output};
+use crate::wire::input::{is_valid_employee_id, Rejection, Validator};
+use crate::wire::output::{DeadLetter, Source};
+
+/// What became of one input message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied to the state.
+    Applied,
+    /// Applied to a week that had closed: a correction (§3.5).
+    AppliedLate,
+    /// Written to the dead-letter topic with this reason.
+    DeadLettered(DeadLetterReason),
+}
+
+/// Validator + engine.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    validator: Validator,
+    engine: Engine,
+}
+
+impl Processor {
+    /// A processor for a validated configuration.
+    pub fn new(config: &Config) -> Self {
+        Self {
+            validator: Validator::new(
+                config.sites.iter().map(|s| s.id.as_str()),
+                config.processor.time.max_future_skew,
+            ),
+            engine: Engine::new(config),
+        }
+    }
+
+    /// The engine, for inspection.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn dead_letter(rejection: Rejection, source: Source, bytes: &[u8], out: &mut Vec<Output>) -> Outcome {
+        let reason = rejection.reason;
+        out.push(Output::DeadLetter(DeadLetter::new(reason, rejection.detail, source, bytes)));
+        Outcome::DeadLettered(reason)
+    }
+
+    /// A badge message (§1.1); `now` is the processing clock for `future_timestamp`.
+    pub fn badge(&mut self, bytes: &[u8], source: Source, now: Timestamp, out: &mut Vec<Output>) -> Outcome {
+        let result = self
+            .validator
+            .decode_badge(bytes, now)
+            .and_then(|badge| self.engine.apply_badge(&badge, out));
+        match result {
+            Ok(BadgeEffect::OnTime) => Outcome::Applied,
+            Ok(BadgeEffect::Correction) => Outcome::AppliedLate,
+            Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
+        }
+    }
+
+    /// A roster message (§1.2). `value = None` is a tombstone for the employee in `key`.
+    pub fn roster(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, source: Source, out: &mut Vec<Output>) -> Outcome {
+        let change = match value {
+            Some(bytes) => self.validator.decode_roster(bytes).map(RosterChange::Upsert),
+            None => match key.and_then(|k| std::str::from_utf8(k).ok()) {
+                Some(id) if is_valid_employee_id(id) => Ok(RosterChange::Remove { employee_id: id.to_owned() }),
+                _ => Err(Rejection::new(
+                    DeadLetterReason::InvalidField,
+                    "tombstone key is not a valid employee_id",
+                )),
+            },
+        };
+        match change {
+            Ok(change) => {
+                self.engine.apply_roster(change);
+                Outcome::Applied
+            }
+            Err(rejection) => Self::dead_letter(rejection, source, value.unwrap_or_default(), out),
+        }
+    }
+
+    /// An absence message (§1.3).
+    pub fn absence(&mut self, bytes: &[u8], source: Source, out: &mut Vec<Output>) -> Outcome {
+        match self.validator.decode_absence(bytes) {
+            Ok(absence) => {
+                self.engine.apply_absence(absence, out);
+                Outcome::Applied
+            }
+            Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
+        }
+    }
+
+    /// Advances the watermark (idle advance, end of replay).
+    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut Vec<Output>) {
+        self.engine.advance_watermark(to, out);
+    }
+}
