@@ -12,8 +12,10 @@
 //! - [`replay`]: the batch shell over files;
 //! - [`generate`]: synthetic companies for tests, benchmarks and the demo.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod processor;
+pub mod replay;
 pub mod wire;

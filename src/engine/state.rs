@@ -35,7 +35,7 @@ impl Interner {
 }
 
 /// The roster facts of an employee, interned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roster {
     /// Manager, when there is one.
     pub manager: Option<Sym>,

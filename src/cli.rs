@@ -1,0 +1,89 @@
+//! The command line: `replay`, `check-config`, `generate` (and later `run`, `demo`).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// attendance-compliance: return-to-office compliance from badge events.
+#[derive(Debug, Parser)]
+#[command(name = "attendance-compliance", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay JSONL files through the engine and write the four output files (SPEC §7).
+    Replay(ReplayArgs),
+    /// Validate a configuration directory, print every problem, exit non-zero on errors.
+    CheckConfig(CheckConfigArgs),
+    /// Generate a synthetic company in replay's input format.
+    Generate(GenerateArgs),
+}
+
+/// `replay` arguments (exactly SPEC §7's command line).
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Configuration directory.
+    #[arg(long, value_name = "DIR")]
+    pub config: PathBuf,
+    /// Badge events, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub badges: PathBuf,
+    /// Roster records, applied first.
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+    /// Absence records, applied after the roster.
+    #[arg(long, value_name = "FILE")]
+    pub absences: Option<PathBuf>,
+    /// Processing clock (RFC 3339); at end of input the watermark advances to it.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Output directory for decisions.jsonl, compliance-changes.jsonl, manager-alerts.jsonl
+    /// and dead-letters.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `check-config` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CheckConfigArgs {
+    /// Configuration directory.
+    #[arg(long, value_name = "DIR", default_value = "config")]
+    pub config: PathBuf,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// `generate` arguments.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Output directory (config/ and the three JSONL files are written there).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of employees.
+    #[arg(long, default_value_t = 1000)]
+    pub employees: u32,
+    /// Number of weeks of badges.
+    #[arg(long, default_value_t = 6)]
+    pub weeks: u32,
+    /// First Monday of the generated period.
+    #[arg(long, default_value = "2026-05-04")]
+    pub start: chrono::NaiveDate,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Fraction of badges delivered late.
+    #[arg(long, default_value_t = 0.02)]
+    pub late_fraction: f64,
+    /// Fraction of badges delivered twice.
+    #[arg(long, default_value_t = 0.01)]
+    pub duplicate_fraction: f64,
+    /// Fraction of bad input lines.
+    #[arg(long, default_value_t = 0.002)]
+    pub bad_fraction: f64,
+}

@@ -1,0 +1,263 @@
+//! Applying one layer of processor settings (`processor.toml`, or one environment variable)
+//! on top of the layers below it, validating each value as it is applied.
+//!
+//! Every value is checked where it comes from, so a problem names the file or variable that
+//! set it. Checks that involve several settings (distinct topic names, the pseudonym key)
+//! run once in [`finish`], after the last layer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use super::load::PROCESSOR_FILE;
+use super::raw::RawProcessor;
+use super::{values, Findings, LogFormat, ProcessorConfig, Secret, DEV_PSEUDONYM_KEY};
+
+/// Largest `time.correction_weeks`: a year of closed weeks.
+const MAX_CORRECTION_WEEKS: i64 = 52;
+/// librdkafka properties that the dedicated settings own.
+const RESERVED_CLIENT_PROPERTIES: [(&str, &str); 4] = [
+    ("bootstrap.servers", "kafka.brokers"),
+    ("metadata.broker.list", "kafka.brokers"),
+    ("group.id", "kafka.group_id"),
+    ("transactional.id", "kafka.transactional_id_prefix"),
+];
+
+/// Where a layer's values come from, and how its problems name a setting.
+pub(crate) struct Source {
+    file: String,
+    /// `None`: settings are named by their TOML path; `Some(name)`: by this variable.
+    variable: Option<String>,
+}
+
+impl Source {
+    /// A file layer; problems name settings by TOML path (`time.allowed_lateness`).
+    pub(crate) fn file(file: &str) -> Self {
+        Self {
+            file: file.to_owned(),
+            variable: None,
+        }
+    }
+
+    /// One environment variable; problems name the variable.
+    pub(crate) fn variable(file: &str, name: &str) -> Self {
+        Self {
+            file: file.to_owned(),
+            variable: Some(name.to_owned()),
+        }
+    }
+
+    fn field(&self, path: &str) -> String {
+        self.variable.clone().unwrap_or_else(|| path.to_owned())
+    }
+}
+
+/// Which layer last set each setting, as `(file, field)`; unset settings are absent.
+#[derive(Debug, Default)]
+pub(crate) struct Provenance(BTreeMap<String, (String, String)>);
+
+impl Provenance {
+    /// `(file, field)` to name in a problem about the setting at `path`.
+    fn of(&self, path: &str) -> (String, String) {
+        self.0
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| (PROCESSOR_FILE.to_owned(), path.to_owned()))
+    }
+}
+
+/// `set!(layer, config, time.allowed_lateness, parse)`: applies the raw section's key to the
+/// same key of `config`, the setting's name (`"time.allowed_lateness"`) spelled by the macro
+/// so that it cannot drift from the field.
+macro_rules! set {
+    ($layer:ident, $config:ident, $section:ident . $key:ident, $parse:expr) => {
+        $layer.set(
+            concat!(stringify!($section), ".", stringify!($key)),
+            $section.$key,
+            &mut $config.$section.$key,
+            $parse,
+        )
+    };
+}
+
+/// Applies the settings present in `raw` to `config`, recording problems and provenance.
+///
+/// Every raw field is read here; the compiler's dead-code check catches a raw key that is
+/// parsed but never applied.
+pub(crate) fn apply(
+    config: &mut ProcessorConfig,
+    raw: RawProcessor,
+    source: &Source,
+    provenance: &mut Provenance,
+    findings: &mut Findings,
+) {
+    let mut layer = Layer {
+        source,
+        provenance,
+        findings,
+    };
+    if let Some(time) = raw.time {
+        set!(layer, config, time.allowed_lateness, values::duration);
+        set!(layer, config, time.idle_advance_after, |text| {
+            values::non_zero(values::duration(text)?)
+        });
+        set!(layer, config, time.max_future_skew, values::duration);
+        set!(layer, config, time.correction_weeks, |n| {
+            values::in_range(n, 0, MAX_CORRECTION_WEEKS)
+        });
+    }
+    if let Some(kafka) = raw.kafka {
+        set!(layer, config, kafka.brokers, values::broker_list);
+        set!(layer, config, kafka.group_id, values::non_empty);
+        set!(
+            layer,
+            config,
+            kafka.transactional_id_prefix,
+            values::non_empty
+        );
+        layer.client_properties(&mut config.kafka.client, kafka.client.unwrap_or_default());
+    }
+    if let Some(topics) = raw.topics {
+        set!(layer, config, topics.badges, values::topic_name);
+        set!(layer, config, topics.roster, values::topic_name);
+        set!(layer, config, topics.absences, values::topic_name);
+        set!(layer, config, topics.decisions, values::topic_name);
+        set!(layer, config, topics.changes, values::topic_name);
+        set!(layer, config, topics.alerts, values::topic_name);
+        set!(layer, config, topics.dead_letters, values::topic_name);
+        set!(layer, config, topics.changelog, values::topic_name);
+    }
+    if let Some(http) = raw.http {
+        set!(layer, config, http.listen, values::socket_address);
+    }
+    if let Some(state) = raw.state {
+        set!(layer, config, state.batch_max_messages, |n| {
+            values::in_range(n, 1, u32::MAX.into())
+        });
+        set!(layer, config, state.batch_max_wait, values::duration);
+    }
+    if let Some(privacy) = raw.privacy {
+        set!(layer, config, privacy.log_employee_ids, Ok);
+        set!(layer, config, privacy.pseudonym_key, |key| Ok(Secret::new(
+            key
+        )));
+    }
+    if let Some(log) = raw.log {
+        set!(layer, config, log.format, |text| LogFormat::from_str(&text));
+        if let Some(warning) = log.level.as_deref().and_then(values::log_level_warning) {
+            let field = source.field("log.level");
+            layer.findings.warn(&source.file, &field, warning);
+        }
+        set!(layer, config, log.level, values::non_empty);
+    }
+}
+
+/// Cross-setting checks after the last layer; also replaces an unset pseudonym key by
+/// [`DEV_PSEUDONYM_KEY`], with a warning.
+pub(crate) fn finish(
+    config: &mut ProcessorConfig,
+    provenance: &Provenance,
+    findings: &mut Findings,
+) {
+    let topics = config.topics.named();
+    for (index, (name, topic)) in topics.iter().enumerate() {
+        if let Some((first, _)) = topics[..index].iter().find(|(_, other)| other == topic) {
+            // Name the setting a layer changed; two defaults never collide.
+            let later = if provenance.0.contains_key(&format!("topics.{name}")) {
+                name
+            } else {
+                first
+            };
+            let other = if later == name { first } else { name };
+            let (file, field) = provenance.of(&format!("topics.{later}"));
+            findings.error(
+                &file,
+                &field,
+                format!("topic {topic:?} is also used for topics.{other}; every topic must differ"),
+            );
+        }
+    }
+
+    let (file, field) = provenance.of("privacy.pseudonym_key");
+    let key = config.privacy.pseudonym_key.expose();
+    if key.is_empty() || key == DEV_PSEUDONYM_KEY {
+        config.privacy.pseudonym_key = Secret::new(DEV_PSEUDONYM_KEY);
+        findings.warn(
+            &file,
+            &field,
+            "not set: employee pseudonyms in logs use the public development key; set a long \
+             random secret (e.g. ATTENDANCE__PRIVACY__PSEUDONYM_KEY) in production",
+        );
+    } else if key.len() < 16 {
+        findings.warn(
+            &file,
+            &field,
+            "shorter than 16 bytes; use at least 32 random bytes",
+        );
+    }
+}
+
+/// One layer being applied.
+struct Layer<'a> {
+    source: &'a Source,
+    provenance: &'a mut Provenance,
+    findings: &'a mut Findings,
+}
+
+impl Layer<'_> {
+    /// Parses `raw`, when present, into `target`; records an error or the provenance.
+    fn set<R, T>(
+        &mut self,
+        path: &str,
+        raw: Option<R>,
+        target: &mut T,
+        parse: impl FnOnce(R) -> Result<T, String>,
+    ) {
+        let Some(raw) = raw else { return };
+        match parse(raw) {
+            Ok(value) => {
+                *target = value;
+                self.record(path);
+            }
+            Err(message) => self.error(path, message),
+        }
+    }
+
+    /// Merges `[kafka.client]` properties into `client`, property by property.
+    fn client_properties(&mut self, client: &mut BTreeMap<String, String>, raw: toml::Table) {
+        let mut properties = Vec::new();
+        values::flatten_client(raw, "", &mut properties);
+        let mut seen = BTreeSet::new();
+        for (name, value) in properties {
+            let path = format!("kafka.client.{name}");
+            let reserved = RESERVED_CLIENT_PROPERTIES
+                .iter()
+                .find(|(key, _)| *key == name);
+            let checked = if let Some((_, setting)) = reserved {
+                Err(format!("set {setting} instead"))
+            } else if name.is_empty() {
+                Err("empty property name".to_owned())
+            } else if !seen.insert(name.clone()) {
+                Err("set twice (quoted and as a dotted key)".to_owned())
+            } else {
+                value
+            };
+            match checked {
+                Ok(value) => {
+                    self.record(&path);
+                    client.insert(name, value);
+                }
+                Err(message) => self.error(&path, message),
+            }
+        }
+    }
+
+    fn record(&mut self, path: &str) {
+        let entry = (self.source.file.clone(), self.source.field(path));
+        self.provenance.0.insert(path.to_owned(), entry);
+    }
+
+    fn error(&mut self, path: &str, message: String) {
+        let field = self.source.field(path);
+        self.findings.error(&self.source.file, &field, message);
+    }
+}

@@ -1,0 +1,289 @@
+//! Validated processor settings (`processor.toml` and `ATTENDANCE__*` variables) and their
+//! defaults.
+//!
+//! The `Default` impls here are the lowest configuration layer; `config/processor.toml`
+//! shows each of them with its meaning, and a test keeps the two in step. This module holds
+//! plain data: parsing and validation live in `layer`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The pseudonym key used when `privacy.pseudonym_key` is not set, with a warning.
+///
+/// It is public knowledge, so pseudonyms made with it protect nothing: fine for a laptop,
+/// never for production.
+pub const DEV_PSEUDONYM_KEY: &str = "attendance-compliance-development-key-do-not-use";
+
+/// Settings of the running processor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProcessorConfig {
+    /// `[time]`: lateness, idleness and correction window (SPEC §3).
+    pub time: TimeConfig,
+    /// `[kafka]`: brokers, consumer group and client properties.
+    pub kafka: KafkaConfig,
+    /// `[topics]`: names of the input, output and internal topics.
+    pub topics: TopicsConfig,
+    /// `[http]`: the metrics and health listener.
+    pub http: HttpConfig,
+    /// `[state]`: batching of changelog writes.
+    pub state: StateConfig,
+    /// `[privacy]`: how employees appear in logs (SPEC §8).
+    pub privacy: PrivacyConfig,
+    /// `[log]`: log format and filter.
+    pub log: LogConfig,
+}
+
+/// `[time]` settings (SPEC §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeConfig {
+    /// How long after a week ends (home zone) late badges are still awaited before the week
+    /// closes. Default 24h.
+    pub allowed_lateness: Duration,
+    /// After this long without a badge, a partition's watermark advances to
+    /// `now - idle_advance_after`, so quiet weekends still close weeks. Default 5m; not zero.
+    pub idle_advance_after: Duration,
+    /// Badges more than this far ahead of the processing clock are dead-lettered as
+    /// `future_timestamp`. Default 24h.
+    pub max_future_skew: Duration,
+    /// How many of the most recently closed weeks late data may still correct; 0 to 52.
+    /// Default 4.
+    pub correction_weeks: u32,
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        Self {
+            allowed_lateness: Duration::from_secs(24 * 3600),
+            idle_advance_after: Duration::from_secs(5 * 60),
+            max_future_skew: Duration::from_secs(24 * 3600),
+            correction_weeks: 4,
+        }
+    }
+}
+
+/// `[kafka]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, comma-separated `host:port`. Default `"127.0.0.1:9092"`.
+    pub brokers: String,
+    /// Consumer group shared by all instances. Default `"attendance-compliance"`.
+    pub group_id: String,
+    /// Prefix of each instance's transactional producer id. Default `"attendance-compliance"`.
+    pub transactional_id_prefix: String,
+    /// Extra librdkafka properties (e.g. `security.protocol`), passed through unchecked.
+    /// `bootstrap.servers`, `metadata.broker.list`, `group.id` and `transactional.id` are
+    /// not allowed here: they come from the settings above. Default empty.
+    pub client: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".to_owned(),
+            group_id: "attendance-compliance".to_owned(),
+            transactional_id_prefix: "attendance-compliance".to_owned(),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[topics]`: Kafka topic names. All must be valid Kafka topic names and distinct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicsConfig {
+    /// Badge events in (SPEC §1.1). Default `"badge-events"`.
+    pub badges: String,
+    /// Compacted roster in (SPEC §1.2). Default `"employee-roster"`.
+    pub roster: String,
+    /// Absences in (SPEC §1.3). Default `"employee-absences"`.
+    pub absences: String,
+    /// Weekly decisions out. Default `"compliance-decisions"`.
+    pub decisions: String,
+    /// Compliance changes out. Default `"compliance-changes"`.
+    pub changes: String,
+    /// Manager alerts out. Default `"manager-alerts"`.
+    pub alerts: String,
+    /// Dead letters out (SPEC §2). Default `"attendance-dead-letters"`.
+    pub dead_letters: String,
+    /// Compacted state changelog, read back on partition assignment.
+    /// Default `"attendance-state-changelog"`.
+    pub changelog: String,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self {
+            badges: "badge-events".to_owned(),
+            roster: "employee-roster".to_owned(),
+            absences: "employee-absences".to_owned(),
+            decisions: "compliance-decisions".to_owned(),
+            changes: "compliance-changes".to_owned(),
+            alerts: "manager-alerts".to_owned(),
+            dead_letters: "attendance-dead-letters".to_owned(),
+            changelog: "attendance-state-changelog".to_owned(),
+        }
+    }
+}
+
+impl TopicsConfig {
+    /// Every topic with its setting name, in declaration order.
+    pub fn named(&self) -> [(&'static str, &str); 8] {
+        [
+            ("badges", &self.badges),
+            ("roster", &self.roster),
+            ("absences", &self.absences),
+            ("decisions", &self.decisions),
+            ("changes", &self.changes),
+            ("alerts", &self.alerts),
+            ("dead_letters", &self.dead_letters),
+            ("changelog", &self.changelog),
+        ]
+    }
+}
+
+/// `[http]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Address of the `/metrics` and health listener, `IP:port`. Default `0.0.0.0:9464`.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9464),
+        }
+    }
+}
+
+/// `[state]` settings: changelog writes are batched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateConfig {
+    /// Largest number of input messages handled before a batch is flushed; at least 1.
+    /// Default 10000.
+    pub batch_max_messages: u32,
+    /// Longest time a batch stays open before it is flushed. Default 100ms.
+    pub batch_max_wait: Duration,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            batch_max_messages: 10_000,
+            batch_max_wait: Duration::from_millis(100),
+        }
+    }
+}
+
+/// `[privacy]` settings (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivacyConfig {
+    /// Log raw employee ids instead of keyed pseudonyms. Default false.
+    pub log_employee_ids: bool,
+    /// Key of the pseudonyms that stand for employee ids in logs. Never empty: when not
+    /// configured it is [`DEV_PSEUDONYM_KEY`] and loading warns.
+    pub pseudonym_key: Secret,
+}
+
+impl PrivacyConfig {
+    /// Whether the pseudonym key is the public development key.
+    pub fn uses_dev_pseudonym_key(&self) -> bool {
+        self.pseudonym_key.expose() == DEV_PSEUDONYM_KEY
+    }
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            log_employee_ids: false,
+            pseudonym_key: Secret::new(DEV_PSEUDONYM_KEY),
+        }
+    }
+}
+
+/// A secret string. `Debug` and `Display` print `[redacted]`; read it with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself. Call only where the value is used, never to print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// `[log]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Output format. Default `auto`.
+    pub format: LogFormat,
+    /// Log filter, a level (`trace`, `debug`, `info`, `warn`, `error`, `off`) or
+    /// `tracing` directives such as `"info,attendance_compliance=debug"`. Default `"info"`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Auto,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Log output format (`log.format`), written in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `auto`: human-readable text on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    /// `text`: human-readable lines.
+    Text,
+    /// `json`: one JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    /// Parses `auto`, `text` or `json`, in any case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(format!(
+                "must be \"auto\", \"text\" or \"json\", got {text:?}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Text => "text",
+            Self::Json => "json",
+        })
+    }
+}

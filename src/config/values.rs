@@ -1,0 +1,119 @@
+//! Parsers for single processor values, shared by `processor.toml` and the environment.
+//!
+//! Each takes the raw value and returns the typed one or a one-line message; none knows
+//! which file or variable the value came from (the caller adds that).
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::parse_duration;
+use super::raw::DurationText;
+
+pub(crate) fn duration(text: DurationText) -> Result<Duration, String> {
+    parse_duration(&text.0)
+}
+
+pub(crate) fn non_zero(duration: Duration) -> Result<Duration, String> {
+    if duration.is_zero() {
+        Err("must be longer than zero".to_owned())
+    } else {
+        Ok(duration)
+    }
+}
+
+pub(crate) fn in_range<T: TryFrom<i64>>(value: i64, min: i64, max: i64) -> Result<T, String> {
+    if (min..=max).contains(&value) {
+        T::try_from(value).map_err(|_| format!("must be between {min} and {max}, got {value}"))
+    } else {
+        Err(format!("must be between {min} and {max}, got {value}"))
+    }
+}
+
+pub(crate) fn non_empty(text: String) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(text)
+    }
+}
+
+pub(crate) fn broker_list(text: String) -> Result<String, String> {
+    if text.split(',').any(|broker| broker.trim().is_empty()) {
+        Err(format!(
+            "expected comma-separated host:port entries, got {text:?}"
+        ))
+    } else {
+        Ok(text)
+    }
+}
+
+/// Kafka's rule: 1 to 249 characters of `[A-Za-z0-9._-]`, not `.` or `..`.
+pub(crate) fn topic_name(name: String) -> Result<String, String> {
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if name.is_empty() || name.len() > 249 || !valid_chars || name == "." || name == ".." {
+        Err(format!(
+            "invalid Kafka topic name {name:?}: use 1 to 249 characters of A-Z, a-z, 0-9, '.', '_', '-'"
+        ))
+    } else {
+        Ok(name)
+    }
+}
+
+/// An `IP:port` address; host names are not resolved here.
+pub(crate) fn socket_address(text: String) -> Result<SocketAddr, String> {
+    SocketAddr::from_str(&text)
+        .map_err(|_| format!("expected IP:port such as \"0.0.0.0:9464\", got {text:?}"))
+}
+
+/// A warning for a `log.level` that is a single word but no level name: the logging filter
+/// would read it as a target name (e.g. `"verbose"`), which is almost never meant.
+pub(crate) fn log_level_warning(level: &str) -> Option<String> {
+    let word = level.trim();
+    let is_bare_word = !word.is_empty() && !word.contains(['=', ',', '[', '{', ':']);
+    (is_bare_word && !is_level_name(word)).then(|| {
+        format!(
+            "{level:?} is not a level (trace, debug, info, warn, error, off); \
+             it will be read as a target name"
+        )
+    })
+}
+
+fn is_level_name(word: &str) -> bool {
+    ["trace", "debug", "info", "warn", "error", "off"]
+        .iter()
+        .any(|level| level.eq_ignore_ascii_case(word))
+}
+
+/// Flattens `[kafka.client]`, where `security.protocol = "SSL"` written without quotes is a
+/// nested table, into `("security.protocol", "SSL")` pairs; numbers and booleans become text.
+pub(crate) fn flatten_client(
+    table: toml::Table,
+    prefix: &str,
+    out: &mut Vec<(String, Result<String, String>)>,
+) {
+    for (key, value) in table {
+        let name = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let text = match value {
+            toml::Value::Table(nested) => {
+                flatten_client(nested, &name, out);
+                continue;
+            }
+            toml::Value::String(text) => Ok(text),
+            toml::Value::Integer(number) => Ok(number.to_string()),
+            toml::Value::Float(number) => Ok(number.to_string()),
+            toml::Value::Boolean(flag) => Ok(flag.to_string()),
+            other => Err(format!(
+                "expected a string, number or boolean, got {}",
+                other.type_str()
+            )),
+        };
+        out.push((name, text));
+    }
+}
