@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod generate;
 pub mod processor;
 pub mod replay;
 pub mod wire;

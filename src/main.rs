@@ -108,7 +108,11 @@ fn check_config(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                 println!("warning: {w}");
             }
             if args.deny_warnings && !loaded.warnings.is_empty() {
-                println!("{}: {} warning(s), denied", args.config.display(), loaded.warnings.len());
+                println!(
+                    "{}: {} warning(s), denied",
+                    args.config.display(),
+                    loaded.warnings.len()
+                );
                 return Ok(ExitCode::from(1));
             }
             let c = &loaded.config;
@@ -125,7 +129,11 @@ fn check_config(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
             for p in &errors.problems {
                 println!("error: {p}");
             }
-            println!("{}: {} problem(s)", args.config.display(), errors.problems.len());
+            println!(
+                "{}: {} problem(s)",
+                args.config.display(),
+                errors.problems.len()
+            );
             Ok(ExitCode::from(1))
         }
     }
@@ -156,7 +164,9 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         "replay with: attendance-compliance replay --config {0}/config --roster {0}/roster.jsonl \
          --absences {0}/absences.jsonl --badges {0}/badges.jsonl --now {1} --out <dir>",
         args.out.display(),
-        summary.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        summary
+            .now
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     Ok(ExitCode::SUCCESS)
 }

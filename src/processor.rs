@@ -44,14 +44,30 @@ impl Processor {
         &self.engine
     }
 
-    fn dead_letter(rejection: Rejection, source: Source, bytes: &[u8], out: &mut Vec<Output>) -> Outcome {
+    fn dead_letter(
+        rejection: Rejection,
+        source: Source,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) -> Outcome {
         let reason = rejection.reason;
-        out.push(Output::DeadLetter(DeadLetter::new(reason, rejection.detail, source, bytes)));
+        out.push(Output::DeadLetter(DeadLetter::new(
+            reason,
+            rejection.detail,
+            source,
+            bytes,
+        )));
         Outcome::DeadLettered(reason)
     }
 
     /// A badge message (§1.1); `now` is the processing clock for `future_timestamp`.
-    pub fn badge(&mut self, bytes: &[u8], source: Source, now: Timestamp, out: &mut Vec<Output>) -> Outcome {
+    pub fn badge(
+        &mut self,
+        bytes: &[u8],
+        source: Source,
+        now: Timestamp,
+        out: &mut Vec<Output>,
+    ) -> Outcome {
         let result = self
             .validator
             .decode_badge(bytes, now)
@@ -64,11 +80,22 @@ impl Processor {
     }
 
     /// A roster message (§1.2). `value = None` is a tombstone for the employee in `key`.
-    pub fn roster(&mut self, key: Option<&[u8]>, value: Option<&[u8]>, source: Source, out: &mut Vec<Output>) -> Outcome {
+    pub fn roster(
+        &mut self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        source: Source,
+        out: &mut Vec<Output>,
+    ) -> Outcome {
         let change = match value {
-            Some(bytes) => self.validator.decode_roster(bytes).map(RosterChange::Upsert),
+            Some(bytes) => self
+                .validator
+                .decode_roster(bytes)
+                .map(RosterChange::Upsert),
             None => match key.and_then(|k| std::str::from_utf8(k).ok()) {
-                Some(id) if is_valid_employee_id(id) => Ok(RosterChange::Remove { employee_id: id.to_owned() }),
+                Some(id) if is_valid_employee_id(id) => Ok(RosterChange::Remove {
+                    employee_id: id.to_owned(),
+                }),
                 _ => Err(Rejection::new(
                     DeadLetterReason::InvalidField,
                     "tombstone key is not a valid employee_id",

@@ -112,7 +112,11 @@ impl Writers {
         })
     }
 
-    fn write(&mut self, outputs: &mut Vec<Output>, summary: &mut ReplaySummary) -> Result<(), ReplayError> {
+    fn write(
+        &mut self,
+        outputs: &mut Vec<Output>,
+        summary: &mut ReplaySummary,
+    ) -> Result<(), ReplayError> {
         for output in outputs.drain(..) {
             let result = match &output {
                 Output::Decision(d) => {
@@ -133,14 +137,25 @@ impl Writers {
                     Ok(())
                 }
             };
-            result.map_err(|source| ReplayError::Write { path: self.dir.clone(), source })?;
+            result.map_err(|source| ReplayError::Write {
+                path: self.dir.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<(), ReplayError> {
-        for w in [&mut self.decisions, &mut self.changes, &mut self.alerts, &mut self.dead_letters] {
-            w.flush().map_err(|source| ReplayError::Write { path: self.dir.clone(), source })?;
+        for w in [
+            &mut self.decisions,
+            &mut self.changes,
+            &mut self.alerts,
+            &mut self.dead_letters,
+        ] {
+            w.flush().map_err(|source| ReplayError::Write {
+                path: self.dir.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -171,7 +186,12 @@ pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, Rep
     ];
     for (path, kind) in files {
         let Some(path) = path else { continue };
-        let state = FileRun { path, kind, clock: input.clock, progress: input.progress };
+        let state = FileRun {
+            path,
+            kind,
+            clock: input.clock,
+            progress: input.progress,
+        };
         state.run(&mut processor, &mut writers, &mut summary, &mut outputs)?;
     }
     if let Some(now) = input.advance_to {
@@ -198,7 +218,10 @@ impl FileRun<'_> {
         summary: &mut ReplaySummary,
         outputs: &mut Vec<Output>,
     ) -> Result<(), ReplayError> {
-        let read_err = |source| ReplayError::Read { path: self.path.to_owned(), source };
+        let read_err = |source| ReplayError::Read {
+            path: self.path.to_owned(),
+            source,
+        };
         let file = File::open(self.path).map_err(read_err)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let bar = progress_bar(self.progress, size, self.path);
@@ -231,7 +254,10 @@ impl FileRun<'_> {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let source = || Source::File { file: name.clone(), line: line_no };
+            let source = || Source::File {
+                file: name.clone(),
+                line: line_no,
+            };
             let outcome = match self.kind {
                 Kind::Roster => {
                     summary.lines[0] += 1;
@@ -263,7 +289,10 @@ impl FileRun<'_> {
 }
 
 fn reason_index(reason: DeadLetterReason) -> usize {
-    DeadLetterReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+    DeadLetterReason::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap_or(0)
 }
 
 fn progress_bar(enabled: bool, size: u64, path: &Path) -> Option<indicatif::ProgressBar> {

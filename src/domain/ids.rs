@@ -14,7 +14,10 @@ fn name_based(name: &str) -> String {
 
 /// Id of revision `revision` of the decision for `employee_id` in `week`.
 pub fn decision_id(employee_id: &str, week: Week, revision: u32) -> String {
-    name_based(&format!("decision/{employee_id}/{}/{revision}", week.label()))
+    name_based(&format!(
+        "decision/{employee_id}/{}/{revision}",
+        week.label()
+    ))
 }
 
 /// Id of the compliance change caused by decision `decision_id`.

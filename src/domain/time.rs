@@ -80,9 +80,8 @@ impl Timestamp {
 
     /// Converts to a chrono UTC date-time (saturating at chrono's range).
     pub fn to_chrono(self) -> chrono::DateTime<chrono::Utc> {
-        chrono::DateTime::from_timestamp(self.secs, self.nanos).unwrap_or(chrono::DateTime::<
-            chrono::Utc,
-        >::MAX_UTC)
+        chrono::DateTime::from_timestamp(self.secs, self.nanos)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 
     /// RFC 3339 in UTC with millisecond precision, e.g. `2026-05-05T15:59:12.000Z`.
@@ -108,11 +107,15 @@ pub struct TimestampError(&'static str);
 pub fn parse_timestamp(text: &str) -> Result<Timestamp, TimestampError> {
     let b = text.as_bytes();
     if b.len() < 20 {
-        return Err(TimestampError("too short for YYYY-MM-DDTHH:MM:SS followed by a zone"));
+        return Err(TimestampError(
+            "too short for YYYY-MM-DDTHH:MM:SS followed by a zone",
+        ));
     }
     let day = parse_date_bytes(&b[..10]).ok_or(TimestampError("invalid date part"))?;
     if b[10] != b'T' {
-        return Err(TimestampError("expected upper-case 'T' between date and time"));
+        return Err(TimestampError(
+            "expected upper-case 'T' between date and time",
+        ));
     }
     if b[13] != b':' || b[16] != b':' {
         return Err(TimestampError("invalid time part"));
@@ -124,7 +127,9 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, TimestampError> {
         return Err(TimestampError("hour or minute out of range"));
     }
     if second > 59 {
-        return Err(TimestampError("second out of range (leap seconds are not accepted)"));
+        return Err(TimestampError(
+            "second out of range (leap seconds are not accepted)",
+        ));
     }
     let mut i = 19;
     let mut nanos: u32 = 0;
@@ -158,8 +163,7 @@ pub fn parse_timestamp(text: &str) -> Result<Timestamp, TimestampError> {
         }
         _ => return Err(TimestampError("expected 'Z' or ±hh:mm after the time")),
     };
-    let local = i64::from(day.0) * SECONDS_PER_DAY
-        + i64::from(hour * 3600 + minute * 60 + second);
+    let local = i64::from(day.0) * SECONDS_PER_DAY + i64::from(hour * 3600 + minute * 60 + second);
     Ok(Timestamp::from_unix(local - offset_secs, nanos))
 }
 
@@ -358,7 +362,10 @@ mod tests {
         let f = ts("2026-05-05T15:59:12.5Z");
         assert_eq!(f.subsec_nanos(), 500_000_000);
         assert!(f > ts("2026-05-05T15:59:12Z"));
-        assert_eq!(ts("2026-05-05T15:59:12.123456789123Z").subsec_nanos(), 123_456_789);
+        assert_eq!(
+            ts("2026-05-05T15:59:12.123456789123Z").subsec_nanos(),
+            123_456_789
+        );
     }
 
     #[test]
@@ -400,10 +407,19 @@ mod tests {
         let t = ts("2026-05-05T06:00:00Z");
         assert_eq!(local_day(la, t).to_string(), "2026-05-04");
         let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
-        assert_eq!(local_day(kolkata, ts("2026-05-04T18:29:59Z")).to_string(), "2026-05-04");
-        assert_eq!(local_day(kolkata, ts("2026-05-04T18:30:00Z")).to_string(), "2026-05-05");
+        assert_eq!(
+            local_day(kolkata, ts("2026-05-04T18:29:59Z")).to_string(),
+            "2026-05-04"
+        );
+        assert_eq!(
+            local_day(kolkata, ts("2026-05-04T18:30:00Z")).to_string(),
+            "2026-05-05"
+        );
         let mut cache = LocalDayCache::new(kolkata);
-        assert_eq!(cache.local_day(ts("2026-05-04T18:30:00Z")).to_string(), "2026-05-05");
+        assert_eq!(
+            cache.local_day(ts("2026-05-04T18:30:00Z")).to_string(),
+            "2026-05-05"
+        );
     }
 
     #[test]

@@ -28,13 +28,7 @@ struct AlertFacts {
 }
 
 impl Engine {
-    fn decision_value(
-        &self,
-        i: usize,
-        roster: &Roster,
-        e: &Evaluation,
-        revision: u32,
-    ) -> Decision {
+    fn decision_value(&self, i: usize, roster: &Roster, e: &Evaluation, revision: u32) -> Decision {
         let employee = &self.employees[i];
         let policy = &self.rules.policies[e.policy];
         let grace_week = roster.hire.map(|h| e.week.0 - h.week().0 + 1);
@@ -67,7 +61,14 @@ impl Engine {
         }
     }
 
-    fn alert(&self, i: usize, roster: &Roster, kind: AlertKind, f: AlertFacts, out: &mut Vec<Output>) {
+    fn alert(
+        &self,
+        i: usize,
+        roster: &Roster,
+        kind: AlertKind,
+        f: AlertFacts,
+        out: &mut Vec<Output>,
+    ) {
         let Some(manager) = roster.manager else {
             out.push(Output::AlertWithoutManager(kind));
             return;
@@ -148,7 +149,16 @@ impl Engine {
         let previous = self.employees[i].current;
         out.push(Output::Decision(decision));
         if previous != Some(e.status) {
-            self.push_change(i, roster, e.week, previous, e.status, false, &decision_id, out);
+            self.push_change(
+                i,
+                roster,
+                e.week,
+                previous,
+                e.status,
+                false,
+                &decision_id,
+                out,
+            );
         }
         let mut alerted = false;
         match e.status {
@@ -205,15 +215,31 @@ impl Engine {
     }
 
     /// After corrections: a compliance change when the latest week's status moved.
-    pub(super) fn emit_status_correction(&mut self, i: usize, roster: &Roster, out: &mut Vec<Output>) {
+    pub(super) fn emit_status_correction(
+        &mut self,
+        i: usize,
+        roster: &Roster,
+        out: &mut Vec<Output>,
+    ) {
         let employee = &self.employees[i];
-        let Some(latest) = employee.decisions.last().copied() else { return };
+        let Some(latest) = employee.decisions.last().copied() else {
+            return;
+        };
         let previous = employee.current;
         if previous == Some(latest.status) {
             return;
         }
         let decision_id = ids::decision_id(&employee.id, latest.week, latest.revision);
-        self.push_change(i, roster, latest.week, previous, latest.status, true, &decision_id, out);
+        self.push_change(
+            i,
+            roster,
+            latest.week,
+            previous,
+            latest.status,
+            true,
+            &decision_id,
+            out,
+        );
         self.employees[i].current = Some(latest.status);
     }
 

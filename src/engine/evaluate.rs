@@ -32,7 +32,11 @@ pub fn week_facts(
     policy: &Policy,
     week: Week,
 ) -> WeekFacts {
-    let mask = if policy.count_weekends { ALL_DAYS } else { WEEKDAYS };
+    let mask = if policy.count_weekends {
+        ALL_DAYS
+    } else {
+        WEEKDAYS
+    };
     let holidays = rules.holiday_bits(usize::from(roster.region), week) & WEEKDAYS;
     let exempt = holidays | employee.absence_bits(week);
     WeekFacts {
@@ -178,7 +182,11 @@ pub fn evaluate(
     let (status, reason, streak) = if office >= required {
         (Status::Compliant, Reason::MetRequirement, 0)
     } else {
-        (Status::NonCompliant, Reason::BelowRequired, streak_before + 1)
+        (
+            Status::NonCompliant,
+            Reason::BelowRequired,
+            streak_before + 1,
+        )
     };
     Some(Evaluation {
         window,
@@ -244,7 +252,9 @@ pub fn at_risk(
     let before = (1u8 << day) - 1;
     let so_far = (facts.office & before).count_ones();
     let last = if policy.count_weekends { 6 } else { 4 };
-    let remaining = (day..=last).filter(|d| facts.exempt & (1 << d) == 0).count() as u32;
+    let remaining = (day..=last)
+        .filter(|d| facts.exempt & (1 << d) == 0)
+        .count() as u32;
     (so_far < facts.required && so_far + remaining <= facts.required).then_some((
         so_far,
         remaining,

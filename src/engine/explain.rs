@@ -63,7 +63,10 @@ pub fn decision(
             policy.new_hire_grace_weeks
         ),
         Reason::FullyExcused if policy.required_days == 0 => {
-            format!("exempt in {week}: policy {} requires no office days", policy.id)
+            format!(
+                "exempt in {week}: policy {} requires no office days",
+                policy.id
+            )
         }
         Reason::FullyExcused => format!("exempt in {week}: no office days required{excused}"),
         Reason::MetRequirement | Reason::BelowRequired if e.window.len() <= 1 => format!(
@@ -131,10 +134,8 @@ pub fn retracted_alert(e: &Evaluation) -> String {
 /// An at-risk alert's explanation.
 pub fn at_risk_alert(week: Week, so_far: u32, remaining: u32, required: u32) -> String {
     format!(
-        "at risk in {}: {} of {} required so far and {} left this week",
+        "at risk in {}: {so_far} of {required} required office days so far with {} left",
         week.label(),
-        plural(so_far, "office day", "office days"),
-        required,
         plural(remaining, "working day", "working days"),
     )
 }

@@ -7,11 +7,11 @@
 //! every week close and at-risk check that became due, ordered by (instant, close before
 //! at-risk, home zone name, employee_id).
 
+mod emit;
 pub mod evaluate;
 pub mod explain;
 pub mod rules;
 pub mod state;
-mod emit;
 
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 use crate::config::Config;
 use crate::domain::time::{local_day, local_midnight, LocalDayCache};
 use crate::domain::{
-    AbsenceRecord, Badge, Day, DeadLetterReason, Direction, RosterChange, RosterRecord,
-    Timestamp, Week,
+    AbsenceRecord, Badge, Day, DeadLetterReason, Direction, RosterChange, RosterRecord, Timestamp,
+    Week,
 };
 use crate::wire::input::Rejection;
 use crate::wire::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert};
@@ -99,7 +99,11 @@ impl Engine {
                 risk_at: Timestamp::from_unix(i64::MAX, 0),
             })
             .collect();
-        let site_days = rules.sites.iter().map(|s| LocalDayCache::new(s.tz)).collect();
+        let site_days = rules
+            .sites
+            .iter()
+            .map(|s| LocalDayCache::new(s.tz))
+            .collect();
         Self {
             rules,
             interner: Interner::default(),
@@ -130,7 +134,10 @@ impl Engine {
 
     /// Approximate bytes of per-employee state.
     pub fn state_bytes(&self) -> usize {
-        self.employees.iter().map(Employee::approx_bytes).sum::<usize>()
+        self.employees
+            .iter()
+            .map(Employee::approx_bytes)
+            .sum::<usize>()
             + self.index.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
     }
 
@@ -191,7 +198,9 @@ impl Engine {
         let old_zone = self.employees[i].roster.as_ref().map(|o| o.zone);
         if old_zone != Some(zone) {
             if let Some(old) = old_zone {
-                self.zones[usize::from(old)].members.retain(|&m| m as usize != i);
+                self.zones[usize::from(old)]
+                    .members
+                    .retain(|&m| m as usize != i);
             }
             let z = &mut self.zones[usize::from(zone)];
             z.members.push(i as u32);
@@ -263,8 +272,7 @@ impl Engine {
                 }
             }
         }
-        let new_day =
-            badge.direction == Direction::In && self.employees[i].add_office_day(day);
+        let new_day = badge.direction == Direction::In && self.employees[i].add_office_day(day);
         if effect == BadgeEffect::Correction && new_day {
             self.reevaluate_from(i, week, out);
         }
@@ -364,16 +372,18 @@ impl Engine {
     fn sort_members(&mut self, z: usize) {
         if !self.zones[z].sorted {
             let employees = &self.employees;
-            self.zones[z].members.sort_by(|&a, &b| {
-                employees[a as usize].id.cmp(&employees[b as usize].id)
-            });
+            self.zones[z]
+                .members
+                .sort_by(|&a, &b| employees[a as usize].id.cmp(&employees[b as usize].id));
             self.zones[z].sorted = true;
         }
     }
 
     fn close_week(&mut self, i: usize, week: Week, out: &mut Vec<Output>) {
         let e = &self.employees[i];
-        let Some(roster) = e.roster.clone() else { return };
+        let Some(roster) = e.roster.clone() else {
+            return;
+        };
         if e.last_closed.is_some_and(|w| w >= week) {
             return;
         }
@@ -398,7 +408,9 @@ impl Engine {
 
     fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut Vec<Output>) {
         let e = &self.employees[i];
-        let Some(roster) = e.roster.as_ref() else { return };
+        let Some(roster) = e.roster.as_ref() else {
+            return;
+        };
         if e.at_risk_week == Some(week) {
             return;
         }
@@ -416,9 +428,13 @@ impl Engine {
     /// Re-evaluates every remembered decision from `from` on; re-emits those whose content
     /// changed, with the alerts and compliance change §5–§6 prescribe.
     fn reevaluate_from(&mut self, i: usize, from: Week, out: &mut Vec<Output>) {
-        let Some(roster) = self.employees[i].roster.clone() else { return };
+        let Some(roster) = self.employees[i].roster.clone() else {
+            return;
+        };
         let zone = self.zone_context(roster.zone);
-        let start = self.employees[i].decisions.partition_point(|d| d.week < from);
+        let start = self.employees[i]
+            .decisions
+            .partition_point(|d| d.week < from);
         for k in start..self.employees[i].decisions.len() {
             let e = &self.employees[i];
             let record = e.decisions[k];
@@ -447,4 +463,6 @@ impl Engine {
 }
 
 #[cfg(test)]
-mod tests;
+mod properties;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -124,11 +124,15 @@ impl Company {
     }
 
     fn source() -> Source {
-        Source::File { file: "test".into(), line: 0 }
+        Source::File {
+            file: "test".into(),
+            line: 0,
+        }
     }
 
     pub(crate) fn roster(&mut self, json: &str) -> Outcome {
-        self.processor.roster(None, Some(json.as_bytes()), Self::source(), &mut self.out)
+        self.processor
+            .roster(None, Some(json.as_bytes()), Self::source(), &mut self.out)
     }
 
     /// An active corporate employee at `site`, managed by m-1, hired long ago.
@@ -140,14 +144,22 @@ impl Company {
     }
 
     pub(crate) fn absence(&mut self, json: &str) -> Outcome {
-        self.processor.absence(json.as_bytes(), Self::source(), &mut self.out)
+        self.processor
+            .absence(json.as_bytes(), Self::source(), &mut self.out)
     }
 
     pub(crate) fn raw_badge(&mut self, json: &str) -> Outcome {
-        self.processor.badge(json.as_bytes(), Self::source(), self.now, &mut self.out)
+        self.processor
+            .badge(json.as_bytes(), Self::source(), self.now, &mut self.out)
     }
 
-    pub(crate) fn badge_dir(&mut self, employee: &str, site: &str, at: &str, direction: &str) -> Outcome {
+    pub(crate) fn badge_dir(
+        &mut self,
+        employee: &str,
+        site: &str,
+        at: &str,
+        direction: &str,
+    ) -> Outcome {
         self.next_event += 1;
         let json = format!(
             r#"{{"event_id":"b-{}","employee_id":"{employee}","site_id":"{site}","timestamp":"{at}","direction":"{direction}"}}"#,
@@ -170,14 +182,20 @@ impl Company {
     }
 
     pub(crate) fn decisions(&self) -> Vec<&Decision> {
-        self.out.iter().filter_map(|o| match o {
-            Output::Decision(d) => Some(d),
-            _ => None,
-        }).collect()
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Decision(d) => Some(d),
+                _ => None,
+            })
+            .collect()
     }
 
     pub(crate) fn decisions_of(&self, employee: &str) -> Vec<&Decision> {
-        self.decisions().into_iter().filter(|d| d.employee_id == employee).collect()
+        self.decisions()
+            .into_iter()
+            .filter(|d| d.employee_id == employee)
+            .collect()
     }
 
     pub(crate) fn decision(&self, employee: &str, week: &str) -> &Decision {
@@ -189,24 +207,33 @@ impl Company {
     }
 
     pub(crate) fn alerts_of(&self, employee: &str) -> Vec<&ManagerAlert> {
-        self.out.iter().filter_map(|o| match o {
-            Output::Alert(a) if a.employee_id == employee => Some(a),
-            _ => None,
-        }).collect()
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Alert(a) if a.employee_id == employee => Some(a),
+                _ => None,
+            })
+            .collect()
     }
 
     pub(crate) fn changes_of(&self, employee: &str) -> Vec<&ComplianceChange> {
-        self.out.iter().filter_map(|o| match o {
-            Output::Change(c) if c.employee_id == employee => Some(c),
-            _ => None,
-        }).collect()
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Change(c) if c.employee_id == employee => Some(c),
+                _ => None,
+            })
+            .collect()
     }
 
     pub(crate) fn dead_letter_reasons(&self) -> Vec<DeadLetterReason> {
-        self.out.iter().filter_map(|o| match o {
-            Output::DeadLetter(d) => Some(d.reason),
-            _ => None,
-        }).collect()
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::DeadLetter(d) => Some(d.reason),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -215,7 +242,10 @@ const W19_CLOSE_LA: &str = "2026-05-12T07:00:00Z";
 
 fn three_days(c: &mut Company, employee: &str, site: &str, days: &[&str]) {
     for d in days {
-        assert_eq!(c.badge(employee, site, &format!("{d}T09:00:00-07:00")), Outcome::Applied);
+        assert_eq!(
+            c.badge(employee, site, &format!("{d}T09:00:00-07:00")),
+            Outcome::Applied
+        );
     }
 }
 
@@ -224,7 +254,12 @@ fn three_office_days_is_compliant() {
     let mut c = Company::new();
     c.employee("e-1", "corporate", "SEA-1");
     c.kickoff("2026-05-04T00:00:00-07:00");
-    three_days(&mut c, "e-1", "SEA-1", &["2026-05-04", "2026-05-05", "2026-05-06"]);
+    three_days(
+        &mut c,
+        "e-1",
+        "SEA-1",
+        &["2026-05-04", "2026-05-05", "2026-05-06"],
+    );
     c.advance(W19_CLOSE_LA);
     let d = c.decision("e-1", "2026-W19");
     assert_eq!(d.status, Status::Compliant);
@@ -258,10 +293,16 @@ fn two_office_days_is_non_compliant_with_a_notice() {
     three_days(&mut c, "e-1", "SEA-1", &["2026-05-04", "2026-05-05"]);
     c.advance(W19_CLOSE_LA);
     let d = c.decision("e-1", "2026-W19");
-    assert_eq!((d.status, d.reason), (Status::NonCompliant, Reason::BelowRequired));
+    assert_eq!(
+        (d.status, d.reason),
+        (Status::NonCompliant, Reason::BelowRequired)
+    );
     assert_eq!(d.consecutive_non_compliant_weeks, 1);
     let alerts = c.alerts_of("e-1");
-    let nc = alerts.iter().find(|a| a.kind == AlertKind::NonCompliant).expect("alert");
+    let nc = alerts
+        .iter()
+        .find(|a| a.kind == AlertKind::NonCompliant)
+        .expect("alert");
     assert_eq!(nc.escalation_level.as_deref(), Some("notice"));
     assert!(!nc.promotion_requires_vp_approval);
     assert_eq!(nc.manager_id, "m-1");
@@ -280,7 +321,13 @@ fn escalation_climbs_with_the_streak_and_vp_approval_follows_the_hold() {
         .alerts_of("e-1")
         .into_iter()
         .filter(|a| a.kind == AlertKind::NonCompliant)
-        .map(|a| (a.week.clone(), a.escalation_level.clone(), a.promotion_requires_vp_approval))
+        .map(|a| {
+            (
+                a.week.clone(),
+                a.escalation_level.clone(),
+                a.promotion_requires_vp_approval,
+            )
+        })
         .collect();
     assert_eq!(
         alerts,
@@ -291,9 +338,18 @@ fn escalation_climbs_with_the_streak_and_vp_approval_follows_the_hold() {
         ]
     );
     // Then a compliant week resolves the streak.
-    three_days(&mut c, "e-1", "SEA-1", &["2026-05-26", "2026-05-27", "2026-05-28"]);
+    three_days(
+        &mut c,
+        "e-1",
+        "SEA-1",
+        &["2026-05-26", "2026-05-27", "2026-05-28"],
+    );
     c.advance("2026-06-02T07:00:00Z");
-    let resolved = c.alerts_of("e-1").into_iter().find(|a| a.kind == AlertKind::Resolved).expect("resolved");
+    let resolved = c
+        .alerts_of("e-1")
+        .into_iter()
+        .find(|a| a.kind == AlertKind::Resolved)
+        .expect("resolved");
     assert_eq!(resolved.week, "2026-W22");
     assert_eq!(resolved.consecutive_non_compliant_weeks, 0);
     assert_eq!(resolved.escalation_level, None);
@@ -317,7 +373,10 @@ fn remote_approval_exempts() {
     c.kickoff("2026-05-04T00:00:00-07:00");
     c.advance(W19_CLOSE_LA);
     let d = c.decision("e-1", "2026-W19");
-    assert_eq!((d.status, d.reason), (Status::Exempt, Reason::RemoteApproved));
+    assert_eq!(
+        (d.status, d.reason),
+        (Status::Exempt, Reason::RemoteApproved)
+    );
     assert!(c.alerts_of("e-1").is_empty());
 }
 
@@ -328,7 +387,11 @@ fn new_hires_get_their_grace_weeks() {
     c.roster(r#"{"employee_id":"e-1","policy_group":"corporate","home_site":"SEA-1","status":"active","hire_date":"2026-05-06"}"#);
     c.kickoff("2026-05-04T00:00:00-07:00");
     c.advance("2026-05-26T07:00:00Z");
-    let reasons: Vec<_> = c.decisions_of("e-1").iter().map(|d| (d.week.clone(), d.reason)).collect();
+    let reasons: Vec<_> = c
+        .decisions_of("e-1")
+        .iter()
+        .map(|d| (d.week.clone(), d.reason))
+        .collect();
     assert_eq!(
         reasons,
         [
@@ -338,7 +401,11 @@ fn new_hires_get_their_grace_weeks() {
         ]
     );
     // The first judged week starts the streak at 1: exempt weeks carry 0.
-    assert_eq!(c.decision("e-1", "2026-W21").consecutive_non_compliant_weeks, 1);
+    assert_eq!(
+        c.decision("e-1", "2026-W21")
+            .consecutive_non_compliant_weeks,
+        1
+    );
 }
 
 #[test]
@@ -349,15 +416,24 @@ fn holidays_and_absences_reduce_the_requirement_and_can_excuse_fully() {
     // W22: Memorial Day (Mon 05-25) is a US holiday.
     c.absence(r#"{"absence_id":"a-1","employee_id":"e-2","start_date":"2026-05-26","end_date":"2026-05-27","kind":"pto","status":"approved"}"#);
     c.kickoff("2026-05-25T00:00:00-07:00");
-    assert_eq!(c.badge("e-1", "SEA-1", "2026-05-26T09:00:00-07:00"), Outcome::Applied);
+    assert_eq!(
+        c.badge("e-1", "SEA-1", "2026-05-26T09:00:00-07:00"),
+        Outcome::Applied
+    );
     c.advance("2026-06-02T07:00:00Z");
     let d1 = c.decision("e-1", "2026-W22");
     assert_eq!(d1.required_days, 2);
     assert_eq!(d1.exempt_days, ["2026-05-25"]);
     assert_eq!(d1.status, Status::NonCompliant);
-    assert_eq!(d1.explanation, "1 of 2 required office days in 2026-W22; 1 day excused (holiday 2026-05-25)");
+    assert_eq!(
+        d1.explanation,
+        "1 of 2 required office days in 2026-W22; 1 day excused (holiday 2026-05-25)"
+    );
     let d2 = c.decision("e-2", "2026-W22");
-    assert_eq!((d2.status, d2.reason), (Status::Exempt, Reason::FullyExcused));
+    assert_eq!(
+        (d2.status, d2.reason),
+        (Status::Exempt, Reason::FullyExcused)
+    );
     assert_eq!(d2.exempt_days, ["2026-05-25", "2026-05-26", "2026-05-27"]);
     assert_eq!(d2.required_days, 0);
 }
@@ -394,7 +470,11 @@ fn weeks_before_the_first_badge_are_not_judged() {
     // First badge on a Tuesday: W19 was not seen from its start, W20 is.
     c.kickoff("2026-05-05T10:00:00-07:00");
     c.advance("2026-05-19T07:00:00Z");
-    let weeks: Vec<_> = c.decisions_of("e-1").iter().map(|d| d.week.clone()).collect();
+    let weeks: Vec<_> = c
+        .decisions_of("e-1")
+        .iter()
+        .map(|d| d.week.clone())
+        .collect();
     assert_eq!(weeks, ["2026-W20"]);
 }
 
@@ -420,14 +500,24 @@ fn a_late_badge_within_correction_weeks_re_emits_and_retracts() {
     let first = c.decision("e-1", "2026-W19").clone();
     assert_eq!(first.status, Status::NonCompliant);
     // The third day's badge arrives after the close: a correction.
-    assert_eq!(c.badge("e-1", "SEA-1", "2026-05-06T09:00:00-07:00"), Outcome::AppliedLate);
+    assert_eq!(
+        c.badge("e-1", "SEA-1", "2026-05-06T09:00:00-07:00"),
+        Outcome::AppliedLate
+    );
     let corrected = c.decision("e-1", "2026-W19");
     assert_eq!(corrected.status, Status::Compliant);
     assert_eq!(corrected.revision, 1);
     assert!(corrected.correction);
     assert_ne!(corrected.decision_id, first.decision_id);
-    let retracted = c.alerts_of("e-1").into_iter().find(|a| a.kind == AlertKind::Retracted).expect("retracted");
-    assert_eq!(retracted.decision_id.as_deref(), Some(corrected.decision_id.as_str()));
+    let retracted = c
+        .alerts_of("e-1")
+        .into_iter()
+        .find(|a| a.kind == AlertKind::Retracted)
+        .expect("retracted");
+    assert_eq!(
+        retracted.decision_id.as_deref(),
+        Some(corrected.decision_id.as_str())
+    );
     assert_eq!(retracted.escalation_level, None);
     let last_change = *c.changes_of("e-1").last().expect("change");
     assert!(last_change.correction);
@@ -443,7 +533,10 @@ fn a_duplicate_late_badge_changes_nothing() {
     three_days(&mut c, "e-1", "SEA-1", &["2026-05-04"]);
     c.advance(W19_CLOSE_LA);
     let before = c.out.len();
-    assert_eq!(c.badge("e-1", "SEA-1", "2026-05-04T12:00:00-07:00"), Outcome::AppliedLate);
+    assert_eq!(
+        c.badge("e-1", "SEA-1", "2026-05-04T12:00:00-07:00"),
+        Outcome::AppliedLate
+    );
     assert_eq!(c.out.len(), before);
 }
 
@@ -455,7 +548,11 @@ fn a_correction_of_an_older_week_updates_later_streaks_but_not_the_current_statu
     three_days(&mut c, "e-1", "SEA-1", &["2026-05-04", "2026-05-05"]);
     // W20: non-compliant too (no badges). Close W19 and W20.
     c.advance("2026-05-19T07:00:00Z");
-    assert_eq!(c.decision("e-1", "2026-W20").consecutive_non_compliant_weeks, 2);
+    assert_eq!(
+        c.decision("e-1", "2026-W20")
+            .consecutive_non_compliant_weeks,
+        2
+    );
     let changes_before = c.changes_of("e-1").len();
     c.badge("e-1", "SEA-1", "2026-05-06T09:00:00-07:00");
     assert_eq!(c.decision("e-1", "2026-W19").status, Status::Compliant);
@@ -486,7 +583,10 @@ fn a_badge_older_than_correction_weeks_is_too_late() {
     c.employee("e-1", "corporate", "SEA-1");
     c.kickoff("2026-05-04T00:00:00-07:00");
     c.advance("2026-05-19T07:00:00Z"); // W19 and W20 closed
-    assert_eq!(c.badge("e-1", "SEA-1", "2026-05-12T09:00:00-07:00"), Outcome::AppliedLate);
+    assert_eq!(
+        c.badge("e-1", "SEA-1", "2026-05-12T09:00:00-07:00"),
+        Outcome::AppliedLate
+    );
     assert_eq!(
         c.badge("e-1", "SEA-1", "2026-05-06T09:00:00-07:00"),
         Outcome::DeadLettered(DeadLetterReason::TooLate)
@@ -496,7 +596,10 @@ fn a_badge_older_than_correction_weeks_is_too_late() {
         c.badge_dir("e-1", "SEA-1", "2026-05-06T17:00:00-07:00", "out"),
         Outcome::DeadLettered(DeadLetterReason::TooLate)
     );
-    assert_eq!(c.badge("e-unknown", "SEA-1", "2026-05-06T09:00:00-07:00"), Outcome::Applied);
+    assert_eq!(
+        c.badge("e-unknown", "SEA-1", "2026-05-06T09:00:00-07:00"),
+        Outcome::Applied
+    );
 }
 
 #[test]
@@ -509,8 +612,14 @@ fn an_absence_approved_after_the_close_corrects_the_week() {
     assert_eq!(c.decision("e-1", "2026-W19").status, Status::NonCompliant);
     c.absence(r#"{"absence_id":"a-9","employee_id":"e-1","start_date":"2026-05-06","end_date":"2026-05-08","kind":"sick","status":"approved"}"#);
     let d = c.decision("e-1", "2026-W19");
-    assert_eq!((d.status, d.reason, d.revision), (Status::Exempt, Reason::FullyExcused, 1));
-    assert!(c.alerts_of("e-1").iter().any(|a| a.kind == AlertKind::Retracted));
+    assert_eq!(
+        (d.status, d.reason, d.revision),
+        (Status::Exempt, Reason::FullyExcused, 1)
+    );
+    assert!(c
+        .alerts_of("e-1")
+        .iter()
+        .any(|a| a.kind == AlertKind::Retracted));
 }
 
 #[test]
@@ -547,7 +656,10 @@ fn kolkata_half_hour_offset_decides_the_office_day() {
     c.badge("e-1", "BLR-1", "2026-05-04T18:29:59Z");
     c.badge("e-1", "BLR-1", "2026-05-04T18:30:00Z");
     c.advance("2026-05-12T00:00:00Z");
-    assert_eq!(c.decision("e-1", "2026-W19").office_days, ["2026-05-04", "2026-05-05"]);
+    assert_eq!(
+        c.decision("e-1", "2026-W19").office_days,
+        ["2026-05-04", "2026-05-05"]
+    );
 }
 
 #[test]
@@ -572,7 +684,10 @@ fn at_risk_fires_when_the_remaining_days_only_just_suffice() {
     c.advance("2026-05-06T00:00:00-07:00");
     let a = c.alerts_of("e-1");
     assert_eq!(a.len(), 1);
-    assert_eq!((a[0].kind, a[0].week.as_str()), (AlertKind::AtRisk, "2026-W19"));
+    assert_eq!(
+        (a[0].kind, a[0].week.as_str()),
+        (AlertKind::AtRisk, "2026-W19")
+    );
     assert_eq!(a[0].decision_id, None);
     assert!(c.alerts_of("e-2").is_empty());
     // Thursday: e-2 has 1 so far, 2 left: 3 <= 3, at risk. e-1 is not alerted twice.
@@ -603,7 +718,10 @@ fn rolling_windows_sum_weeks_and_skip_exempt_ones() {
     three_days(&mut c, "e-1", "SEA-1", &["2026-05-18"]);
     c.advance("2026-05-26T07:00:00Z");
     let w20 = c.decision("e-1", "2026-W20");
-    assert_eq!((w20.status, w20.reason), (Status::Exempt, Reason::FullyExcused));
+    assert_eq!(
+        (w20.status, w20.reason),
+        (Status::Exempt, Reason::FullyExcused)
+    );
     let w21 = c.decision("e-1", "2026-W21");
     assert_eq!(w21.window.weeks, ["2026-W19", "2026-W21"]);
     assert_eq!((w21.window.office_days, w21.window.required_days), (3, 4));
@@ -621,7 +739,14 @@ fn a_new_policy_version_applies_from_its_effective_week() {
     let w22 = c.decision("e-1", "2026-W22");
     assert_eq!((w22.policy.id.as_str(), w22.policy.version), ("rto-3", 1));
     let w23 = c.decision("e-1", "2026-W23");
-    assert_eq!((w23.policy.id.as_str(), w23.policy.version, w23.required_days), ("rto-3", 2, 2));
+    assert_eq!(
+        (
+            w23.policy.id.as_str(),
+            w23.policy.version,
+            w23.required_days
+        ),
+        ("rto-3", 2, 2)
+    );
     assert_eq!(w23.status, Status::Compliant);
 }
 
@@ -632,7 +757,12 @@ fn weekends_count_only_under_count_weekends() {
     c.employee("e-2", "corporate", "SEA-1");
     c.kickoff("2026-05-04T00:00:00-07:00");
     for e in ["e-1", "e-2"] {
-        three_days(&mut c, e, "SEA-1", &["2026-05-08", "2026-05-09", "2026-05-10"]);
+        three_days(
+            &mut c,
+            e,
+            "SEA-1",
+            &["2026-05-08", "2026-05-09", "2026-05-10"],
+        );
     }
     c.advance(W19_CLOSE_LA);
     assert_eq!(c.decision("e-1", "2026-W19").status, Status::Compliant);
@@ -670,14 +800,22 @@ fn employees_without_a_manager_get_no_alerts() {
     c.advance(W19_CLOSE_LA);
     assert_eq!(c.decision("e-1", "2026-W19").status, Status::NonCompliant);
     assert!(c.alerts_of("e-1").is_empty());
-    assert!(c.out.iter().any(|o| matches!(o, Output::AlertWithoutManager(AlertKind::NonCompliant))));
+    assert!(c
+        .out
+        .iter()
+        .any(|o| matches!(o, Output::AlertWithoutManager(AlertKind::NonCompliant))));
 }
 
 #[test]
 fn badges_before_the_roster_record_are_kept() {
     let mut c = Company::new();
     c.kickoff("2026-05-04T00:00:00-07:00");
-    three_days(&mut c, "e-1", "SEA-1", &["2026-05-04", "2026-05-05", "2026-05-06"]);
+    three_days(
+        &mut c,
+        "e-1",
+        "SEA-1",
+        &["2026-05-04", "2026-05-05", "2026-05-06"],
+    );
     c.employee("e-1", "corporate", "SEA-1");
     c.advance(W19_CLOSE_LA);
     assert_eq!(c.decision("e-1", "2026-W19").status, Status::Compliant);

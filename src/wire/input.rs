@@ -11,9 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::json::{read_object, FieldValue};
 use crate::domain::time::{parse_date, parse_timestamp};
-use crate::domain::{
-    AbsenceRecord, Badge, DeadLetterReason, Direction, RosterRecord, Timestamp,
-};
+use crate::domain::{AbsenceRecord, Badge, DeadLetterReason, Direction, RosterRecord, Timestamp};
 
 /// The largest message accepted: 64 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -74,7 +72,13 @@ impl Validator {
 
     /// Decodes a badge event (§1.1). `now` is the processing clock for `future_timestamp`.
     pub fn decode_badge(&self, bytes: &[u8], now: Timestamp) -> Result<Badge, Rejection> {
-        const NAMES: [&str; 5] = ["event_id", "employee_id", "site_id", "timestamp", "direction"];
+        const NAMES: [&str; 5] = [
+            "event_id",
+            "employee_id",
+            "site_id",
+            "timestamp",
+            "direction",
+        ];
         let f = read_fields(bytes, &NAMES)?;
         require(&f, &NAMES, 4)?;
         let event_id = bounded_string(&f[0], "event_id", 128)?;
@@ -139,7 +143,13 @@ impl Validator {
         let active = match &f[3] {
             Some(FieldValue::Str(s)) if s == "active" => true,
             Some(FieldValue::Str(s)) if s == "inactive" => false,
-            Some(other) => return Err(invalid("status", "must be \"active\" or \"inactive\"", other)),
+            Some(other) => {
+                return Err(invalid(
+                    "status",
+                    "must be \"active\" or \"inactive\"",
+                    other,
+                ))
+            }
             None => false,
         };
         let manager_id = optional_string(&f[4], "manager_id")?.filter(|s| !s.is_empty());
@@ -175,8 +185,14 @@ impl Validator {
 
     /// Decodes an absence record (§1.3).
     pub fn decode_absence(&self, bytes: &[u8]) -> Result<AbsenceRecord, Rejection> {
-        const NAMES: [&str; 6] =
-            ["absence_id", "employee_id", "start_date", "end_date", "status", "kind"];
+        const NAMES: [&str; 6] = [
+            "absence_id",
+            "employee_id",
+            "start_date",
+            "end_date",
+            "status",
+            "kind",
+        ];
         let f = read_fields(bytes, &NAMES)?;
         require(&f, &NAMES, 5)?;
         let absence_id = bounded_string(&f[0], "absence_id", 128)?;
@@ -187,7 +203,11 @@ impl Validator {
             Some(FieldValue::Str(s)) if s == "approved" => true,
             Some(FieldValue::Str(s)) if s == "cancelled" => false,
             Some(other) => {
-                return Err(invalid("status", "must be \"approved\" or \"cancelled\"", other))
+                return Err(invalid(
+                    "status",
+                    "must be \"approved\" or \"cancelled\"",
+                    other,
+                ))
             }
             None => false,
         };
@@ -216,7 +236,10 @@ fn read_fields<'a, const N: usize>(
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(Rejection::new(
             DeadLetterReason::TooLarge,
-            format!("message is {} bytes, the limit is {MAX_MESSAGE_BYTES}", bytes.len()),
+            format!(
+                "message is {} bytes, the limit is {MAX_MESSAGE_BYTES}",
+                bytes.len()
+            ),
         ));
     }
     read_object(bytes, names).map_err(|e| Rejection::new(DeadLetterReason::MalformedJson, e.0))
@@ -244,7 +267,10 @@ fn invalid(field: &str, rule: &str, got: &FieldValue<'_>) -> Rejection {
         FieldValue::Str(s) => format!("'{}'", printable(s)),
         other => other.type_name().to_owned(),
     };
-    Rejection::new(DeadLetterReason::InvalidField, format!("{field} {rule}, got {got}"))
+    Rejection::new(
+        DeadLetterReason::InvalidField,
+        format!("{field} {rule}, got {got}"),
+    )
 }
 
 fn string<'a>(v: &Option<FieldValue<'a>>, field: &str) -> Result<Cow<'a, str>, Rejection> {
@@ -285,8 +311,7 @@ fn optional_string(v: &Option<FieldValue<'_>>, field: &str) -> Result<Option<Str
 pub fn is_valid_employee_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'@' | b'-'))
 }
 
@@ -341,7 +366,10 @@ mod tests {
     }
 
     fn badge_reason(line: &str) -> DeadLetterReason {
-        validator().decode_badge(line.as_bytes(), now()).unwrap_err().reason
+        validator()
+            .decode_badge(line.as_bytes(), now())
+            .unwrap_err()
+            .reason
     }
 
     #[test]
@@ -370,33 +398,48 @@ mod tests {
             MissingField
         );
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":null,"site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":null,"site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z"}"#
+            ),
             MissingField
         );
         // Invalid beats unknown site.
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":"e-1","site_id":"XX","timestamp":"2026-05-05 08:00:00Z"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":"e-1","site_id":"XX","timestamp":"2026-05-05 08:00:00Z"}"#
+            ),
             InvalidField
         );
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z","direction":"sideways"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z","direction":"sideways"}"#
+            ),
             InvalidField
         );
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":"e-1","site_id":7,"timestamp":"2026-05-05T08:00:00Z"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":"e-1","site_id":7,"timestamp":"2026-05-05T08:00:00Z"}"#
+            ),
             InvalidField
         );
         assert_eq!(
-            badge_reason(&format!(r#"{{"event_id":"{}","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z"}}"#, "x".repeat(129))),
+            badge_reason(&format!(
+                r#"{{"event_id":"{}","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-05T08:00:00Z"}}"#,
+                "x".repeat(129)
+            )),
             InvalidField
         );
         // Unknown site beats future timestamp.
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":"e-1","site_id":"XX-9","timestamp":"2030-05-05T08:00:00Z"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":"e-1","site_id":"XX-9","timestamp":"2030-05-05T08:00:00Z"}"#
+            ),
             UnknownSite
         );
         assert_eq!(
-            badge_reason(r#"{"event_id":"b","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-11T00:00:01Z"}"#),
+            badge_reason(
+                r#"{"event_id":"b","employee_id":"e-1","site_id":"SEA-1","timestamp":"2026-05-11T00:00:01Z"}"#
+            ),
             FutureTimestamp
         );
     }
@@ -432,15 +475,21 @@ mod tests {
         let v = validator();
         let reason = |s: &str| v.decode_roster(s.as_bytes()).unwrap_err().reason;
         assert_eq!(
-            reason(r#"{"employee_id":"e-1","policy_group":"c","home_site":"NOPE","status":"active"}"#),
+            reason(
+                r#"{"employee_id":"e-1","policy_group":"c","home_site":"NOPE","status":"active"}"#
+            ),
             DeadLetterReason::UnknownSite
         );
         assert_eq!(
-            reason(r#"{"employee_id":"e-1","policy_group":"c","home_site":"SEA-1","status":"gone"}"#),
+            reason(
+                r#"{"employee_id":"e-1","policy_group":"c","home_site":"SEA-1","status":"gone"}"#
+            ),
             DeadLetterReason::InvalidField
         );
         assert_eq!(
-            reason(r#"{"employee_id":"e-1","policy_group":"c","home_site":"SEA-1","status":"active","remote_approved":"yes"}"#),
+            reason(
+                r#"{"employee_id":"e-1","policy_group":"c","home_site":"SEA-1","status":"active","remote_approved":"yes"}"#
+            ),
             DeadLetterReason::InvalidField
         );
         assert_eq!(

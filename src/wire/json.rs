@@ -164,8 +164,11 @@ mod tests {
 
     #[test]
     fn picks_named_fields_and_keeps_types() {
-        let f = read_object(br#"{"a":"x","b":null,"c":1,"d":true,"z":[1,{"q":2}]}"#, &["a", "b", "c", "d", "e"])
-            .unwrap();
+        let f = read_object(
+            br#"{"a":"x","b":null,"c":1,"d":true,"z":[1,{"q":2}]}"#,
+            &["a", "b", "c", "d", "e"],
+        )
+        .unwrap();
         assert_eq!(f[0], Some(FieldValue::Str(Cow::Borrowed("x"))));
         assert_eq!(f[1], Some(FieldValue::Null));
         assert_eq!(f[2], Some(FieldValue::Other("number")));
@@ -181,9 +184,24 @@ mod tests {
 
     #[test]
     fn rejects_everything_but_one_object() {
-        for bad in [&b"[1,2]"[..], b"null", b"\"x\"", b"{\"a\":1", b"{} {}", b"{\"a\":\"\xff\"}", b""] {
-            assert!(read_object(bad, &["a"]).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"[1,2]"[..],
+            b"null",
+            b"\"x\"",
+            b"{\"a\":1",
+            b"{} {}",
+            b"{\"a\":\"\xff\"}",
+            b"",
+        ] {
+            assert!(
+                read_object(bad, &["a"]).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        assert_eq!(read_object(b"[1]", &["a"]).unwrap_err().0, "not a JSON object");
+        assert_eq!(
+            read_object(b"[1]", &["a"]).unwrap_err().0,
+            "not a JSON object"
+        );
     }
 }

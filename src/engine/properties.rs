@@ -1,0 +1,103 @@
+//! Property tests of the engine's invariants (proptest).
+
+use proptest::prelude::*;
+
+use super::tests::Company;
+use crate::engine::Output;
+use crate::wire::output::Decision;
+
+const EMPLOYEES: [&str; 3] = ["e-1", "e-2", "e-3"];
+const SITES: [&str; 3] = ["SEA-1", "SYD-1", "BLR-1"];
+
+/// A badge inside 2026-W20 (Mon 05-11 .. Sun 05-17) at any site, as UTC text.
+fn badge_strategy() -> impl Strategy<Value = (usize, usize, i64, bool)> {
+    // Seconds from Mon 05-11 12:00Z over 5 days keep every site's local date inside W20.
+    (
+        0..EMPLOYEES.len(),
+        0..SITES.len(),
+        0i64..(5 * 86_400),
+        any::<bool>(),
+    )
+}
+
+fn at(offset: i64) -> String {
+    let base = chrono::DateTime::parse_from_rfc3339("2026-05-11T12:00:00Z").expect("base");
+    (base + chrono::Duration::seconds(offset))
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn company() -> Company {
+    let mut c = Company::new();
+    c.employee("e-1", "corporate", "SEA-1");
+    c.employee("e-2", "eng", "SYD-1");
+    c.employee("e-3", "weekend", "BLR-1");
+    // Start the clock the Sunday before W19 everywhere, so W19 and W20 are judged.
+    c.kickoff("2026-05-03T00:00:00-12:00");
+    c
+}
+
+fn run(badges: &[(usize, usize, i64, bool)]) -> Company {
+    let mut c = company();
+    for &(e, s, offset, inward) in badges {
+        let direction = if inward { "in" } else { "out" };
+        c.badge_dir(EMPLOYEES[e], SITES[s], &at(offset), direction);
+    }
+    c.advance("2026-05-20T00:00:00Z");
+    c
+}
+
+fn decisions(c: &Company) -> Vec<Decision> {
+    let mut d: Vec<Decision> = c.decisions().into_iter().cloned().collect();
+    d.sort_by(|a, b| {
+        (&a.employee_id, &a.week, a.revision).cmp(&(&b.employee_id, &b.week, b.revision))
+    });
+    d
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn reordering_badges_of_an_open_week_changes_no_decision(
+        badges in proptest::collection::vec(badge_strategy(), 0..30),
+        seed in any::<u64>(),
+    ) {
+        let mut shuffled = badges.clone();
+        // A deterministic permutation from the seed.
+        let n = shuffled.len();
+        let mut s = seed;
+        for i in (1..n).rev() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        prop_assert_eq!(decisions(&run(&badges)), decisions(&run(&shuffled)));
+    }
+
+    #[test]
+    fn a_duplicate_badge_changes_nothing(
+        badges in proptest::collection::vec(badge_strategy(), 1..30),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let mut doubled = badges.clone();
+        let i = pick.index(badges.len());
+        doubled.insert(i + 1, badges[i]);
+        let a = run(&badges).out;
+        let b = run(&doubled).out;
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn every_output_is_a_well_formed_decision_stream(
+        badges in proptest::collection::vec(badge_strategy(), 0..30),
+    ) {
+        let c = run(&badges);
+        for o in &c.out {
+            if let Output::Decision(d) = o {
+                prop_assert!(d.office_days.len() <= 7);
+                prop_assert_eq!(d.correction, d.revision > 0);
+                prop_assert!(!d.explanation.contains('\n'));
+            }
+        }
+    }
+}
