@@ -39,6 +39,33 @@ impl Processor {
         }
     }
 
+    /// A processor around a restored engine (validator settings from the engine's rules).
+    pub fn from_engine(engine: Engine) -> Self {
+        let rules = engine.rules();
+        Self {
+            validator: Validator::new(
+                rules.sites.iter().map(|s| s.id.as_str()),
+                rules.max_future_skew,
+            ),
+            engine,
+        }
+    }
+
+    /// Starts recording state changes for the changelog (live mode).
+    pub fn track_changes(&mut self) {
+        self.engine.track_changes();
+    }
+
+    /// The changelog records of everything changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<crate::engine::snapshot::StateRecord> {
+        self.engine.take_changes()
+    }
+
+    /// The engine, mutably (restore).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     /// The engine, for inspection.
     pub fn engine(&self) -> &Engine {
         &self.engine

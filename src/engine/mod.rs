@@ -11,6 +11,7 @@ mod emit;
 pub mod evaluate;
 pub mod explain;
 pub mod rules;
+pub mod snapshot;
 pub mod state;
 
 use chrono_tz::Tz;
@@ -78,6 +79,9 @@ pub struct Engine {
     watermark: Option<Timestamp>,
     first_badge: Option<Timestamp>,
     next_due: Option<Timestamp>,
+    tracking: bool,
+    dirty: Vec<u32>,
+    removed: Vec<Box<str>>,
 }
 
 impl Engine {
@@ -114,6 +118,9 @@ impl Engine {
             watermark: None,
             first_badge: None,
             next_due: None,
+            tracking: false,
+            dirty: Vec::new(),
+            removed: Vec::new(),
         }
     }
 
@@ -148,6 +155,7 @@ impl Engine {
         let i = self.employees.len();
         self.employees.push(Employee::new(id));
         self.index.insert(id.into(), i as u32);
+        self.touch(i);
         i
     }
 
@@ -169,6 +177,9 @@ impl Engine {
             RosterChange::Upsert(record) => self.upsert_roster(record),
             RosterChange::Remove { employee_id } => {
                 if let Some(i) = self.index.remove(employee_id.as_str()) {
+                    if self.tracking {
+                        self.removed.push(employee_id.as_str().into());
+                    }
                     let e = &mut self.employees[i as usize];
                     if let Some(r) = e.roster.take() {
                         self.zones[usize::from(r.zone)].members.retain(|&m| m != i);
@@ -207,6 +218,7 @@ impl Engine {
             z.sorted = false;
         }
         self.employees[i].roster = Some(roster);
+        self.touch(i);
     }
 
     /// Applies an absence record (§1.3); re-evaluates closed weeks it touches within the
@@ -230,7 +242,8 @@ impl Engine {
             }
             None => e.absences.push(record),
         }
-        let Some(zone) = e.roster.as_ref().map(|r| r.zone) else {
+        self.touch(i);
+        let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) else {
             return;
         };
         let Some(closed) = self.closed_through(zone) else {
@@ -335,6 +348,21 @@ impl Engine {
         zone.risk_at = local_midnight(zone.tz, zone.risk_week.monday().plus(zone.risk_day as i32));
     }
 
+    /// Moves the schedules past `watermark` without firing (restore).
+    fn fast_forward(&mut self, watermark: Timestamp) {
+        for z in 0..self.zones.len() {
+            while self.zones[z].close_at <= watermark {
+                let next = self.zones[z].next_close.plus(1);
+                self.zones[z].close_at = self.close_instant(self.zones[z].tz, next);
+                self.zones[z].next_close = next;
+            }
+            while self.zones[z].risk_at <= watermark {
+                Self::advance_risk(&mut self.zones[z]);
+            }
+        }
+        self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
+    }
+
     fn fire_due(&mut self, watermark: Timestamp, out: &mut Vec<Output>) {
         loop {
             let mut best: Option<(Timestamp, u8, usize)> = None;
@@ -404,6 +432,7 @@ impl Engine {
         let e = &mut self.employees[i];
         e.last_closed = Some(week);
         e.forget_before(week.plus(-retention));
+        self.touch(i);
     }
 
     fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut Vec<Output>) {
@@ -423,6 +452,7 @@ impl Engine {
         let roster = roster.clone();
         self.emit_at_risk(i, &roster, week, (so_far, remaining, required), out);
         self.employees[i].at_risk_week = Some(week);
+        self.touch(i);
     }
 
     /// Re-evaluates every remembered decision from `from` on; re-emits those whose content
@@ -459,6 +489,7 @@ impl Engine {
             self.emit_corrected_decision(i, k, &roster, eval, out);
         }
         self.emit_status_correction(i, &roster, out);
+        self.touch(i);
     }
 }
 

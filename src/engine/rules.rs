@@ -38,6 +38,8 @@ pub struct Rules {
     by_group: FxHashMap<String, Vec<(Day, usize)>>,
     /// §1.4 `allowed_lateness`.
     pub allowed_lateness: Duration,
+    /// §1.4 `max_future_skew`.
+    pub max_future_skew: Duration,
     /// §1.4 `correction_weeks`.
     pub correction_weeks: u32,
     /// How many weeks before the latest closed one are kept (§8): longest rolling window
@@ -106,6 +108,7 @@ impl Rules {
             policies: config.policies.clone(),
             by_group,
             allowed_lateness: time.allowed_lateness,
+            max_future_skew: time.max_future_skew,
             correction_weeks: time.correction_weeks,
             retention_weeks: longest + time.correction_weeks,
         }

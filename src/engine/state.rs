@@ -112,6 +112,8 @@ pub struct Employee {
     pub last_closed: Option<Week>,
     /// The latest week an at-risk alert was raised for.
     pub at_risk_week: Option<Week>,
+    /// Changed since the last changelog flush.
+    pub dirty: bool,
 }
 
 impl Employee {

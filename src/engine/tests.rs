@@ -114,6 +114,15 @@ impl Company {
         Self::with_config(&load_config(SITES, HOLIDAYS, POLICIES, processor))
     }
 
+    pub(crate) fn with_engine(engine: crate::engine::Engine) -> Self {
+        Self {
+            processor: Processor::from_engine(engine),
+            out: Vec::new(),
+            next_event: 1_000_000,
+            now: ts("2030-01-01T00:00:00Z"),
+        }
+    }
+
     pub(crate) fn with_config(config: &Config) -> Self {
         Self {
             processor: Processor::new(config),
