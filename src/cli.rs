@@ -22,6 +22,23 @@ pub enum Command {
     CheckConfig(CheckConfigArgs),
     /// Generate a synthetic company in replay's input format.
     Generate(GenerateArgs),
+    /// Run the live service: consume the input topics, produce the outputs (exactly once).
+    Run(RunArgs),
+    /// Run the whole pipeline on an embedded Kafka mock cluster with a generated company.
+    Demo,
+}
+
+/// `run` arguments.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Configuration directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "config",
+        env = "ATTENDANCE_CONFIG_DIR"
+    )]
+    pub config: PathBuf,
 }
 
 /// `replay` arguments (exactly SPEC §7's command line).

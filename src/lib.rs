@@ -14,9 +14,15 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod generate;
+pub mod http;
+pub mod kafka;
+pub mod metrics;
 pub mod processor;
 pub mod replay;
+pub mod service;
+pub mod telemetry;
 pub mod wire;

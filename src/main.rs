@@ -18,6 +18,10 @@ fn main() -> ExitCode {
         Command::Replay(args) => run_replay(args),
         Command::CheckConfig(args) => check_config(args),
         Command::Generate(args) => run_generate(args),
+        Command::Run(args) => {
+            attendance_compliance::service::run(&args.config).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Demo => attendance_compliance::demo::run().map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,1 @@
+//! HTTP endpoints: /metrics, /healthz, /readyz (owned by the observability work).

@@ -1,0 +1,1 @@
+//! Logging via tracing: terminal or JSON format, pseudonymous employee ids (owned by the observability work).

@@ -1,0 +1,1 @@
+//! Integration tests against a real Kafka broker (KAFKA_BROKERS); see scripts/test.sh.
