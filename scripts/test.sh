@@ -34,5 +34,5 @@ export REQUIRE_KAFKA=1
 export ATTENDANCE_BIN="$PWD/target/debug/attendance-compliance"
 
 step "tests"
-cargo test --all-targets -- --include-ignored 2>&1 | tee target/test-output.txt
+cargo test --all-targets 2>&1 | tee target/test-output.txt
 # Observability checks (promtool) are added below by the observability work.
