@@ -12,6 +12,11 @@ use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::domain::{DeadLetterReason, Timestamp};
 use attendance_compliance::{generate, replay};
 
+/// mimalloc: the engine and the output path allocate many small strings; glibc's malloc
+/// spent ~17% of a replay in its free lists (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -235,8 +235,27 @@ impl Day {
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_date().format("%Y-%m-%d"))
+        let date = self.to_date();
+        let mut buf = [0u8; 10];
+        write_date(&mut buf, date.year(), date.month(), date.day());
+        // write_date only writes ASCII digits and dashes.
+        f.write_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00"))
     }
+}
+
+/// Writes `YYYY-MM-DD` without going through chrono's format machinery (hot in output).
+fn write_date(buf: &mut [u8; 10], year: i32, month: u32, day: u32) {
+    let y = year.clamp(0, 9999) as u32;
+    let digits = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10];
+    for (i, d) in digits.iter().enumerate() {
+        buf[i] = b'0' + *d as u8;
+    }
+    buf[4] = b'-';
+    buf[5] = b'0' + (month / 10) as u8;
+    buf[6] = b'0' + (month % 10) as u8;
+    buf[7] = b'-';
+    buf[8] = b'0' + (day / 10) as u8;
+    buf[9] = b'0' + (day % 10) as u8;
 }
 
 /// An ISO week (Monday to Sunday), as the number of weeks since the week of 1970-01-01.
@@ -261,8 +280,18 @@ impl Week {
 
     /// The ISO label, e.g. `2026-W19`.
     pub fn label(self) -> String {
-        let iso = self.monday().to_date().iso_week();
-        format!("{:04}-W{:02}", iso.year(), iso.week())
+        // The ISO year of a week is the calendar year of its Thursday.
+        let thursday = self.monday().plus(3).to_date();
+        let year = thursday.year().clamp(0, 9999) as u32;
+        let week = thursday.ordinal0() / 7 + 1;
+        let mut s = String::with_capacity(8);
+        for d in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
+            s.push(char::from(b'0' + d as u8));
+        }
+        s.push_str("-W");
+        s.push(char::from(b'0' + (week / 10) as u8));
+        s.push(char::from(b'0' + (week % 10) as u8));
+        s
     }
 }
 
@@ -399,6 +428,23 @@ mod tests {
         // 2027-01-01 is a Friday of ISO week 2026-W53.
         assert_eq!(parse_date("2027-01-01").unwrap().week().label(), "2026-W53");
         assert_eq!(parse_date("1969-12-29").unwrap().week(), Week(0));
+    }
+
+    #[test]
+    fn fast_labels_agree_with_chrono_for_two_centuries() {
+        for w in -600..11_000 {
+            let week = Week(w);
+            let iso = week.monday().to_date().iso_week();
+            assert_eq!(
+                week.label(),
+                format!("{:04}-W{:02}", iso.year(), iso.week())
+            );
+            let day = week.monday().plus(w.rem_euclid(7));
+            assert_eq!(
+                day.to_string(),
+                day.to_date().format("%Y-%m-%d").to_string()
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::config::Policy;
 use crate::domain::{Day, Reason, Status, Week};
 
 use super::rules::Rules;
-use super::state::{Employee, Interner, Roster};
+use super::state::{Employee, Roster};
 
 /// Weekday mask: Monday to Friday.
 pub const WEEKDAYS: u8 = 0b001_1111;
@@ -115,7 +115,6 @@ impl ZoneContext {
 /// (§4.1 no version in force, §4.3 rule 1, or §3.4 not seen from its start).
 pub fn evaluable_policy(
     rules: &Rules,
-    interner: &Interner,
     roster: &Roster,
     week: Week,
     zone: ZoneContext,
@@ -126,7 +125,7 @@ pub fn evaluable_policy(
     if !zone.saw_from_start(week) {
         return None;
     }
-    rules.policy_for(interner.get(roster.group), week)
+    rules.policy_for(roster.group_rule, week)
 }
 
 /// Whether `week` is among the first `new_hire_grace_weeks` ISO weeks from the hire week.
@@ -140,14 +139,13 @@ pub fn in_new_hire_grace(policy: &Policy, roster: &Roster, week: Week) -> bool {
 /// §4.3 and §4.4 for `week`, given the streak of the latest decision before it.
 pub fn evaluate(
     rules: &Rules,
-    interner: &Interner,
     employee: &Employee,
     roster: &Roster,
     week: Week,
     zone: ZoneContext,
     streak_before: u32,
 ) -> Option<Evaluation> {
-    let policy_index = evaluable_policy(rules, interner, roster, week, zone)?;
+    let policy_index = evaluable_policy(rules, roster, week, zone)?;
     let policy = &rules.policies[policy_index];
     let facts = week_facts(rules, employee, roster, policy, week);
     let exempt = if roster.remote {
@@ -177,7 +175,7 @@ pub fn evaluate(
     let (window, office, required) = if rolling == 1 {
         (vec![week], facts.office.count_ones(), facts.required)
     } else {
-        rolling_window(rules, interner, employee, roster, policy, week, zone)
+        rolling_window(rules, employee, roster, policy, week, zone)
     };
     let (status, reason, streak) = if office >= required {
         (Status::Compliant, Reason::MetRequirement, 0)
@@ -200,7 +198,6 @@ pub fn evaluate(
 /// policy would exempt or not evaluate, and weeks never evaluable, are left out.
 fn rolling_window(
     rules: &Rules,
-    interner: &Interner,
     employee: &Employee,
     roster: &Roster,
     policy: &Policy,
@@ -208,12 +205,12 @@ fn rolling_window(
     zone: ZoneContext,
 ) -> (Vec<Week>, u32, u32) {
     let n = policy.rolling_weeks.max(1) as i32;
-    let group = interner.get(roster.group);
     let mut weeks = Vec::with_capacity(n as usize);
     let (mut office, mut required) = (0, 0);
     for k in (0..n).rev() {
         let w = week.plus(-k);
-        let never_evaluable = rules.policy_for(group, w).is_none() || !zone.saw_from_start(w);
+        let never_evaluable =
+            rules.policy_for(roster.group_rule, w).is_none() || !zone.saw_from_start(w);
         let not_evaluated = !roster.active || roster.hire.is_some_and(|h| h > w.sunday());
         if never_evaluable || not_evaluated || roster.remote || in_new_hire_grace(policy, roster, w)
         {
@@ -234,14 +231,13 @@ fn rolling_window(
 /// remaining, required))` when the employee can at best just meet the requirement.
 pub fn at_risk(
     rules: &Rules,
-    interner: &Interner,
     employee: &Employee,
     roster: &Roster,
     week: Week,
     day: u32,
     zone: ZoneContext,
 ) -> Option<(u32, u32, u32)> {
-    let policy = &rules.policies[evaluable_policy(rules, interner, roster, week, zone)?];
+    let policy = &rules.policies[evaluable_policy(rules, roster, week, zone)?];
     if policy.rolling_weeks > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
         return None;
     }

@@ -199,6 +199,7 @@ impl Engine {
             vp: r.vp_id.as_deref().map(|v| self.interner.intern(v)),
             org: self.interner.intern(&r.org),
             group: self.interner.intern(&r.policy_group),
+            group_rule: self.rules.group_index(&r.policy_group),
             home_site: r.home_site as u16,
             zone,
             region,
@@ -417,15 +418,7 @@ impl Engine {
         }
         let zone = self.zone_context(roster.zone);
         let streak_before = e.streak_before(week);
-        if let Some(eval) = evaluate::evaluate(
-            &self.rules,
-            &self.interner,
-            e,
-            &roster,
-            week,
-            zone,
-            streak_before,
-        ) {
+        if let Some(eval) = evaluate::evaluate(&self.rules, e, &roster, week, zone, streak_before) {
             self.emit_closed_decision(i, &roster, eval, streak_before, out);
         }
         let retention = self.rules.retention_weeks as i32;
@@ -445,7 +438,7 @@ impl Engine {
         }
         let zone = self.zone_context(roster.zone);
         let Some((so_far, remaining, required)) =
-            evaluate::at_risk(&self.rules, &self.interner, e, roster, week, day, zone)
+            evaluate::at_risk(&self.rules, e, roster, week, day, zone)
         else {
             return;
         };
@@ -472,15 +465,9 @@ impl Engine {
                 Some(p) => e.decisions[p].streak,
                 None => e.carried_streak,
             };
-            let Some(eval) = evaluate::evaluate(
-                &self.rules,
-                &self.interner,
-                e,
-                &roster,
-                record.week,
-                zone,
-                streak_before,
-            ) else {
+            let Some(eval) =
+                evaluate::evaluate(&self.rules, e, &roster, record.week, zone, streak_before)
+            else {
                 continue;
             };
             if eval.fingerprint() == record.fingerprint {

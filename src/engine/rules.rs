@@ -35,7 +35,8 @@ pub struct Rules {
     holidays: FxHashMap<(usize, Week), u8>,
     /// Policies in configuration order.
     pub policies: Vec<Policy>,
-    by_group: FxHashMap<String, Vec<(Day, usize)>>,
+    group_index: FxHashMap<String, u16>,
+    group_versions: Vec<Vec<(Day, usize)>>,
     /// §1.4 `allowed_lateness`.
     pub allowed_lateness: Duration,
     /// §1.4 `max_future_skew`.
@@ -90,9 +91,21 @@ impl Rules {
                     .push((Day::from_date(p.effective_from), i));
             }
         }
-        for versions in by_group.values_mut() {
-            versions.sort();
-        }
+        let mut names: Vec<String> = by_group.keys().cloned().collect();
+        names.sort();
+        let group_index = names
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.clone(), i as u16))
+            .collect();
+        let group_versions = names
+            .iter()
+            .map(|g| {
+                let mut versions = by_group.remove(g).unwrap_or_default();
+                versions.sort();
+                versions
+            })
+            .collect();
         let longest = config
             .policies
             .iter()
@@ -106,7 +119,8 @@ impl Rules {
             regions,
             holidays,
             policies: config.policies.clone(),
-            by_group,
+            group_index,
+            group_versions,
             allowed_lateness: time.allowed_lateness,
             max_future_skew: time.max_future_skew,
             correction_weeks: time.correction_weeks,
@@ -116,11 +130,17 @@ impl Rules {
 
     /// The policy in force for `group` in `week`: the latest `effective_from` on or before
     /// the week's Monday (§4.1).
-    pub fn policy_for(&self, group: &str, week: Week) -> Option<usize> {
-        let versions = self.by_group.get(group)?;
+    pub fn policy_for(&self, group: Option<u16>, week: Week) -> Option<usize> {
+        let versions = self.group_versions.get(usize::from(group?))?;
         let monday = week.monday();
         let n = versions.partition_point(|(from, _)| *from <= monday);
         n.checked_sub(1).map(|i| versions[i].1)
+    }
+
+    /// The index of a policy group named by some policy, resolved once per roster record so
+    /// the hot path never hashes group names.
+    pub fn group_index(&self, group: &str) -> Option<u16> {
+        self.group_index.get(group).copied()
     }
 
     /// Holiday weekdays of `region` in `week`, as bits (Monday = bit 0).

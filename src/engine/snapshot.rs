@@ -264,6 +264,7 @@ impl Engine {
                     vp: r.vp.as_deref().map(|v| self.interner.intern(v)),
                     org: self.interner.intern(&r.org),
                     group: self.interner.intern(&r.group),
+                    group_rule: self.rules.group_index(&r.group),
                     home_site: site as u16,
                     zone,
                     region,

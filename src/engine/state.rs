@@ -43,8 +43,10 @@ pub struct Roster {
     pub vp: Option<Sym>,
     /// Organisation.
     pub org: Sym,
-    /// Policy group (the string, for policy lookup, is in the interner).
+    /// Policy group (the string is in the interner).
     pub group: Sym,
+    /// The group's index in the rules (`None`: no policy names this group).
+    pub group_rule: Option<u16>,
     /// Home site index.
     pub home_site: u16,
     /// Home zone index (of the home site).

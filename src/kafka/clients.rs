@@ -1,0 +1,139 @@
+//! librdkafka client configurations built from `[kafka]`: the group consumer (badges), the
+//! assign-only consumers (roster, absences, changelog restore) and the transactional producer.
+//!
+//! Our settings come first and `kafka.client` properties are applied last, so an operator can
+//! override any of them (e.g. `security.protocol`, `session.timeout.ms`), except the few that
+//! the exactly-once design depends on, which are re-applied after the overrides.
+
+use crate::config::KafkaConfig;
+use rdkafka::ClientConfig;
+
+/// The client property that makes a consumer a static group member (KIP-345); when set, it
+/// also names the instance in its transactional id.
+pub const GROUP_INSTANCE_ID: &str = "group.instance.id";
+
+/// The id of this instance: `group.instance.id` when configured, else the host name.
+///
+/// It must be stable across restarts of the same instance (a Kubernetes StatefulSet's pod
+/// name is) and unique among running instances: the transactional id is derived from it, so
+/// a restarted instance fences its own zombie at once, and two instances with the same id
+/// fence each other.
+pub fn instance_id(kafka: &KafkaConfig) -> String {
+    if let Some(id) = kafka.client.get(GROUP_INSTANCE_ID) {
+        return id.clone();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The producer's `transactional.id`: `<transactional_id_prefix>-<instance id>`.
+pub fn transactional_id(kafka: &KafkaConfig) -> String {
+    format!("{}-{}", kafka.transactional_id_prefix, instance_id(kafka))
+}
+
+fn base(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &kafka.brokers);
+    config
+}
+
+fn overrides(config: &mut ClientConfig, kafka: &KafkaConfig, keep_instance_id: bool) {
+    for (key, value) in &kafka.client {
+        if key == GROUP_INSTANCE_ID && !keep_instance_id {
+            continue;
+        }
+        config.set(key, value);
+    }
+}
+
+/// The group consumer: subscribes to the badge topic; its assignment decides which
+/// partitions (and so which roster, absence and changelog partitions) this instance owns.
+pub fn group_consumer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("auto.offset.reset", "earliest")
+        .set("queued.max.messages.kbytes", "32768");
+    overrides(&mut config, kafka, true);
+    exactly_once_consumer(&mut config, kafka);
+    config
+}
+
+/// An assign-only consumer (roster, absences, changelog restore): never joins the group, never
+/// commits; reports the end of each partition (`enable.partition.eof`).
+pub fn assign_only_consumer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        .set("auto.offset.reset", "earliest")
+        .set("queued.max.messages.kbytes", "32768");
+    overrides(&mut config, kafka, false);
+    exactly_once_consumer(&mut config, kafka);
+    config.set("enable.partition.eof", "true");
+    config
+}
+
+/// Settings exactly-once depends on: offsets are committed only inside producer transactions
+/// and only committed input is read.
+fn exactly_once_consumer(config: &mut ClientConfig, kafka: &KafkaConfig) {
+    config
+        .set("group.id", &kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("isolation.level", "read_committed");
+}
+
+/// The transactional producer of outputs and changelog records.
+pub fn transactional_producer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        // Java clients hash keys with murmur2: downstream Java producers and consumers agree
+        // with us on which partition an employee's records go to.
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .set("queue.buffering.max.messages", "500000");
+    overrides(&mut config, kafka, false);
+    config
+        .set("transactional.id", transactional_id(kafka))
+        .set("enable.idempotence", "true");
+    config
+}
+
+/// A plain consumer for metadata requests (topic checks at start-up).
+pub fn metadata_client(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    overrides(&mut config, kafka, false);
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_properties_override_defaults_but_not_exactly_once_settings() {
+        let mut kafka = KafkaConfig::default();
+        kafka
+            .client
+            .insert("session.timeout.ms".into(), "6000".into());
+        kafka
+            .client
+            .insert("enable.auto.commit".into(), "true".into());
+        kafka.client.insert(GROUP_INSTANCE_ID.into(), "pod-0".into());
+        let group = group_consumer(&kafka);
+        assert_eq!(group.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(group.get("enable.auto.commit"), Some("false"));
+        assert_eq!(group.get(GROUP_INSTANCE_ID), Some("pod-0"));
+        let tables = assign_only_consumer(&kafka);
+        assert_eq!(tables.get(GROUP_INSTANCE_ID), None);
+        let producer = transactional_producer(&kafka);
+        assert_eq!(
+            producer.get("transactional.id"),
+            Some("attendance-compliance-pod-0")
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Observability tests: metric names and labels, the HTTP endpoints (in-process), log format
+//! and pseudonyms, the configuration reference (docs/CONFIGURATION.md), the deploy files, and
+//! a real Prometheus scraping a live processor.
+
+mod config_reference;
+mod endpoints;
+mod helpers;
+mod logs;
+mod metric_names;
