@@ -1,1 +1,103 @@
-fn main() {}
+//! Criterion benchmarks of the pure engine (see BENCHMARKS.md for figures and machine).
+//!
+//! - `badge_ingest`: raw badge lines through `Processor::badge` (JSON parsing, validation,
+//!   local-date conversion, state update, watermark check), no outputs pending;
+//! - `week_close_100k`: the watermark crossing one week's close for 100,000 employees
+//!   (evaluation, decisions, changes and alerts built, not serialized).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+use attendance_compliance::config::Config;
+use attendance_compliance::domain::time::parse_timestamp;
+use attendance_compliance::generate::{generate, GenerateOptions};
+use attendance_compliance::processor::Processor;
+use attendance_compliance::wire::output::Source;
+
+fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let options = GenerateOptions {
+        employees,
+        weeks,
+        bad_fraction: 0.0,
+        late_fraction: 0.0,
+        duplicate_fraction: 0.0,
+        ..GenerateOptions::default()
+    };
+    generate(&options, dir).expect("generate");
+    let config = Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new())
+        .expect("generated config is valid")
+        .config;
+    let lines = |name: &str| -> Vec<Vec<u8>> {
+        std::fs::read(dir.join(name))
+            .expect("generated file")
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    (config, lines("roster.jsonl"), lines("badges.jsonl"))
+}
+
+fn source() -> Source {
+    Source::File { file: "bench".into(), line: 0 }
+}
+
+fn badge_ingest(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, _roster, badges) = company(dir.path(), 5_000, 2);
+    let now = parse_timestamp("2030-01-01T00:00:00Z").expect("now");
+    let mut group = c.benchmark_group("badge_ingest");
+    group.throughput(Throughput::Elements(badges.len() as u64));
+    group.sample_size(10);
+    group.bench_function("unknown_employees", |b| {
+        b.iter_batched(
+            || Processor::new(&config),
+            |mut p| {
+                let mut out = Vec::new();
+                for line in &badges {
+                    black_box(p.badge(line, source(), now, &mut out));
+                }
+                out.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+fn week_close(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, roster, badges) = company(dir.path(), 100_000, 1);
+    let mut base = Processor::new(&config);
+    let mut out = Vec::new();
+    for line in &roster {
+        base.roster(None, Some(line), source(), &mut out);
+    }
+    let now = parse_timestamp("2030-01-01T00:00:00Z").expect("now");
+    for line in &badges {
+        base.badge(line, source(), now, &mut out);
+    }
+    out.clear();
+    // The generated week starts 2026-05-04; every zone has closed it by 05-13 00:00Z.
+    let close = parse_timestamp("2026-05-13T00:00:00Z").expect("close");
+    let mut group = c.benchmark_group("week_close");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(100_000));
+    group.bench_function("100k_employees", |b| {
+        b.iter_batched(
+            || base.clone(),
+            |mut p| {
+                let mut out = Vec::with_capacity(300_000);
+                p.advance_watermark(close, &mut out);
+                out.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, badge_ingest, week_close);
+criterion_main!(benches);
