@@ -90,13 +90,14 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     );
     eprintln!(
         "wrote {} decisions, {} compliance changes, {} alerts ({} not sent: no manager); \
-         {} late badges applied as corrections; {} employees tracked",
+         {} late badges applied as corrections; {} employees tracked, state ~{} bytes each",
         summary.decisions,
         summary.changes,
         summary.alerts,
         summary.alerts_without_manager,
         summary.late_badges,
-        summary.employees
+        summary.employees,
+        summary.state_bytes / summary.employees.max(1)
     );
     let dead: Vec<String> = DeadLetterReason::ALL
         .iter()

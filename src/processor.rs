@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::domain::{DeadLetterReason, RosterChange, Timestamp};
-use crate::engine::{BadgeEffect, Engine, Output};
+use crate::engine::{BadgeEffect, Engine, Output, Sink};
 use crate::wire::input::{is_valid_employee_id, Rejection, Validator};
 use crate::wire::output::{DeadLetter, Source};
 
@@ -75,10 +75,10 @@ impl Processor {
         rejection: Rejection,
         source: Source,
         bytes: &[u8],
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) -> Outcome {
         let reason = rejection.reason;
-        out.push(Output::DeadLetter(DeadLetter::new(
+        out.emit(Output::DeadLetter(DeadLetter::new(
             reason,
             rejection.detail,
             source,
@@ -93,7 +93,7 @@ impl Processor {
         bytes: &[u8],
         source: Source,
         now: Timestamp,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) -> Outcome {
         let result = self
             .validator
@@ -112,7 +112,7 @@ impl Processor {
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         source: Source,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) -> Outcome {
         let change = match value {
             Some(bytes) => self
@@ -139,7 +139,7 @@ impl Processor {
     }
 
     /// An absence message (§1.3).
-    pub fn absence(&mut self, bytes: &[u8], source: Source, out: &mut Vec<Output>) -> Outcome {
+    pub fn absence(&mut self, bytes: &[u8], source: Source, out: &mut dyn Sink) -> Outcome {
         match self.validator.decode_absence(bytes) {
             Ok(absence) => {
                 self.engine.apply_absence(absence, out);
@@ -150,7 +150,7 @@ impl Processor {
     }
 
     /// Advances the watermark (idle advance, end of replay).
-    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut Vec<Output>) {
+    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut dyn Sink) {
         self.engine.advance_watermark(to, out);
     }
 }

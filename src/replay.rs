@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::domain::{DeadLetterReason, Timestamp};
-use crate::engine::Output;
+use crate::engine::{Output, Sink};
 use crate::processor::{Outcome, Processor};
 use crate::wire::output::Source;
 
@@ -52,6 +52,8 @@ pub struct ReplaySummary {
     pub alerts_without_manager: u64,
     /// Employees with state at the end.
     pub employees: u64,
+    /// Approximate bytes of engine state at the end.
+    pub state_bytes: u64,
 }
 
 /// A replay failure: files that cannot be read or written.
@@ -83,6 +85,8 @@ struct Writers {
     changes: BufWriter<File>,
     alerts: BufWriter<File>,
     dead_letters: BufWriter<File>,
+    counts: ReplaySummary,
+    error: Option<std::io::Error>,
 }
 
 /// Output file names, in the order decisions, changes, alerts, dead letters.
@@ -109,43 +113,46 @@ impl Writers {
             changes: open(OUTPUT_FILES[1])?,
             alerts: open(OUTPUT_FILES[2])?,
             dead_letters: open(OUTPUT_FILES[3])?,
+            counts: ReplaySummary::default(),
+            error: None,
         })
     }
 
-    fn write(
-        &mut self,
-        outputs: &mut Vec<Output>,
-        summary: &mut ReplaySummary,
-    ) -> Result<(), ReplayError> {
-        for output in outputs.drain(..) {
-            let result = match &output {
-                Output::Decision(d) => {
-                    summary.decisions += 1;
-                    line(&mut self.decisions, d)
-                }
-                Output::Change(c) => {
-                    summary.changes += 1;
-                    line(&mut self.changes, c)
-                }
-                Output::Alert(a) => {
-                    summary.alerts += 1;
-                    line(&mut self.alerts, a)
-                }
-                Output::DeadLetter(d) => line(&mut self.dead_letters, d),
-                Output::AlertWithoutManager(_) => {
-                    summary.alerts_without_manager += 1;
-                    Ok(())
-                }
-            };
-            result.map_err(|source| ReplayError::Write {
-                path: self.dir.clone(),
-                source,
-            })?;
+    fn write_one(&mut self, output: &Output) -> std::io::Result<()> {
+        match output {
+            Output::Decision(d) => {
+                self.counts.decisions += 1;
+                line(&mut self.decisions, d)
+            }
+            Output::Change(c) => {
+                self.counts.changes += 1;
+                line(&mut self.changes, c)
+            }
+            Output::Alert(a) => {
+                self.counts.alerts += 1;
+                line(&mut self.alerts, a)
+            }
+            Output::DeadLetter(d) => line(&mut self.dead_letters, d),
+            Output::AlertWithoutManager(_) => {
+                self.counts.alerts_without_manager += 1;
+                Ok(())
+            }
         }
-        Ok(())
     }
 
-    fn finish(mut self) -> Result<(), ReplayError> {
+    /// The first write error since the last call, as a replay error.
+    fn check(&mut self) -> Result<(), ReplayError> {
+        match self.error.take() {
+            Some(source) => Err(ReplayError::Write {
+                path: self.dir.clone(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(mut self) -> Result<ReplaySummary, ReplayError> {
+        self.check()?;
         for w in [
             &mut self.decisions,
             &mut self.changes,
@@ -157,7 +164,19 @@ impl Writers {
                 source,
             })?;
         }
-        Ok(())
+        Ok(self.counts.clone())
+    }
+}
+
+/// Outputs go straight to the files as the engine produces them: a week close for a whole
+/// zone never piles up in memory. A write error is kept and reported after the input line.
+impl Sink for Writers {
+    fn emit(&mut self, output: Output) {
+        if self.error.is_none() {
+            if let Err(e) = self.write_one(&output) {
+                self.error = Some(e);
+            }
+        }
     }
 }
 
@@ -178,7 +197,6 @@ pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, Rep
     let mut processor = Processor::new(config);
     let mut writers = Writers::create(&input.out)?;
     let mut summary = ReplaySummary::default();
-    let mut outputs = Vec::new();
     let files = [
         (input.roster.as_ref(), Kind::Roster),
         (input.absences.as_ref(), Kind::Absences),
@@ -192,14 +210,18 @@ pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, Rep
             clock: input.clock,
             progress: input.progress,
         };
-        state.run(&mut processor, &mut writers, &mut summary, &mut outputs)?;
+        state.run(&mut processor, &mut writers, &mut summary)?;
     }
     if let Some(now) = input.advance_to {
-        processor.advance_watermark(now, &mut outputs);
-        writers.write(&mut outputs, &mut summary)?;
+        processor.advance_watermark(now, &mut writers);
     }
+    let counts = writers.finish()?;
+    summary.decisions = counts.decisions;
+    summary.changes = counts.changes;
+    summary.alerts = counts.alerts;
+    summary.alerts_without_manager = counts.alerts_without_manager;
     summary.employees = processor.engine().employees_tracked() as u64;
-    writers.finish()?;
+    summary.state_bytes = processor.engine().state_bytes() as u64;
     Ok(summary)
 }
 
@@ -216,7 +238,6 @@ impl FileRun<'_> {
         processor: &mut Processor,
         writers: &mut Writers,
         summary: &mut ReplaySummary,
-        outputs: &mut Vec<Output>,
     ) -> Result<(), ReplayError> {
         let read_err = |source| ReplayError::Read {
             path: self.path.to_owned(),
@@ -261,15 +282,15 @@ impl FileRun<'_> {
             let outcome = match self.kind {
                 Kind::Roster => {
                     summary.lines[0] += 1;
-                    processor.roster(None, Some(bytes), source(), outputs)
+                    processor.roster(None, Some(bytes), source(), writers)
                 }
                 Kind::Absences => {
                     summary.lines[1] += 1;
-                    processor.absence(bytes, source(), outputs)
+                    processor.absence(bytes, source(), writers)
                 }
                 Kind::Badges => {
                     summary.lines[2] += 1;
-                    processor.badge(bytes, source(), self.clock, outputs)
+                    processor.badge(bytes, source(), self.clock, writers)
                 }
             };
             match outcome {
@@ -277,9 +298,7 @@ impl FileRun<'_> {
                 Outcome::AppliedLate => summary.late_badges += 1,
                 Outcome::DeadLettered(reason) => summary.dead_letters[reason_index(reason)] += 1,
             }
-            if !outputs.is_empty() {
-                writers.write(outputs, summary)?;
-            }
+            writers.check()?;
         }
         if let Some(bar) = bar {
             bar.finish_and_clear();

@@ -7,7 +7,7 @@ use crate::wire::output::{
 
 use super::evaluate::{escalation_level, Evaluation};
 use super::state::{DecisionRecord, Roster};
-use super::{explain, Engine, Output};
+use super::{explain, Engine, Output, Sink};
 
 fn bits_to_days(week: Week, bits: u8) -> Vec<String> {
     (0..7)
@@ -61,19 +61,12 @@ impl Engine {
         }
     }
 
-    fn alert(
-        &self,
-        i: usize,
-        roster: &Roster,
-        kind: AlertKind,
-        f: AlertFacts,
-        out: &mut Vec<Output>,
-    ) {
+    fn alert(&self, i: usize, roster: &Roster, kind: AlertKind, f: AlertFacts, out: &mut dyn Sink) {
         let Some(manager) = roster.manager else {
-            out.push(Output::AlertWithoutManager(kind));
+            out.emit(Output::AlertWithoutManager(kind));
             return;
         };
-        out.push(Output::Alert(ManagerAlert {
+        out.emit(Output::Alert(ManagerAlert {
             schema_version: SCHEMA_VERSION,
             alert_id: f.alert_id,
             manager_id: self.interner.get(manager).to_owned(),
@@ -96,7 +89,7 @@ impl Engine {
         roster: &Roster,
         e: &Evaluation,
         decision_id: &str,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) -> bool {
         let policy = &self.rules.policies[e.policy];
         let level = escalation_level(policy, e.streak).map(str::to_owned);
@@ -122,7 +115,7 @@ impl Engine {
         e: &Evaluation,
         decision_id: &str,
         explanation: String,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) {
         let facts = AlertFacts {
             week: e.week,
@@ -142,12 +135,12 @@ impl Engine {
         roster: &Roster,
         e: Evaluation,
         streak_before: u32,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) {
         let decision = self.decision_value(i, roster, &e, 0);
         let decision_id = decision.decision_id.clone();
         let previous = self.employees[i].current;
-        out.push(Output::Decision(decision));
+        out.emit(Output::Decision(decision));
         if previous != Some(e.status) {
             self.push_change(
                 i,
@@ -189,13 +182,13 @@ impl Engine {
         k: usize,
         roster: &Roster,
         e: Evaluation,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) {
         let old = self.employees[i].decisions[k];
         let revision = old.revision + 1;
         let decision = self.decision_value(i, roster, &e, revision);
         let decision_id = decision.decision_id.clone();
-        out.push(Output::Decision(decision));
+        out.emit(Output::Decision(decision));
         let mut alerted = old.alerted;
         if old.alerted && e.status != Status::NonCompliant {
             let text = explain::retracted_alert(&e);
@@ -215,12 +208,7 @@ impl Engine {
     }
 
     /// After corrections: a compliance change when the latest week's status moved.
-    pub(super) fn emit_status_correction(
-        &mut self,
-        i: usize,
-        roster: &Roster,
-        out: &mut Vec<Output>,
-    ) {
+    pub(super) fn emit_status_correction(&mut self, i: usize, roster: &Roster, out: &mut dyn Sink) {
         let employee = &self.employees[i];
         let Some(latest) = employee.decisions.last().copied() else {
             return;
@@ -253,9 +241,9 @@ impl Engine {
         status: Status,
         correction: bool,
         decision_id: &str,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) {
-        out.push(Output::Change(ComplianceChange {
+        out.emit(Output::Change(ComplianceChange {
             schema_version: SCHEMA_VERSION,
             change_id: ids::change_id(decision_id),
             employee_id: self.employees[i].id.to_string(),
@@ -275,7 +263,7 @@ impl Engine {
         roster: &Roster,
         week: Week,
         (so_far, remaining, required): (u32, u32, u32),
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) {
         let employee = &self.employees[i];
         let facts = AlertFacts {

@@ -45,6 +45,19 @@ pub enum Output {
     DeadLetter(DeadLetter),
 }
 
+/// Where the engine puts its outputs, as it produces them (so a week close for a whole zone
+/// streams instead of piling up). `Vec<Output>` is a sink.
+pub trait Sink {
+    /// Takes one output.
+    fn emit(&mut self, output: Output);
+}
+
+impl Sink for Vec<Output> {
+    fn emit(&mut self, output: Output) {
+        self.push(output);
+    }
+}
+
 /// What applying a badge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadgeEffect {
@@ -224,7 +237,7 @@ impl Engine {
 
     /// Applies an absence record (§1.3); re-evaluates closed weeks it touches within the
     /// correction window (§3.5).
-    pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut Vec<Output>) {
+    pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut dyn Sink) {
         let i = self.employee_slot(&a.employee_id);
         let kind = a.kind.as_deref().map(|k| self.interner.intern(k));
         let record = Absence {
@@ -262,7 +275,7 @@ impl Engine {
     pub fn apply_badge(
         &mut self,
         badge: &Badge,
-        out: &mut Vec<Output>,
+        out: &mut dyn Sink,
     ) -> Result<BadgeEffect, Rejection> {
         let day = self.site_days[badge.site].local_day(badge.timestamp);
         let week = day.week();
@@ -301,7 +314,7 @@ impl Engine {
     /// Moves the watermark forward to `to` (never back) and fires what became due. Shells
     /// call it for the idle advance (§3.3) and at the end of a replay with `--now` (§7). It
     /// does nothing before the first badge: there is no week the processor saw from its start.
-    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut Vec<Output>) {
+    pub fn advance_watermark(&mut self, to: Timestamp, out: &mut dyn Sink) {
         if self.first_badge.is_none() || self.watermark.is_some_and(|w| w >= to) {
             return;
         }
@@ -364,7 +377,7 @@ impl Engine {
         self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
     }
 
-    fn fire_due(&mut self, watermark: Timestamp, out: &mut Vec<Output>) {
+    fn fire_due(&mut self, watermark: Timestamp, out: &mut dyn Sink) {
         loop {
             let mut best: Option<(Timestamp, u8, usize)> = None;
             for (z, zone) in self.zones.iter().enumerate() {
@@ -408,7 +421,7 @@ impl Engine {
         }
     }
 
-    fn close_week(&mut self, i: usize, week: Week, out: &mut Vec<Output>) {
+    fn close_week(&mut self, i: usize, week: Week, out: &mut dyn Sink) {
         let e = &self.employees[i];
         let Some(roster) = e.roster.clone() else {
             return;
@@ -428,7 +441,7 @@ impl Engine {
         self.touch(i);
     }
 
-    fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut Vec<Output>) {
+    fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut dyn Sink) {
         let e = &self.employees[i];
         let Some(roster) = e.roster.as_ref() else {
             return;
@@ -450,7 +463,7 @@ impl Engine {
 
     /// Re-evaluates every remembered decision from `from` on; re-emits those whose content
     /// changed, with the alerts and compliance change §5–§6 prescribe.
-    fn reevaluate_from(&mut self, i: usize, from: Week, out: &mut Vec<Output>) {
+    fn reevaluate_from(&mut self, i: usize, from: Week, out: &mut dyn Sink) {
         let Some(roster) = self.employees[i].roster.clone() else {
             return;
         };
