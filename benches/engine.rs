@@ -41,7 +41,10 @@ fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec
 }
 
 fn source() -> Source {
-    Source::File { file: "bench".into(), line: 0 }
+    Source::File {
+        file: "bench".into(),
+        line: 0,
+    }
 }
 
 fn badge_ingest(c: &mut Criterion) {
