@@ -185,8 +185,8 @@ impl Engine {
         out: &mut dyn Sink,
     ) {
         let old = self.employees[i].decisions[k];
-        let revision = old.revision + 1;
-        let decision = self.decision_value(i, roster, &e, revision);
+        let revision = old.revision.saturating_add(1);
+        let decision = self.decision_value(i, roster, &e, u32::from(revision));
         let decision_id = decision.decision_id.clone();
         out.emit(Output::Decision(decision));
         let mut alerted = old.alerted;
@@ -217,7 +217,7 @@ impl Engine {
         if previous == Some(latest.status) {
             return;
         }
-        let decision_id = ids::decision_id(&employee.id, latest.week, latest.revision);
+        let decision_id = ids::decision_id(&employee.id, latest.week, u32::from(latest.revision));
         self.push_change(
             i,
             roster,

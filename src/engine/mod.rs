@@ -15,7 +15,6 @@ pub mod snapshot;
 pub mod state;
 
 use chrono_tz::Tz;
-use rustc_hash::FxHashMap;
 
 use crate::config::Config;
 use crate::domain::time::{local_day, local_midnight, LocalDayCache};
@@ -28,7 +27,7 @@ use crate::wire::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert};
 
 use evaluate::ZoneContext;
 pub use rules::Rules;
-use state::{Absence, Employee, Interner, Roster};
+use state::{Absence, Employee, EmployeeIndex, Interner, Roster};
 
 /// Something the engine emits; the shell turns it into a record or a metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +85,7 @@ pub struct Engine {
     rules: Rules,
     interner: Interner,
     employees: Vec<Employee>,
-    index: FxHashMap<Box<str>, u32>,
+    index: EmployeeIndex,
     zones: Vec<ZoneState>,
     site_days: Vec<LocalDayCache>,
     watermark: Option<Timestamp>,
@@ -125,7 +124,7 @@ impl Engine {
             rules,
             interner: Interner::default(),
             employees: Vec::new(),
-            index: FxHashMap::default(),
+            index: EmployeeIndex::default(),
             zones,
             site_days,
             watermark: None,
@@ -158,16 +157,16 @@ impl Engine {
             .iter()
             .map(Employee::approx_bytes)
             .sum::<usize>()
-            + self.index.capacity() * (std::mem::size_of::<(Box<str>, u32)>() + 1)
+            + self.index.approx_bytes()
     }
 
     fn employee_slot(&mut self, id: &str) -> usize {
-        if let Some(&i) = self.index.get(id) {
+        if let Some(i) = self.index.get(&self.employees, id) {
             return i as usize;
         }
         let i = self.employees.len();
         self.employees.push(Employee::new(id));
-        self.index.insert(id.into(), i as u32);
+        self.index.insert(&self.employees, i as u32);
         self.touch(i);
         i
     }
@@ -189,7 +188,7 @@ impl Engine {
         match change {
             RosterChange::Upsert(record) => self.upsert_roster(record),
             RosterChange::Remove { employee_id } => {
-                if let Some(i) = self.index.remove(employee_id.as_str()) {
+                if let Some(i) = self.index.remove(&self.employees, employee_id.as_str()) {
                     if self.tracking {
                         self.removed.push(employee_id.as_str().into());
                     }

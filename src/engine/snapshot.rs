@@ -216,7 +216,7 @@ impl Engine {
                     week: d.week.0,
                     status: status_code(d.status),
                     streak: d.streak,
-                    revision: d.revision,
+                    revision: u32::from(d.revision),
                     fingerprint: d.fingerprint,
                     alerted: d.alerted,
                 })
@@ -242,7 +242,7 @@ impl Engine {
             return Ok(());
         }
         let Some(bytes) = value else {
-            if let Some(i) = self.index.remove(key) {
+            if let Some(i) = self.index.remove(&self.employees, key) {
                 self.employees[i as usize] = Employee::new("");
             }
             return Ok(());
@@ -290,7 +290,7 @@ impl Engine {
                 week: Week(d.week),
                 status: status_of(d.status)?,
                 streak: d.streak,
-                revision: d.revision,
+                revision: u16::try_from(d.revision).unwrap_or(u16::MAX),
                 fingerprint: d.fingerprint,
                 alerted: d.alerted,
             });

@@ -34,6 +34,57 @@ impl Interner {
     }
 }
 
+/// Employee id → slot, storing only the slot: the id itself lives once, in the [`Employee`]
+/// (a map keyed by the id would keep every id twice).
+#[derive(Debug, Default, Clone)]
+pub struct EmployeeIndex {
+    table: hashbrown::HashTable<u32>,
+}
+
+fn hash_id(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
+impl EmployeeIndex {
+    /// The slot of `id`.
+    pub fn get(&self, employees: &[Employee], id: &str) -> Option<u32> {
+        self.table
+            .find(hash_id(id), |&i| &*employees[i as usize].id == id)
+            .copied()
+    }
+
+    /// Records that `employees[slot]` holds its id.
+    pub fn insert(&mut self, employees: &[Employee], slot: u32) {
+        let hash = hash_id(&employees[slot as usize].id);
+        self.table
+            .insert_unique(hash, slot, |&i| hash_id(&employees[i as usize].id));
+    }
+
+    /// Forgets `id`; returns its slot.
+    pub fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
+        self.table
+            .find_entry(hash_id(id), |&i| &*employees[i as usize].id == id)
+            .ok()
+            .map(|entry| entry.remove().0)
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Bytes held by the table.
+    pub fn approx_bytes(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+    }
+}
+
 /// The roster facts of an employee, interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roster {
@@ -85,8 +136,8 @@ pub struct DecisionRecord {
     pub status: Status,
     /// Its streak (§4.4).
     pub streak: u32,
-    /// Its revision.
-    pub revision: u32,
+    /// Its revision (saturating: 65,535 corrections of one week is far beyond any input).
+    pub revision: u16,
     /// Fingerprint of the decision's content (§6): a change means a re-emit.
     pub fingerprint: u64,
     /// A non_compliant alert for this week stands (not retracted).
@@ -198,6 +249,13 @@ impl Employee {
         }
         let n = self.office.partition_point(|(w, _)| *w < horizon);
         self.office.drain(..n);
+        // Steady state adds one week and forgets one: keep the vectors from doubling.
+        if self.decisions.capacity() > self.decisions.len() + 4 {
+            self.decisions.shrink_to(self.decisions.len() + 2);
+        }
+        if self.office.capacity() > self.office.len() + 4 {
+            self.office.shrink_to(self.office.len() + 2);
+        }
         let monday = horizon.monday();
         self.absences.retain(|a| a.end >= monday);
     }
