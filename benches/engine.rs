@@ -16,6 +16,10 @@ use attendance_compliance::generate::{generate, GenerateOptions};
 use attendance_compliance::processor::Processor;
 use attendance_compliance::wire::output::Source;
 
+/// The same allocator as the binary (src/main.rs), so figures match what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let options = GenerateOptions {
         employees,

@@ -233,11 +233,28 @@ impl Day {
     }
 }
 
+impl Day {
+    /// (year, month, day) of this date, by Howard Hinnant's `civil_from_days` (no table
+    /// lookups; hot when writing outputs).
+    pub fn ymd(self) -> (i32, u32, u32) {
+        let z = i64::from(self.0) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        (year, month, day)
+    }
+}
+
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let date = self.to_date();
+        let (year, month, day) = self.ymd();
         let mut buf = [0u8; 10];
-        write_date(&mut buf, date.year(), date.month(), date.day());
+        write_date(&mut buf, year, month, day);
         // write_date only writes ASCII digits and dashes.
         f.write_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00"))
     }
