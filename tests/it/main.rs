@@ -1,5 +1,6 @@
 //! The single integration-test binary: golden replay scenarios, schema validation of every
 //! output value, determinism of whole replays.
 
+mod generated;
 mod helpers;
 mod replay_golden;
