@@ -16,6 +16,25 @@ fn bits_to_days(week: Week, bits: u8) -> Vec<String> {
         .collect()
 }
 
+/// Facts of a resolved or retracted alert about decision `decision_id` of `e`: no level, no
+/// promotion hold.
+fn plain_facts(
+    kind: AlertKind,
+    e: &Evaluation,
+    decision_id: &str,
+    explanation: String,
+) -> AlertFacts {
+    AlertFacts {
+        week: e.week,
+        streak: e.streak,
+        level: None,
+        vp_hold: false,
+        decision_id: Some(decision_id.to_owned()),
+        alert_id: ids::decision_alert_id(kind, decision_id),
+        explanation,
+    }
+}
+
 /// What an alert is about, besides its kind.
 struct AlertFacts {
     week: Week,
@@ -107,28 +126,6 @@ impl Engine {
         roster.manager.is_some()
     }
 
-    fn plain_alert(
-        &self,
-        i: usize,
-        roster: &Roster,
-        kind: AlertKind,
-        e: &Evaluation,
-        decision_id: &str,
-        explanation: String,
-        out: &mut dyn Sink,
-    ) {
-        let facts = AlertFacts {
-            week: e.week,
-            streak: e.streak,
-            level: None,
-            vp_hold: false,
-            decision_id: Some(decision_id.to_owned()),
-            alert_id: ids::decision_alert_id(kind, decision_id),
-            explanation,
-        };
-        self.alert(i, roster, kind, facts, out);
-    }
-
     pub(super) fn emit_closed_decision(
         &mut self,
         i: usize,
@@ -160,7 +157,8 @@ impl Engine {
             }
             Status::Compliant if streak_before >= 1 => {
                 let text = explain::resolved_alert(&e, streak_before);
-                self.plain_alert(i, roster, AlertKind::Resolved, &e, &decision_id, text, out);
+                let facts = plain_facts(AlertKind::Resolved, &e, &decision_id, text);
+                self.alert(i, roster, AlertKind::Resolved, facts, out);
             }
             _ => {}
         }
@@ -192,7 +190,8 @@ impl Engine {
         let mut alerted = old.alerted;
         if old.alerted && e.status != Status::NonCompliant {
             let text = explain::retracted_alert(&e);
-            self.plain_alert(i, roster, AlertKind::Retracted, &e, &decision_id, text, out);
+            let facts = plain_facts(AlertKind::Retracted, &e, &decision_id, text);
+            self.alert(i, roster, AlertKind::Retracted, facts, out);
             alerted = false;
         } else if e.status == Status::NonCompliant && old.status != Status::NonCompliant {
             alerted = self.non_compliant_alert(i, roster, &e, &decision_id, out);

@@ -422,7 +422,7 @@ impl Engine {
 
     fn close_week(&mut self, i: usize, week: Week, out: &mut dyn Sink) {
         let e = &self.employees[i];
-        let Some(roster) = e.roster.clone() else {
+        let Some(roster) = e.roster else {
             return;
         };
         if e.last_closed.is_some_and(|w| w >= week) {
@@ -454,7 +454,7 @@ impl Engine {
         else {
             return;
         };
-        let roster = roster.clone();
+        let roster = *roster;
         self.emit_at_risk(i, &roster, week, (so_far, remaining, required), out);
         self.employees[i].at_risk_week = Some(week);
         self.touch(i);
@@ -463,7 +463,7 @@ impl Engine {
     /// Re-evaluates every remembered decision from `from` on; re-emits those whose content
     /// changed, with the alerts and compliance change §5–§6 prescribe.
     fn reevaluate_from(&mut self, i: usize, from: Week, out: &mut dyn Sink) {
-        let Some(roster) = self.employees[i].roster.clone() else {
+        let Some(roster) = self.employees[i].roster else {
             return;
         };
         let zone = self.zone_context(roster.zone);

@@ -7,13 +7,13 @@ use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::replay::{replay, ReplayInput, ReplaySummary, OUTPUT_FILES};
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Replays the scenario in `dir` (config/, roster.jsonl, absences.jsonl, badges.jsonl and a
 /// `now` file) into `out`.
-pub fn replay_dir(dir: &Path, out: &Path) -> ReplaySummary {
+pub(crate) fn replay_dir(dir: &Path, out: &Path) -> ReplaySummary {
     let config = match Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new()) {
         Ok(loaded) => loaded.config,
         Err(e) => panic!("scenario {} has an invalid config: {e}", dir.display()),
@@ -35,7 +35,7 @@ pub fn replay_dir(dir: &Path, out: &Path) -> ReplaySummary {
 }
 
 /// Validates every line of the four output files in `out` against the shipped schemas.
-pub fn validate_outputs(out: &Path) -> usize {
+pub(crate) fn validate_outputs(out: &Path) -> usize {
     let schemas = [
         "decision.schema.json",
         "compliance-change.schema.json",
