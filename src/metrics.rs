@@ -38,7 +38,7 @@ pub const MIN_ORG_GROUP: u64 = 5;
 pub const OTHER_ORG: &str = "other";
 
 /// An input topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InputTopic {
     /// `topics.badges` (badge events, SPEC §1.1).
     Badges,
@@ -74,7 +74,7 @@ impl InputTopic {
 }
 
 /// An output topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OutputTopic {
     /// `topics.decisions`.
     Decisions,
@@ -111,7 +111,7 @@ impl OutputTopic {
 }
 
 /// What a rebalance callback reported (the `kind` label of `attendance_rebalances_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RebalanceKind {
     /// Partitions were assigned.
     Assign,
@@ -146,6 +146,7 @@ pub struct Metrics {
     output_records: IntCounterVec,
     alerts_without_manager: IntCounterVec,
     corrections: IntCounter,
+    changelog_records: IntCounter,
     watermark: GaugeVec,
     watermark_lag: GaugeVec,
     consumer_lag: IntGaugeVec,
@@ -255,6 +256,14 @@ impl Metrics {
                     "Decisions re-emitted as corrections after late or corrected data.",
                 ))
                 .unwrap_or_else(|e| panic!("corrections: {e}")),
+            ),
+            changelog_records: reg(
+                r,
+                IntCounter::with_opts(opts(
+                    "attendance_changelog_records_total",
+                    "State changelog records written (committed with their batch).",
+                ))
+                .unwrap_or_else(|e| panic!("changelog records: {e}")),
             ),
             watermark: float_gauge_vec(
                 r,
@@ -472,6 +481,11 @@ impl Metrics {
         for output in outputs {
             self.record_output(output);
         }
+    }
+
+    /// Counts state changelog records written in a committed batch.
+    pub fn record_changelog_writes(&self, records: usize) {
+        self.changelog_records.inc_by(records as u64);
     }
 
     /// Sets a partition's watermark; its lag behind the wall clock is computed at scrape.

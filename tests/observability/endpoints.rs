@@ -34,8 +34,9 @@ async fn get(app: &axum::Router, path: &str) -> (StatusCode, String, String) {
 async fn readyz_follows_the_phase_and_healthz_is_always_ok() {
     let health = Health::new();
     let app = router(Arc::new(Metrics::new()), health.clone());
+    type Step = (fn(&Health), (String, StatusCode));
     let expect = |phase: &str, code: StatusCode| (phase.to_owned(), code);
-    let steps: [(fn(&Health), (String, StatusCode)); 4] = [
+    let steps: [Step; 4] = [
         (|_| {}, expect("starting", StatusCode::SERVICE_UNAVAILABLE)),
         (
             Health::set_restoring,
@@ -91,14 +92,18 @@ async fn a_bound_server_answers_on_its_port_and_stops_on_shutdown() {
     let task = tokio::spawn(server.serve(Arc::new(Metrics::new()), health, async {
         let _ = stopped.await;
     }));
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.expect("read");
+    let answer = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+    })
+    .await
+    .expect("client");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("ready\n"), "{answer}");
     stop.send(()).expect("server still running");

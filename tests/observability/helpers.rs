@@ -12,13 +12,13 @@ use attendance_compliance::processor::Processor;
 use attendance_compliance::wire::output::Source;
 
 /// The repository root.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs tests/scenarios/basic-week through a [`Processor`] the way a shell does, recording
 /// every input outcome and every output in `metrics`; returns the outputs.
-pub fn drive_basic_week(metrics: &Metrics) -> Vec<Output> {
+pub(crate) fn drive_basic_week(metrics: &Metrics) -> Vec<Output> {
     let dir = root().join("tests/scenarios/basic-week");
     let config = Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new())
         .unwrap_or_else(|e| panic!("basic-week config: {e}"))
@@ -80,7 +80,7 @@ pub fn drive_basic_week(metrics: &Metrics) -> Vec<Output> {
 }
 
 /// Runs `program args` and returns (success, stdout + stderr); panics when it cannot start.
-pub fn run_tool(program: &str, args: &[&str], cwd: &Path) -> (bool, String) {
+pub(crate) fn run_tool(program: &str, args: &[&str], cwd: &Path) -> (bool, String) {
     let output = Command::new(program)
         .args(args)
         .current_dir(cwd)

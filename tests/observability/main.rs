@@ -5,5 +5,6 @@
 mod config_reference;
 mod endpoints;
 mod helpers;
+mod live;
 mod logs;
 mod metric_names;

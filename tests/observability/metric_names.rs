@@ -10,11 +10,11 @@ use attendance_compliance::wire::output::Decision;
 use crate::helpers::{drive_basic_week, root, run_tool};
 
 /// One sample of the text format: name, labels, value.
-pub type Sample = (String, BTreeMap<String, String>, f64);
+pub(crate) type Sample = (String, BTreeMap<String, String>, f64);
 
 /// Parses the samples of a Prometheus text exposition (enough for our own output: label
 /// values hold no `,` or `"`).
-pub fn samples(text: &str) -> Vec<Sample> {
+pub(crate) fn samples(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
