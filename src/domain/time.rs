@@ -260,6 +260,18 @@ impl fmt::Display for Day {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) as i32
+}
+
 /// Writes `YYYY-MM-DD` without going through chrono's format machinery (hot in output).
 fn write_date(buf: &mut [u8; 10], year: i32, month: u32, day: u32) {
     let y = year.clamp(0, 9999) as u32;
@@ -298,9 +310,10 @@ impl Week {
     /// The ISO label, e.g. `2026-W19`.
     pub fn label(self) -> String {
         // The ISO year of a week is the calendar year of its Thursday.
-        let thursday = self.monday().plus(3).to_date();
-        let year = thursday.year().clamp(0, 9999) as u32;
-        let week = thursday.ordinal0() / 7 + 1;
+        let thursday = self.monday().plus(3);
+        let (year, _, _) = thursday.ymd();
+        let week = (thursday.0 - days_from_civil(year, 1, 1)) as u32 / 7 + 1;
+        let year = year.clamp(0, 9999) as u32;
         let mut s = String::with_capacity(8);
         for d in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
             s.push(char::from(b'0' + d as u8));
