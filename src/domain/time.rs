@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -409,6 +409,7 @@ impl LocalDayCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn ts(s: &str) -> Timestamp {
         parse_timestamp(s).unwrap()
