@@ -74,13 +74,13 @@ pub fn decision(
             e.window_office, e.window_required
         ),
         Reason::MetRequirement | Reason::BelowRequired => {
-            let first = e.window.first().copied().unwrap_or(e.week);
+            let weeks: Vec<String> = e.window.iter().map(|w| w.label()).collect();
             let mut s = format!(
-                "{} of {} required office days over {} ({}..{week}){excused}",
+                "{} of {} required office days over {} ({}){excused}",
                 e.window_office,
                 e.window_required,
                 plural(e.window.len() as u32, "week", "weeks"),
-                first.label(),
+                weeks.join(", "),
             );
             if e.status == Status::NonCompliant {
                 let _ = write!(s, "; {} in {week} alone", e.facts.office.count_ones());
