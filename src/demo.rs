@@ -1,6 +1,234 @@
-//! `demo`: the whole pipeline on librdkafka's embedded mock cluster (owned by the live-service work; not implemented yet).
+//! `demo`: the whole live pipeline on librdkafka's embedded mock cluster, no external service.
+//!
+//! Generates a company (3,000 employees in several time zones, six weeks of badges with late,
+//! duplicate and bad ones), produces it to the mock cluster, runs the same
+//! [`crate::kafka::run_pipeline`] as `run` (transactions, changelog, idle advance) with the
+//! processing clock set to "just after the last week closed", reads the four output topics
+//! back and prints a summary. `/metrics` is served while it runs.
+//!
+//! The mock cluster is a demonstration vehicle, not a test of exactly-once: it keeps only the
+//! last few MiB per partition (so outputs are read while they are produced) and does not
+//! store committed offsets (completion is detected from the pipeline's own counters).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{Datelike, Days, Utc};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+use crate::config::{Config, LogConfig, LogFormat};
+use crate::domain::Timestamp;
+use crate::generate::{self, GenerateOptions};
+use crate::http::{Health, HttpServer};
+use crate::kafka::context::LogContext;
+use crate::kafka::outputs::{OutputReader, Summary};
+use crate::kafka::{self, FixedClock, LiveOptions, Progress};
+use crate::metrics::Metrics;
+
+/// Partitions of every demo topic.
+const PARTITIONS: i32 = 4;
+/// Employees in the generated company.
+const EMPLOYEES: u32 = 3000;
+/// Weeks of badges.
+const WEEKS: u32 = 6;
 
 /// Runs the demo.
 pub fn run() -> anyhow::Result<()> {
-    anyhow::bail!("`demo` is not implemented yet")
+    let started = Instant::now();
+    let log = LogConfig {
+        format: LogFormat::Text,
+        level: std::env::var("ATTENDANCE_DEMO_LOG").unwrap_or_else(|_| "warn".into()),
+    };
+    let _ = crate::telemetry::init(&log);
+
+    let dir = std::env::temp_dir().join(format!("attendance-demo-{}", std::process::id()));
+    let result = run_in(&dir, started);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
+    let today = Utc::now().date_naive();
+    let this_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
+    let options = GenerateOptions {
+        employees: EMPLOYEES,
+        weeks: WEEKS,
+        start_monday: this_monday - Days::new(7 * u64::from(WEEKS)),
+        ..GenerateOptions::default()
+    };
+    println!(
+        "attendance-compliance demo: generating {EMPLOYEES} employees, {WEEKS} weeks of badges \
+         from {} ...",
+        options.start_monday
+    );
+    let generated = generate::generate(&options, dir).context("while generating the company")?;
+
+    let cluster = MockCluster::new(1).context("while starting the mock Kafka cluster")?;
+    let mut config = Config::load(&dir.join("config"))
+        .map_err(|e| anyhow::anyhow!("generated configuration is invalid:\n{e}"))?
+        .config;
+    config.processor.kafka.brokers = cluster.bootstrap_servers();
+    config.processor.kafka.group_id = "attendance-demo".into();
+    // The feed ends, then the idle advance closes the last week (the clock is "now").
+    config.processor.time.idle_advance_after = Duration::from_secs(2);
+    for (_, topic) in config.processor.topics.named() {
+        cluster
+            .create_topic(topic, PARTITIONS, 1)
+            .with_context(|| format!("while creating topic {topic}"))?;
+    }
+    let config = Arc::new(config);
+
+    let metrics = Arc::new(Metrics::new());
+    let health = Health::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let http_stop = tokio_util::sync::CancellationToken::new();
+    let server = runtime
+        .block_on(HttpServer::bind(config.processor.http.listen))
+        .or_else(|_| runtime.block_on(HttpServer::bind(([127, 0, 0, 1], 0).into())))
+        .context("while binding the metrics listener")?;
+    let mut shown = server.local_addr();
+    if shown.ip().is_unspecified() {
+        shown.set_ip([127, 0, 0, 1].into());
+    }
+    let metrics_url = format!("http://{shown}/metrics");
+    {
+        let (metrics, health, token) = (metrics.clone(), health.clone(), http_stop.clone());
+        runtime.spawn(async move {
+            let _ = server
+                .serve(metrics, health, async move { token.cancelled().await })
+                .await;
+        });
+    }
+    println!("metrics and health served at {metrics_url} (and /readyz) while the demo runs");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
+    let options = LiveOptions {
+        config: config.clone(),
+        clock: Arc::new(FixedClock(Timestamp::from_chrono(generated.now))),
+        metrics,
+        health,
+        stop: stop.clone(),
+        progress: progress.clone(),
+    };
+    let pipeline = std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || kafka::run_pipeline(options))?;
+    let reader = OutputReader::start(&config)?;
+
+    let feed_started = Instant::now();
+    let produced = produce(&config, dir)?;
+    println!(
+        "produced {produced} input messages to the mock cluster in {:.1}s; processing ...",
+        feed_started.elapsed().as_secs_f64()
+    );
+    wait_until_done(&progress, produced, &pipeline)?;
+    stop.store(true, Ordering::Relaxed);
+    pipeline
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+        .context("while running the live pipeline")?;
+    let summary: Summary = reader.finish()?;
+    http_stop.cancel();
+    runtime.shutdown_timeout(Duration::from_secs(1));
+
+    summary.print(&generated, &progress, PARTITIONS, started.elapsed());
+    drop(cluster);
+    Ok(())
+}
+
+/// Produces roster, then absences, then badges (replay's order), keyed by employee_id.
+fn produce(config: &Config, dir: &std::path::Path) -> anyhow::Result<u64> {
+    let producer: ThreadedProducer<LogContext> = ClientConfig::new()
+        .set("bootstrap.servers", &config.processor.kafka.brokers)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create_with_context(LogContext)
+        .context("while creating the demo producer")?;
+    let topics = &config.processor.topics;
+    let mut count = 0;
+    for (file, topic) in [
+        ("roster.jsonl", &topics.roster),
+        ("absences.jsonl", &topics.absences),
+        ("badges.jsonl", &topics.badges),
+    ] {
+        let data =
+            std::fs::read(dir.join(file)).with_context(|| format!("while reading {file}"))?;
+        for line in data.split(|b| *b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let key = key_of(line);
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(line);
+            if let Some(key) = &key {
+                record = record.key(key.as_bytes());
+            }
+            let mut record = Some(record);
+            while let Some(r) = record.take() {
+                if let Err((e, back)) = producer.send(r) {
+                    if !matches!(
+                        e,
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull
+                        )
+                    ) {
+                        return Err(e).context("while producing the demo input");
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                    record = Some(back);
+                }
+            }
+            count += 1;
+        }
+        // Tables before badges.
+        producer
+            .flush(Duration::from_secs(30))
+            .context("while flushing the demo input")?;
+    }
+    Ok(count)
+}
+
+/// The employee_id of an input line, when it has one.
+fn key_of(line: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Keyed {
+        employee_id: Option<String>,
+    }
+    serde_json::from_slice::<Keyed>(line)
+        .ok()
+        .and_then(|k| k.employee_id)
+}
+
+/// Waits until every input committed and the outputs stopped growing (the idle advance
+/// closes the last week a few seconds after the feed ends).
+fn wait_until_done(
+    progress: &Progress,
+    produced: u64,
+    pipeline: &std::thread::JoinHandle<Result<(), kafka::pipeline::PipelineError>>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = (0, Instant::now());
+    loop {
+        anyhow::ensure!(!pipeline.is_finished(), "the pipeline stopped early");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the demo did not finish in 120 s"
+        );
+        let inputs = progress.inputs.load(Ordering::Relaxed);
+        let outputs = progress.outputs.load(Ordering::Relaxed);
+        if outputs != last.0 {
+            last = (outputs, Instant::now());
+        }
+        if inputs >= produced && last.1.elapsed() >= Duration::from_secs(4) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

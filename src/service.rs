@@ -1,11 +1,118 @@
-//! `run`: the live Kafka service (owned by the live-service work; not implemented yet).
+//! `run`: the live Kafka service. Loads the configuration, sets up logging, serves
+//! `/metrics`, `/healthz` and `/readyz`, runs [`crate::kafka::run_pipeline`] on its own
+//! thread, and on SIGTERM or Ctrl-C asks it to stop: the open transaction commits (or
+//! aborts when it cannot), the consumer leaves the group, the process exits 0.
+//!
+//! The async runtime only serves HTTP and waits for signals; every Kafka call, several of
+//! which block, runs on the pipeline thread.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{Health, HttpServer};
+use crate::kafka::{self, Clock, LiveOptions, WallClock};
+use crate::metrics::Metrics;
+use crate::telemetry::{self, TelemetryError};
 
 /// Runs the live service with the configuration in `config_dir` until SIGTERM or Ctrl-C.
 pub fn run(config_dir: &Path) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "`run` is not implemented yet (config {})",
-        config_dir.display()
-    )
+    let loaded = Config::load(config_dir).map_err(|errors| {
+        anyhow::anyhow!(
+            "invalid configuration in {}:\n{errors}",
+            config_dir.display()
+        )
+    })?;
+    match telemetry::init(&loaded.config.processor.log) {
+        Ok(()) | Err(TelemetryError::AlreadyInitialised) => {}
+        Err(e) => return Err(e).context("while setting up logging"),
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
+    let config = Arc::new(loaded.config);
+    serve(config, Arc::new(WallClock))
+}
+
+/// Runs the service on an already loaded configuration with `clock` (the demo passes a
+/// fixed one) until SIGTERM or Ctrl-C.
+pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let health = Health::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("http")
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")?;
+    let http_stop = CancellationToken::new();
+    let server = runtime
+        .block_on(HttpServer::bind(config.processor.http.listen))
+        .with_context(|| format!("while binding http.listen {}", config.processor.http.listen))?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %server.local_addr(),
+        "attendance-compliance starting (/metrics, /healthz, /readyz)"
+    );
+    {
+        let (metrics, health, token) = (metrics.clone(), health.clone(), http_stop.clone());
+        runtime.spawn(async move {
+            if let Err(e) = server
+                .serve(metrics, health, async move { token.cancelled().await })
+                .await
+            {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+    }
+    runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
+
+    let options = LiveOptions {
+        config,
+        clock,
+        metrics,
+        health,
+        stop,
+        progress: Arc::default(),
+    };
+    let pipeline = std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || kafka::run_pipeline(options))
+        .context("while starting the pipeline thread")?;
+    let result = pipeline
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+    http_stop.cancel();
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result.context("while running the live pipeline")
+}
+
+/// Sets `stop` on the first SIGTERM or Ctrl-C.
+async fn wait_for_signal(stop: Arc<AtomicBool>, health: Health) {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: stopping"),
+        () = terminate => tracing::info!("SIGTERM: stopping"),
+    }
+    health.set_stopping();
+    stop.store(true, Ordering::Relaxed);
 }

@@ -6,6 +6,7 @@
 //! the exactly-once design depends on, which are re-applied after the overrides.
 
 use crate::config::KafkaConfig;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 
 /// The client property that makes a consumer a static group member (KIP-345); when set, it
@@ -38,6 +39,16 @@ pub fn transactional_id(kafka: &KafkaConfig) -> String {
 fn base(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &kafka.brokers);
+    // librdkafka's own log level follows the `librdkafka` tracing target, so that
+    // `log.level = "info,librdkafka=debug"` (plus a `debug` client property) shows its logs.
+    let level = if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
+        RDKafkaLogLevel::Debug
+    } else if tracing::enabled!(target: "librdkafka", tracing::Level::INFO) {
+        RDKafkaLogLevel::Info
+    } else {
+        RDKafkaLogLevel::Warning
+    };
+    config.set_log_level(level);
     config
 }
 
@@ -123,7 +134,9 @@ mod tests {
         kafka
             .client
             .insert("enable.auto.commit".into(), "true".into());
-        kafka.client.insert(GROUP_INSTANCE_ID.into(), "pod-0".into());
+        kafka
+            .client
+            .insert(GROUP_INSTANCE_ID.into(), "pod-0".into());
         let group = group_consumer(&kafka);
         assert_eq!(group.get("session.timeout.ms"), Some("6000"));
         assert_eq!(group.get("enable.auto.commit"), Some("false"));

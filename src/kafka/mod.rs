@@ -1,1 +1,271 @@
-//! Kafka shell: consumer, transactional producer, changelog restore (owned by the live-service work).
+//! The Kafka shell of the live service: consumer group, transactional producer, changelog
+//! restore. Drives [`crate::processor::Processor`] (the only path from raw messages to
+//! outputs) and owns no business rule.
+//!
+//! Threads: [`run_pipeline`] runs on a dedicated OS thread. It owns a `BaseConsumer` (group
+//! member, badge topic), two assign-only consumers (roster, absences), a restore consumer and
+//! a `ThreadedProducer`. Transactional calls block, so none of this runs on an async runtime;
+//! rebalance callbacks run inside `poll` on the same thread and commit or restore before the
+//! assignment changes.
+//!
+//! Exactly-once: per batch (at most `state.batch_max_messages` messages or
+//! `state.batch_max_wait`), the outputs, the changelog records of every changed partition
+//! and the consumed offsets of the three inputs commit in one transaction. A crash loses the
+//! open transaction only; restore + committed offsets resume exactly after the last commit.
+//! See `docs/LIVE.md` for the design notes.
+
+pub mod clients;
+pub mod context;
+pub mod outputs;
+pub mod pipeline;
+pub mod records;
+pub mod restore;
+pub mod topics;
+mod txn;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+use crate::config::Config;
+use crate::domain::Timestamp;
+use crate::http::Health;
+use crate::metrics::Metrics;
+
+use context::{GroupContext, LogContext};
+use pipeline::{Pipeline, PipelineError};
+
+/// The processing clock (`now` for `future_timestamp` and the idle advance).
+pub trait Clock: Send + Sync {
+    /// The current processing time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock: what `run` uses.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_chrono(chrono::Utc::now())
+    }
+}
+
+/// A clock that always reads the same instant (the demo replays a past period "now").
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// Counters of committed work, for callers that wait for a run to finish (the demo, where
+/// the mock cluster keeps no committed offsets to look at).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Input messages whose transaction committed.
+    pub inputs: std::sync::atomic::AtomicU64,
+    /// Output records whose transaction committed.
+    pub outputs: std::sync::atomic::AtomicU64,
+    /// Transactions committed.
+    pub transactions: std::sync::atomic::AtomicU64,
+    /// Transactions aborted.
+    pub aborts: std::sync::atomic::AtomicU64,
+}
+
+/// What [`run_pipeline`] needs.
+pub struct LiveOptions {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Processing clock.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Readiness, reported by `/readyz`.
+    pub health: Health,
+    /// Set to stop: the open batch commits, the consumer leaves the group, the call returns.
+    pub stop: Arc<AtomicBool>,
+    /// Committed work, counted.
+    pub progress: Arc<Progress>,
+}
+
+/// `error: cause: cause` on one line, for logs.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn create<T: rdkafka::config::FromClientConfigAndContext<LogContext>>(
+    config: &ClientConfig,
+    what: &'static str,
+) -> Result<T, PipelineError> {
+    config
+        .create_with_context(LogContext)
+        .map_err(PipelineError::kafka(what))
+}
+
+/// Initializes the transactional producer, fencing any earlier producer with the same
+/// transactional id (our own crashed predecessor) and aborting its open transaction.
+fn init_producer(config: &Config) -> Result<ThreadedProducer<LogContext>, PipelineError> {
+    let kafka = &config.processor.kafka;
+    let producer: ThreadedProducer<LogContext> = create(
+        &clients::transactional_producer(kafka),
+        "creating the producer",
+    )?;
+    let started = Instant::now();
+    loop {
+        match producer.init_transactions(pipeline::CALL_TIMEOUT) {
+            Ok(()) => break,
+            Err(KafkaError::Transaction(e))
+                if e.is_retriable() && started.elapsed() < Duration::from_secs(300) =>
+            {
+                tracing::warn!(error = %e, "initializing transactions: retrying");
+            }
+            Err(source) => {
+                return Err(PipelineError::Kafka {
+                    context: "initializing transactions",
+                    source,
+                })
+            }
+        }
+    }
+    tracing::info!(
+        transactional_id = %clients::transactional_id(kafka),
+        "transactional producer ready"
+    );
+    Ok(producer)
+}
+
+/// Runs the live pipeline until `options.stop` is set or a fatal error occurs.
+pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
+    let config = options.config.clone();
+    let kafka = &config.processor.kafka;
+    let topics = &config.processor.topics;
+
+    let metadata: BaseConsumer<LogContext> = create(
+        &clients::metadata_client(kafka),
+        "creating a metadata client",
+    )?;
+    let partitions =
+        topics::check_topics(&metadata, &kafka.brokers, topics, Duration::from_secs(30))?;
+    drop(metadata);
+    tracing::info!(
+        partitions,
+        badges = %topics.badges,
+        group = %kafka.group_id,
+        "topics checked"
+    );
+
+    let producer = init_producer(&config)?;
+    let table_config = clients::assign_only_consumer(kafka);
+    let pipeline = Pipeline::new(
+        config.clone(),
+        producer,
+        create(&table_config, "creating the roster consumer")?,
+        create(&table_config, "creating the absences consumer")?,
+        create(&table_config, "creating the restore consumer")?,
+        options.clock.clone(),
+        options.metrics.clone(),
+        options.health.clone(),
+        options.progress.clone(),
+    );
+    let consumer: BaseConsumer<GroupContext> = clients::group_consumer(kafka)
+        .create_with_context(GroupContext::new(pipeline))
+        .map_err(PipelineError::kafka("creating the group consumer"))?;
+    consumer
+        .subscribe(&[topics.badges.as_str()])
+        .map_err(PipelineError::kafka("subscribing"))?;
+
+    let result = main_loop(&consumer, &options.stop);
+    options.health.set_stopping();
+    let result = result.and_then(|()| {
+        tracing::info!("stopping: committing the open batch");
+        consumer.context().pipeline().shutdown(&consumer)
+    });
+    if let Err(e) = &result {
+        tracing::error!(error = %error_chain(e), "pipeline failed");
+        return result;
+    }
+    // Leave the group: the revoke callback finds no open batch; close() sends LeaveGroup
+    // (unless group.instance.id makes this a static member, which keeps its partitions until
+    // session.timeout.ms so that a quick restart gets them back without a rebalance).
+    consumer.unsubscribe();
+    drop(consumer);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Polls tables, then badges, then housekeeping, until stopped.
+fn main_loop(
+    consumer: &BaseConsumer<GroupContext>,
+    stop: &AtomicBool,
+) -> Result<(), PipelineError> {
+    let context = consumer.context().clone();
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(fatal) = context.take_fatal() {
+            return Err(fatal);
+        }
+        let (tables_busy, wait) = {
+            let mut pipeline = context.pipeline();
+            let busy = match pipeline.poll_tables(consumer) {
+                Ok(busy) => busy,
+                Err(e) => {
+                    pipeline.recover(consumer, e)?;
+                    true
+                }
+            };
+            let wait = if busy {
+                Duration::ZERO
+            } else {
+                pipeline.poll_wait()
+            };
+            (busy, wait)
+        };
+        let mut wait = wait;
+        // Up to 1000 badges per round, then tables and housekeeping again.
+        for _ in 0..1000 {
+            match consumer.poll(wait) {
+                None => break,
+                Some(Ok(message)) => {
+                    let mut pipeline = context.pipeline();
+                    if let Err(e) = pipeline.handle_badge(consumer, &message) {
+                        drop(message);
+                        pipeline.recover(consumer, e)?;
+                        break;
+                    }
+                    if pipeline.batch_due() {
+                        break;
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
+                    return Err(PipelineError::kafka("consuming badges")(e));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error (librdkafka retries)");
+                    break;
+                }
+            }
+            wait = Duration::ZERO;
+        }
+        let _ = tables_busy;
+        let mut pipeline = context.pipeline();
+        if let Err(e) = pipeline.tick(consumer) {
+            pipeline.recover(consumer, e)?;
+        }
+    }
+    Ok(())
+}

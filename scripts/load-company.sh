@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# load-company.sh: put a generated company (attendance-compliance generate) on a Kafka
+# cluster for the live service, with kcat.
+#
+# Usage:
+#   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 8 topics PREFIX-badges, ...
+#                                                      # (changelog compacted), via kafka-broker.sh
+#   scripts/load-company.sh produce DIR PREFIX [roster|absences|badges|all]
+#                                                      # DIR/{roster,absences,badges}.jsonl, keyed by
+#                                                      # employee_id (kcat's hash partitioner: the
+#                                                      # same key lands on the same partition number
+#                                                      # in all three topics); roster and absences
+#                                                      # before badges, like replay
+#   scripts/load-company.sh env PREFIX                 # prints the ATTENDANCE__TOPICS__* variables
+#
+# Environment: KAFKA_BROKERS (required for produce), KAFKA_STATE_DIR (see kafka-broker.sh).
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+die() { echo "load-company: $*" >&2; exit 1; }
+
+# topic setting name -> suffix
+SETTINGS=(badges roster absences decisions changes alerts dead_letters changelog)
+
+topic_name() { echo "$1-${2//_/-}"; }
+
+cmd_topics() {
+  local prefix=$1 partitions=$2 setting extra
+  for setting in "${SETTINGS[@]}"; do
+    extra=()
+    if [[ $setting == changelog ]]; then
+      # compacted; small segments so the cleaner keeps restore short
+      extra=(cleanup.policy=compact segment.ms=60000 min.cleanable.dirty.ratio=0.1)
+    fi
+    "$SCRIPT_DIR/kafka-broker.sh" create-topic --if-not-exists "$(topic_name "$prefix" "$setting")" \
+      "$partitions" "${extra[@]}" >/dev/null
+  done
+  echo "created topics $prefix-* with $partitions partitions" >&2
+}
+
+cmd_env() {
+  local prefix=$1 setting upper
+  for setting in "${SETTINGS[@]}"; do
+    upper=$(echo "$setting" | tr '[:lower:]' '[:upper:]')
+    echo "ATTENDANCE__TOPICS__$upper=$(topic_name "$prefix" "$setting")"
+  done
+}
+
+# key<TAB>value lines: the key is the first "employee_id" string of the line ("-" if none).
+keyed() {
+  python3 -c '
+import re, sys
+pat = re.compile(rb"\"employee_id\"\s*:\s*\"([^\"\t\n]*)\"")
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+    line = line.rstrip(b"\r\n")
+    if not line.strip():
+        continue
+    m = pat.search(line)
+    out.write((m.group(1) if m and m.group(1) else b"-") + b"\t" + line + b"\n")
+' <"$1"
+}
+
+produce_file() {
+  local file=$1 topic=$2
+  [[ -f "$file" ]] || die "missing $file"
+  keyed "$file" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K $'\t' -z lz4 \
+    -X queue.buffering.max.messages=1000000 -X linger.ms=20 -X message.max.bytes=2000000
+  echo "produced $(wc -l <"$file") lines of $(basename "$file") to $topic" >&2
+}
+
+cmd_produce() {
+  local dir=$1 prefix=$2 what=${3:-all}
+  [[ -n "${KAFKA_BROKERS:-}" ]] || die "KAFKA_BROKERS is not set"
+  case "$what" in
+    roster | absences | badges) produce_file "$dir/$what.jsonl" "$(topic_name "$prefix" "$what")" ;;
+    all)
+      produce_file "$dir/roster.jsonl" "$(topic_name "$prefix" roster)"
+      produce_file "$dir/absences.jsonl" "$(topic_name "$prefix" absences)"
+      produce_file "$dir/badges.jsonl" "$(topic_name "$prefix" badges)"
+      ;;
+    *) die "unknown input '$what'" ;;
+  esac
+}
+
+case "${1:-}" in
+  topics) shift; (($# == 2)) || die "usage: topics PREFIX PARTITIONS"; cmd_topics "$@" ;;
+  produce) shift; (($# >= 2)) || die "usage: produce DIR PREFIX [what]"; cmd_produce "$@" ;;
+  env) shift; (($# == 1)) || die "usage: env PREFIX"; cmd_env "$@" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+esac

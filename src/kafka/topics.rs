@@ -1,0 +1,108 @@
+//! Start-up checks of the topics: all eight exist, the three inputs are co-partitioned (same
+//! partition count) and the changelog has a partition for every input partition.
+//!
+//! The service never creates topics: partition counts and the changelog's compaction are
+//! deployment decisions (see `docs/LIVE.md`; `scripts/kafka-broker.sh create-topic` in tests).
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::metadata::Metadata;
+
+use crate::config::TopicsConfig;
+
+/// Why the topics are not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    /// The cluster could not be asked for its metadata.
+    #[error("cannot read cluster metadata from {brokers}")]
+    Metadata {
+        /// The bootstrap servers.
+        brokers: String,
+        /// The cause.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// Topics the service needs do not exist.
+    #[error(
+        "missing topic(s): {}; create them first (inputs co-partitioned by employee_id, the \
+         changelog with cleanup.policy=compact and at least as many partitions as the inputs)",
+        .0.join(", ")
+    )]
+    Missing(Vec<String>),
+    /// The input topics do not have the same number of partitions.
+    #[error(
+        "input topics are not co-partitioned: {}; badges, roster and absences of one employee \
+         must land on the same partition number, so the three topics need the same partition count",
+        .0.iter().map(|(t, n)| format!("{t} has {n}")).collect::<Vec<_>>().join(", ")
+    )]
+    NotCoPartitioned(Vec<(String, usize)>),
+    /// The changelog has fewer partitions than the inputs.
+    #[error(
+        "changelog topic {topic} has {changelog} partition(s) but the inputs have {inputs}: \
+         input partition p keeps its state in changelog partition p"
+    )]
+    ChangelogTooSmall {
+        /// The changelog topic.
+        topic: String,
+        /// Its partition count.
+        changelog: usize,
+        /// The input partition count.
+        inputs: usize,
+    },
+}
+
+/// Partition counts of every existing topic in `metadata`.
+fn partition_count(metadata: &Metadata, topic: &str) -> Option<usize> {
+    metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map(|t| t.partitions().len())
+        .filter(|&n| n > 0)
+}
+
+/// Checks the topics; returns the input partition count.
+pub fn check_topics<C: rdkafka::consumer::ConsumerContext>(
+    client: &BaseConsumer<C>,
+    brokers: &str,
+    topics: &TopicsConfig,
+    timeout: Duration,
+) -> Result<usize, TopicError> {
+    let metadata = client
+        .fetch_metadata(None, timeout)
+        .map_err(|source| TopicError::Metadata {
+            brokers: brokers.to_owned(),
+            source,
+        })?;
+    check_metadata(&metadata, topics)
+}
+
+/// [`check_topics`] on metadata already fetched.
+pub fn check_metadata(metadata: &Metadata, topics: &TopicsConfig) -> Result<usize, TopicError> {
+    let missing: Vec<String> = topics
+        .named()
+        .iter()
+        .filter(|(_, name)| partition_count(metadata, name).is_none())
+        .map(|(setting, name)| format!("{name} (topics.{setting})"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(TopicError::Missing(missing));
+    }
+    let count = |t: &str| partition_count(metadata, t).unwrap_or(0);
+    let inputs = [&topics.badges, &topics.roster, &topics.absences];
+    let counts: Vec<(String, usize)> = inputs.iter().map(|t| ((*t).clone(), count(t))).collect();
+    if counts.iter().any(|(_, n)| *n != counts[0].1) {
+        return Err(TopicError::NotCoPartitioned(counts));
+    }
+    let partitions = counts[0].1;
+    let changelog = count(&topics.changelog);
+    if changelog < partitions {
+        return Err(TopicError::ChangelogTooSmall {
+            topic: topics.changelog.clone(),
+            changelog,
+            inputs: partitions,
+        });
+    }
+    Ok(partitions)
+}

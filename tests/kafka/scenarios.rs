@@ -1,0 +1,427 @@
+//! The longer scenarios: crash and restart, scale-out, broker restart, idle advance; and the
+//! CloudEvents header check.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use attendance_compliance::domain::Timestamp;
+use attendance_compliance::generate::GenerateOptions;
+use chrono::{Datelike, Days};
+
+use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
+
+/// Every output record carries the CloudEvents binary-mode headers with the record's id.
+pub(crate) fn assert_cloud_events(kafka: &Kafka, topics: &Topics) {
+    let cases = [
+        (
+            &topics.decisions,
+            "com.attendance.decision.v1",
+            Some("decision_id"),
+        ),
+        (
+            &topics.changes,
+            "com.attendance.compliance_change.v1",
+            Some("change_id"),
+        ),
+        (
+            &topics.alerts,
+            "com.attendance.manager_alert.v1",
+            Some("alert_id"),
+        ),
+        (&topics.dead_letters, "com.attendance.dead_letter.v1", None),
+    ];
+    for (topic, ce_type, id_field) in cases {
+        let lines = kafka.read(topic, "%k\t%h\t%s\n");
+        assert!(!lines.is_empty(), "{topic} is empty");
+        for line in lines {
+            let mut parts = line.splitn(3, '\t');
+            let (key, headers, value) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            let h: std::collections::HashMap<&str, &str> = headers
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
+            let v: serde_json::Value = serde_json::from_str(value).expect("JSON value");
+            assert_eq!(h.get("ce_specversion"), Some(&"1.0"), "{line}");
+            assert_eq!(h.get("ce_type"), Some(&ce_type), "{line}");
+            assert_eq!(h.get("content-type"), Some(&"application/json"), "{line}");
+            assert!(
+                h.get("ce_source").is_some_and(|s| s.starts_with('/')),
+                "{line}"
+            );
+            assert!(h.get("ce_time").is_some_and(|t| t.ends_with('Z')), "{line}");
+            match id_field {
+                Some(field) => {
+                    assert_eq!(h.get("ce_id").copied(), v[field].as_str(), "{line}");
+                    assert_eq!(
+                        h.get("ce_subject").copied(),
+                        v["employee_id"].as_str(),
+                        "{line}"
+                    );
+                    let want_key = if field == "alert_id" {
+                        &v["manager_id"]
+                    } else {
+                        &v["employee_id"]
+                    };
+                    assert_eq!(Some(key), want_key.as_str(), "{line}");
+                }
+                None => {
+                    let s = &v["source"];
+                    let want = format!(
+                        "dead-letter:{}:{}:{}",
+                        s["topic"].as_str().expect("source.topic"),
+                        s["partition"],
+                        s["offset"]
+                    );
+                    assert_eq!(h.get("ce_id").copied(), Some(want.as_str()), "{line}");
+                }
+            }
+        }
+    }
+}
+
+fn service_env<'a>(
+    kafka: &'a Kafka,
+    topics: &'a Topics,
+    group: &'a str,
+    instance: &'a str,
+    extra: &[(&str, &str)],
+) -> ServiceEnv<'a> {
+    ServiceEnv {
+        kafka,
+        topics,
+        group,
+        instance,
+        extra: extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+/// Committed input messages, or `None` while the broker does not answer.
+fn done(kafka: &Kafka, group: &str, topics: &Topics, partitions: i32) -> Option<(i64, i64)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        kafka.progress(group, topics, partitions)
+    }))
+    .ok()
+}
+
+/// Waits (bounded) until the group has committed more than `beyond` input messages and
+/// returns the new count; `None` when all `company` messages are committed.
+fn wait_progress(
+    kafka: &Kafka,
+    group: &str,
+    topics: &Topics,
+    company: &Company,
+    beyond: i64,
+) -> Option<i64> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some((d, _)) = done(kafka, group, topics, company.partitions) {
+            if d >= company.messages() {
+                return None;
+            }
+            if d > beyond {
+                return Some(d);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no progress beyond {beyond} within 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A small deterministic random sequence (xorshift), seeded from the clock and printed.
+struct Random(u64);
+
+impl Random {
+    fn new() -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            | 1;
+        eprintln!("random seed {seed}");
+        Self(seed)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// SIGKILL at random moments (at least 5 times) during a run of at least 200k badges.
+pub(crate) fn crash(kafka: &Kafka) {
+    let started = Instant::now();
+    let partitions = 3;
+    let topics = Topics::unique("crash");
+    kafka.create_topics(&topics, partitions, &[]);
+    let options = GenerateOptions {
+        employees: 5200,
+        weeks: 8,
+        start_monday: start_monday(8, 0),
+        seed: 11,
+        ..GenerateOptions::default()
+    };
+    let company = Company::generate(&options, partitions, "crash");
+    assert!(
+        company.badges() >= 200_000,
+        "only {} badges",
+        company.badges()
+    );
+    company.produce_tables(kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "2000")];
+    let env = service_env(kafka, &topics, &group, "crash-0", &extra);
+    let log = company.dir.path().join("service.log");
+    let mut random = Random::new();
+    let mut kills = 0;
+    let mut committed = 0;
+    std::thread::scope(|scope| {
+        // A feed faster than the service, in 10 slices: kills land while it works.
+        scope.spawn(|| company.produce_badges_paced(kafka, &topics, 10, Duration::from_secs(1)));
+        loop {
+            let service = Service::spawn(&company.config_dir(), &env, log.clone());
+            let Some(now) = wait_progress(kafka, &group, &topics, &company, committed) else {
+                // Finished before another kill: this instance completes the run.
+                let status = service.terminate(Duration::from_secs(60));
+                assert!(status.success(), "exit status after SIGTERM: {status}");
+                break;
+            };
+            committed = now;
+            if kills >= 7 {
+                kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
+                let status = service.terminate(Duration::from_secs(60));
+                assert!(status.success(), "exit status after SIGTERM: {status}");
+                break;
+            }
+            // A random moment while it processes (transactions are open most of the time).
+            std::thread::sleep(Duration::from_millis(50 + random.below(1200)));
+            let (d, total) = done(kafka, &group, &topics, partitions).unwrap_or((committed, 1));
+            service.kill();
+            // The next instance is killed only after it has committed work of its own.
+            committed = committed.max(d);
+            kills += 1;
+            eprintln!("crash: SIGKILL #{kills} at {d} of {total} committed input messages");
+        }
+    });
+    assert!(
+        kills >= 5,
+        "only {kills} kills happened before the run finished"
+    );
+    let live = Outputs::read(kafka, &topics);
+    let expected = company.expected(None);
+    live.assert_same(&expected, "after SIGKILLs");
+    eprintln!(
+        "crash: {} badges, {kills} SIGKILLs, {} decisions, {:.1}s",
+        company.badges(),
+        live.decisions.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Two instances share the group; one is killed mid-run and never comes back.
+pub(crate) fn scale(kafka: &Kafka) {
+    let started = Instant::now();
+    let partitions = 4;
+    let topics = Topics::unique("scale");
+    kafka.create_topics(&topics, partitions, &[]);
+    let company = Company::generate(
+        &GenerateOptions {
+            employees: 4000,
+            weeks: 6,
+            start_monday: start_monday(6, 0),
+            seed: 13,
+            ..GenerateOptions::default()
+        },
+        partitions,
+        "scale",
+    );
+    company.produce_tables(kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "1000")];
+    let env_a = service_env(kafka, &topics, &group, "scale-a", &extra);
+    let env_b = service_env(kafka, &topics, &group, "scale-b", &extra);
+    let a = Service::spawn(
+        &company.config_dir(),
+        &env_a,
+        company.dir.path().join("a.log"),
+    );
+    let b = Service::spawn(
+        &company.config_dir(),
+        &env_b,
+        company.dir.path().join("b.log"),
+    );
+    std::thread::scope(|scope| {
+        scope.spawn(|| company.produce_badges(kafka, &topics));
+        // Both own partitions and work before A dies.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !(a.log_text().contains("state restored") && b.log_text().contains("state restored"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "instances did not both get partitions"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let now = wait_progress(kafka, &group, &topics, &company, 0);
+        assert!(now.is_some(), "run finished before the kill");
+        wait_progress(kafka, &group, &topics, &company, now.unwrap_or(0) + 20_000);
+    });
+    let (d, total) = done(kafka, &group, &topics, partitions).unwrap_or_default();
+    eprintln!("scale: SIGKILL instance a at {d} of {total}");
+    a.kill();
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
+    let live = Outputs::read(kafka, &topics);
+    live.assert_same(&company.expected(None), "two instances, one killed");
+    let b_log = b.log_text();
+    let status = b.terminate(Duration::from_secs(60));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        b_log.matches("partitions assigned").count() >= 2,
+        "b never took over: {b_log}"
+    );
+    eprintln!(
+        "scale: {} decisions, {:.1}s",
+        live.decisions.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The broker restarts while the service runs.
+pub(crate) fn broker_restart(kafka: &Kafka) {
+    let started = Instant::now();
+    let partitions = 2;
+    let topics = Topics::unique("brestart");
+    kafka.create_topics(&topics, partitions, &[]);
+    let company = Company::generate(
+        &GenerateOptions {
+            employees: 3000,
+            weeks: 6,
+            start_monday: start_monday(6, 0),
+            seed: 17,
+            ..GenerateOptions::default()
+        },
+        partitions,
+        "broker-restart",
+    );
+    company.produce_tables(kafka, &topics);
+    company.produce_badges(kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "500")];
+    let env = service_env(kafka, &topics, &group, "brestart-0", &extra);
+    let service = Service::spawn(
+        &company.config_dir(),
+        &env,
+        company.dir.path().join("s.log"),
+    );
+    let now = wait_progress(kafka, &group, &topics, &company, 0);
+    assert!(now.is_some(), "run finished before the broker restart");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka-broker.sh");
+    let t = Instant::now();
+    let status = Command::new(script)
+        .arg("restart")
+        .status()
+        .expect("kafka-broker.sh restart");
+    assert!(status.success(), "kafka-broker.sh restart failed");
+    eprintln!(
+        "broker_restart: broker restarted in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
+    let live = Outputs::read(kafka, &topics);
+    live.assert_same(&company.expected(None), "broker restart");
+    let status = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    eprintln!(
+        "broker_restart: {} decisions, {:.1}s",
+        live.decisions.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// With a short `idle_advance_after`, a quiet partition's watermark follows the wall clock
+/// and the last weeks of data close without further badges: their decisions equal replay's
+/// with `--now` (weeks after the data close too, with nobody badging; not compared).
+pub(crate) fn idle_advance(kafka: &Kafka) {
+    let topics = Topics::unique("idle");
+    kafka.create_topics(&topics, 1, &[]);
+    let weeks = 3;
+    let options = GenerateOptions {
+        employees: 300,
+        weeks,
+        start_monday: start_monday(weeks, 2),
+        seed: 19,
+        // `future_timestamp` lines would be applied live (the wall clock is past them).
+        bad_fraction: 0.0,
+        ..GenerateOptions::default()
+    };
+    let company = Company::generate(&options, 1, "idle");
+    company.produce_tables(kafka, &topics);
+    company.produce_badges(kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let extra = [("ATTENDANCE__TIME__IDLE_ADVANCE_AFTER", "5s")];
+    let env = service_env(kafka, &topics, &group, "idle-0", &extra);
+    let service = Service::spawn(
+        &company.config_dir(),
+        &env,
+        company.dir.path().join("s.log"),
+    );
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(120));
+    let data_weeks: BTreeSet<String> = (0..weeks)
+        .map(|w| {
+            let iso = (options.start_monday + Days::new(7 * u64::from(w))).iso_week();
+            format!("{}-W{:02}", iso.year(), iso.week())
+        })
+        .collect();
+    let last_week = data_weeks.iter().next_back().cloned().unwrap_or_default();
+    let in_data = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("decision");
+                v["week"].as_str().is_some_and(|w| data_weeks.contains(w))
+            })
+            .cloned()
+            .collect()
+    };
+    let now = Timestamp::from_chrono(company.summary.now);
+    let expected = in_data(&company.expected(Some(now)).decisions);
+    let want_last = expected
+        .iter()
+        .filter(|l| l.contains(&format!("\"week\":\"{last_week}\"")))
+        .count();
+    assert!(want_last > 0, "replay closed no decision in {last_week}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let live = loop {
+        let live = in_data(&Outputs::read(kafka, &topics).decisions);
+        let got_last = live
+            .iter()
+            .filter(|l| l.contains(&format!("\"week\":\"{last_week}\"")))
+            .count();
+        if got_last >= want_last {
+            break live;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "idle advance did not close {last_week}: {got_last} of {want_last}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(live.len(), expected.len(), "decisions of the data weeks");
+    assert!(
+        live == expected,
+        "decisions of the data weeks differ from replay --now"
+    );
+    let status = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
