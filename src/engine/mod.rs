@@ -299,6 +299,9 @@ impl Engine {
             }
         }
         let new_day = badge.direction == Direction::In && self.employees[i].add_office_day(day);
+        if new_day {
+            self.touch(i);
+        }
         if effect == BadgeEffect::Correction && new_day {
             self.reevaluate_from(i, week, out);
         }
