@@ -97,6 +97,18 @@ fn exactly_once_consumer(config: &mut ClientConfig, kafka: &KafkaConfig) {
         .set("isolation.level", "read_committed");
 }
 
+/// A read_uncommitted client for high watermarks (the restore compares them with the last
+/// stable offsets to see open transactions).
+pub fn watermark_client(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    overrides(&mut config, kafka, false);
+    config
+        .set("group.id", &kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_uncommitted");
+    config
+}
+
 /// The transactional producer of outputs and changelog records.
 pub fn transactional_producer(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);

@@ -14,6 +14,7 @@
 //! open transaction only; restore + committed offsets resume exactly after the last commit.
 //! See `docs/LIVE.md` for the design notes.
 
+mod apply;
 pub mod clients;
 pub mod context;
 pub mod outputs;
@@ -149,8 +150,53 @@ fn init_producer(config: &Config) -> Result<ThreadedProducer<LogContext>, Pipeli
     Ok(producer)
 }
 
-/// Runs the live pipeline until `options.stop` is set or a fatal error occurs.
+/// At most this many in-process restarts per [`RESTART_WINDOW`] (then the error is fatal).
+const MAX_RESTARTS: usize = 5;
+const RESTART_WINDOW: Duration = Duration::from_secs(600);
+
+/// Whether a fatal error is one a fresh set of clients recovers from: a static member fenced
+/// after a group coordinator failover (librdkafka makes `FENCED_INSTANCE_ID` fatal for the
+/// consumer; a new consumer with the same `group.instance.id` takes the membership back).
+/// Everything committed is safe; the open transaction is aborted by the new producer's
+/// `init_transactions`.
+fn is_restartable(error: &PipelineError) -> bool {
+    matches!(
+        error,
+        PipelineError::Kafka {
+            source: KafkaError::MessageConsumptionFatal(
+                rdkafka::types::RDKafkaErrorCode::FencedInstanceId
+            ),
+            ..
+        }
+    )
+}
+
+/// Runs the live pipeline until `options.stop` is set or a fatal error occurs. A consumer
+/// fenced by a coordinator failover is recreated in-process (at most [`MAX_RESTARTS`] times
+/// in ten minutes); any other fatal error returns.
 pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
+    let mut restarts: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
+    loop {
+        match run_once(&options) {
+            Err(e) if is_restartable(&e) && !options.stop.load(Ordering::Relaxed) => {
+                restarts.retain(|t| t.elapsed() < RESTART_WINDOW);
+                if restarts.len() >= MAX_RESTARTS {
+                    return Err(e);
+                }
+                restarts.push_back(Instant::now());
+                tracing::warn!(
+                    error = %error_chain(&e),
+                    "restarting the Kafka clients (state is restored from the changelog)"
+                );
+                options.health.set_starting();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
     let config = options.config.clone();
     let kafka = &config.processor.kafka;
     let topics = &config.processor.topics;
@@ -177,6 +223,10 @@ pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
         create(&table_config, "creating the roster consumer")?,
         create(&table_config, "creating the absences consumer")?,
         create(&table_config, "creating the restore consumer")?,
+        create(
+            &clients::watermark_client(kafka),
+            "creating the watermark client",
+        )?,
         options.clock.clone(),
         options.metrics.clone(),
         options.health.clone(),
@@ -190,6 +240,12 @@ pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
         .map_err(PipelineError::kafka("subscribing"))?;
 
     let result = main_loop(&consumer, &options.stop);
+    if result.as_ref().is_err_and(is_restartable) {
+        // Nothing more to commit with fenced clients: forget the open batch and the
+        // partitions (the next producer's init_transactions aborts the batch's transaction).
+        consumer.context().pipeline().abandon();
+        return result;
+    }
     options.health.set_stopping();
     let result = result.and_then(|()| {
         tracing::info!("stopping: committing the open batch");
@@ -220,6 +276,7 @@ fn main_loop(
         }
         let (tables_busy, wait) = {
             let mut pipeline = context.pipeline();
+            pipeline.start_round();
             let busy = match pipeline.poll_tables(consumer) {
                 Ok(busy) => busy,
                 Err(e) => {
@@ -246,7 +303,7 @@ fn main_loop(
                         pipeline.recover(consumer, e)?;
                         break;
                     }
-                    if pipeline.batch_due() {
+                    if pipeline.batch_full() {
                         break;
                     }
                 }
@@ -255,7 +312,8 @@ fn main_loop(
                     return Err(PipelineError::kafka("consuming badges")(e));
                 }
                 Some(Err(e)) => {
-                    tracing::warn!(error = %e, "consumer error (librdkafka retries)");
+                    // Connection errors: librdkafka reconnects (and logged them already).
+                    tracing::debug!(error = %e, "consumer error (librdkafka retries)");
                     break;
                 }
             }

@@ -74,6 +74,73 @@ pub struct Restored {
     pub elapsed: Duration,
 }
 
+/// Waits until no transaction is open on `partitions` of `topic`: the last stable offset
+/// (what `committed`, a read_committed client, reports as the end) has reached the high
+/// watermark (what `uncommitted`, a read_uncommitted client, reports).
+///
+/// A transaction still open on a partition we are taking over can only be a dead or fenced
+/// previous owner's (a live owner commits before it lets go). Restoring before the broker
+/// aborts it would stop at its first record; if this instance then wrote and committed
+/// after it and had to restore again while it is still open, that restore would miss its own
+/// committed state. Waiting closes that window; it lasts at most the zombie's
+/// `transaction.timeout.ms` plus the broker's abort check interval.
+pub fn wait_for_open_transactions<C, D>(
+    committed: &BaseConsumer<C>,
+    uncommitted: &BaseConsumer<D>,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<(), RestoreError>
+where
+    C: rdkafka::consumer::ConsumerContext,
+    D: rdkafka::consumer::ConsumerContext,
+{
+    let started = Instant::now();
+    let kafka_err = |source| RestoreError::Kafka {
+        topic: topic.to_owned(),
+        source,
+    };
+    let mut logged = false;
+    for &p in partitions {
+        loop {
+            let (_, stable) = committed
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .map_err(kafka_err)?;
+            let (_, high) = uncommitted
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .map_err(kafka_err)?;
+            if stable >= high {
+                break;
+            }
+            if started.elapsed() > RESTORE_TIMEOUT {
+                return Err(RestoreError::Timeout {
+                    topic: topic.to_owned(),
+                    partitions: vec![p],
+                });
+            }
+            if !logged {
+                tracing::warn!(
+                    topic,
+                    partition = p,
+                    stable,
+                    high,
+                    "an earlier owner's transaction is still open on the changelog: waiting \
+                     for the broker to abort it before restoring"
+                );
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    if logged {
+        tracing::info!(
+            topic,
+            seconds = started.elapsed().as_secs_f64(),
+            "open transaction gone"
+        );
+    }
+    Ok(())
+}
+
 /// Restores `partitions` of `topic` with `consumer` (an assign-only consumer with
 /// `enable.partition.eof`, see [`super::clients::assign_only_consumer`]).
 pub fn restore<C: rdkafka::consumer::ConsumerContext>(

@@ -140,7 +140,7 @@ impl Pipeline {
             commit_ms = (commit_done - offsets_done).as_millis() as u64,
             "transaction committed"
         );
-        self.report_state(&dirty);
+        self.report_state(consumer, &dirty);
         Ok(())
     }
 
@@ -162,7 +162,7 @@ impl Pipeline {
         Ok(())
     }
 
-    fn report_state(&mut self, dirty: &[i32]) {
+    fn report_state(&mut self, consumer: &GroupConsumer, dirty: &[i32]) {
         for p in dirty {
             if let Some(w) = self
                 .tasks
@@ -179,6 +179,36 @@ impl Pipeline {
                 let engine = task.processor.engine();
                 self.metrics
                     .set_state_size(*p, engine.employees_tracked(), engine.state_bytes());
+            }
+            self.report_lag(consumer);
+        }
+    }
+
+    /// Consumer lag (high watermark minus position) of every owned input partition.
+    fn report_lag(&self, consumer: &GroupConsumer) {
+        let positions = [
+            (InputTopic::Badges, consumer.position()),
+            (InputTopic::Roster, self.roster.position()),
+            (InputTopic::Absences, self.absences.position()),
+        ];
+        for (input, position) in positions {
+            let Ok(position) = position else { continue };
+            for e in position.elements() {
+                if !self.tasks.contains_key(&e.partition()) {
+                    continue;
+                }
+                let Offset::Offset(at) = e.offset() else {
+                    continue;
+                };
+                let high = self.watermarks.fetch_watermarks(
+                    e.topic(),
+                    e.partition(),
+                    Duration::from_secs(2),
+                );
+                if let Ok((_, high)) = high {
+                    self.metrics
+                        .set_consumer_lag(input, e.partition(), high - at);
+                }
             }
         }
     }
@@ -284,6 +314,14 @@ impl Pipeline {
             self.commit(consumer)?;
         }
         Ok(())
+    }
+
+    /// Forgets the open batch and every partition without touching Kafka (the clients are
+    /// about to be recreated; the next producer aborts the open transaction).
+    pub fn abandon(&mut self) {
+        self.batch = Batch::default();
+        let partitions = self.partitions();
+        self.drop_partitions(&partitions);
     }
 
     /// Shutdown: commit the open batch, or abort it when it cannot commit.

@@ -129,27 +129,35 @@ impl Kafka {
 
     /// Committed offset of `group` and end offset, per input topic-partition.
     pub(crate) fn progress(&self, group: &str, topics: &Topics, partitions: i32) -> (i64, i64) {
-        let consumer: BaseConsumer = self.client_config(group).create().expect("consumer");
+        self.try_progress(group, topics, partitions)
+            .unwrap_or_else(|e| panic!("reading the progress of {group}: {e}"))
+    }
+
+    /// [`Kafka::progress`], or the error (a broker that is restarting).
+    pub(crate) fn try_progress(
+        &self,
+        group: &str,
+        topics: &Topics,
+        partitions: i32,
+    ) -> Result<(i64, i64), rdkafka::error::KafkaError> {
+        let consumer: BaseConsumer = self.client_config(group).create()?;
         let mut tpl = TopicPartitionList::new();
         for t in [&topics.badges, &topics.roster, &topics.absences] {
             for p in 0..partitions {
                 tpl.add_partition(t, p);
             }
         }
-        let committed = consumer
-            .committed_offsets(tpl, Duration::from_secs(20))
-            .expect("committed offsets");
+        let committed = consumer.committed_offsets(tpl, Duration::from_secs(20))?;
         let (mut done, mut total) = (0, 0);
         for e in committed.elements() {
-            let (_, high) = consumer
-                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))
-                .expect("watermarks");
+            let (_, high) =
+                consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(10))?;
             total += high;
             if let Offset::Offset(o) = e.offset() {
                 done += o;
             }
         }
-        (done, total)
+        Ok((done, total))
     }
 
     /// Waits until `group` has committed every input message (bounded by `limit`).
@@ -164,9 +172,7 @@ impl Kafka {
         let deadline = Instant::now() + limit;
         loop {
             // Transient errors (a broker that just restarted) are retried until the deadline.
-            let progress = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.progress(group, topics, company.partitions)
-            }));
+            let progress = self.try_progress(group, topics, company.partitions);
             if let Ok((done, total)) = progress {
                 if done >= want && done == total {
                     return;
@@ -181,6 +187,50 @@ impl Kafka {
                 "no progress reading within {limit:?}"
             );
             std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits (bounded) until no transaction is open on the output topics: a killed
+    /// instance's transaction blocks read_committed readers (the last stable offset) until
+    /// the broker aborts it after `transaction.timeout.ms`.
+    pub(crate) fn wait_settled(&self, topics: &Topics) {
+        let committed: BaseConsumer = self.client_config("settle").create().expect("consumer");
+        let uncommitted: BaseConsumer = self
+            .client_config("settle")
+            .set("isolation.level", "read_uncommitted")
+            .create()
+            .expect("consumer");
+        let md = committed
+            .fetch_metadata(None, Duration::from_secs(10))
+            .expect("metadata");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        for topic in [
+            &topics.decisions,
+            &topics.changes,
+            &topics.alerts,
+            &topics.dead_letters,
+        ] {
+            let partitions = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic.as_str())
+                .map_or(0, |t| t.partitions().len() as i32);
+            for p in 0..partitions {
+                loop {
+                    let w =
+                        |c: &BaseConsumer| c.fetch_watermarks(topic, p, Duration::from_secs(10));
+                    if let (Ok((_, stable)), Ok((_, high))) = (w(&committed), w(&uncommitted)) {
+                        if stable >= high {
+                            break;
+                        }
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "{topic}[{p}] keeps an open transaction"
+                    );
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
         }
     }
 
@@ -522,8 +572,9 @@ impl Outputs {
         self.dead_letters.sort();
     }
 
-    /// What a read_committed consumer sees on the output topics.
+    /// What a read_committed consumer sees on the output topics, once no transaction is open.
     pub(crate) fn read(kafka: &Kafka, topics: &Topics) -> Self {
+        kafka.wait_settled(topics);
         let mut o = Self {
             decisions: kafka.read(&topics.decisions, "%s\n"),
             changes: kafka.read(&topics.changes, "%s\n"),

@@ -105,10 +105,7 @@ fn service_env<'a>(
 
 /// Committed input messages, or `None` while the broker does not answer.
 fn done(kafka: &Kafka, group: &str, topics: &Topics, partitions: i32) -> Option<(i64, i64)> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        kafka.progress(group, topics, partitions)
-    }))
-    .ok()
+    kafka.try_progress(group, topics, partitions).ok()
 }
 
 /// Waits (bounded) until the group has committed more than `beyond` input messages and
@@ -340,6 +337,12 @@ pub(crate) fn broker_restart(kafka: &Kafka) {
     kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
     let live = Outputs::read(kafka, &topics);
     live.assert_same(&company.expected(None), "broker restart");
+    let log = service.log_text();
+    eprintln!(
+        "broker_restart: the service recreated its clients {} time(s), aborted {} transaction(s)",
+        log.matches("restarting the Kafka clients").count(),
+        log.matches("aborting the transaction").count()
+    );
     let status = service.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status after SIGTERM: {status}");
     eprintln!(

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# load-bench.sh: the live-service benchmarks of BENCHMARKS.md ("Live service") against the
+# real broker of scripts/kafka-broker.sh, with the release build.
+#
+# Usage:
+#   scripts/load-bench.sh [throughput|latency|restore|all]     (default: all)
+#
+# What each one does (tests/kafka/bench.rs):
+#   throughput  generate 40k employees x 10 weeks (~2M badges), produce them with kcat, then
+#               one instance processes the backlog with exactly-once transactions; prints
+#               messages/s from its first commit to its last and checks the outputs against replay
+#   latency     5,000 late badges/s for 60 s, each re-issuing one decision; prints the
+#               produce -> read_committed decision latency percentiles
+#   restore     1,000,000 employees' state in the changelog; prints the restore time
+#
+# Environment: BENCH_EMPLOYEES, BENCH_WEEKS, BENCH_PARTITIONS, BENCH_RATE, BENCH_COPIES (sizes),
+# BENCH_LOG (service log filter), BENCH_SERVICE_ENV ("ATTENDANCE__X__Y=v,..." service settings),
+# KAFKA_STATE_DIR (see kafka-broker.sh). The broker is started if needed and left running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+which=${1:-all}
+case "$which" in
+  throughput | latency | restore) filter="bench::bench_$which" ;;
+  all) filter="bench::bench_" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+esac
+
+export KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$PWD/.kafka}"
+broker_env=$(scripts/kafka-broker.sh start | tail -n 1)
+export "${broker_env?}"
+export REQUIRE_KAFKA=1
+
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)" >&2
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+cargo build --release --bin attendance-compliance
+export ATTENDANCE_BIN="$PWD/target/release/attendance-compliance"
+cargo test --release --test kafka -- --ignored --nocapture --test-threads=1 "$filter" 2>&1 |
+  grep -E '^(generated|produced|built|wrote|service|THROUGHPUT|LATENCY|RESTORE|outputs|test )|panicked'

@@ -1,0 +1,297 @@
+//! Applying input messages to the owned partitions inside the open transaction: table
+//! polling and the badge gate, badges, outputs and changelog records on the producer, the
+//! idle advance, and when a batch is due.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::Consumer;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::Offset;
+
+use super::context::LogContext;
+use super::pipeline::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
+use super::records::to_record;
+use crate::metrics::InputTopic;
+use crate::wire::output::Source;
+
+impl Pipeline {
+    /// Reads what the table consumers have (roster first); true when anything was read.
+    pub fn poll_tables(&mut self, consumer: &GroupConsumer) -> Result<bool, PipelineError> {
+        let mut any = false;
+        for input in [InputTopic::Roster, InputTopic::Absences] {
+            for _ in 0..1000 {
+                // A clone of the handle: the message borrows it, not `self`.
+                let table = match input {
+                    InputTopic::Roster => self.roster.clone(),
+                    _ => self.absences.clone(),
+                };
+                match table.poll(Duration::ZERO) {
+                    None => break,
+                    Some(Ok(message)) => {
+                        any = true;
+                        let step = Step::of(&message);
+                        self.apply(input, &message, step)?;
+                    }
+                    Some(Err(KafkaError::PartitionEOF(p))) => self.table_end(consumer, input, p)?,
+                    Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
+                        return Err(PipelineError::kafka("reading a table topic")(e))
+                    }
+                    // Broker connection errors: librdkafka reconnects (and logged them).
+                    Some(Err(e)) => tracing::debug!(error = %e, "table consumer error (retrying)"),
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    fn table_end(
+        &mut self,
+        consumer: &GroupConsumer,
+        input: InputTopic,
+        p: i32,
+    ) -> Result<(), PipelineError> {
+        let Some(task) = self.tasks.get_mut(&p) else {
+            return Ok(());
+        };
+        let was_gated = task.gated();
+        match input {
+            InputTopic::Roster => task.roster_ready = true,
+            _ => task.absences_ready = true,
+        }
+        if was_gated && !task.gated() {
+            task.last_badge = Instant::now();
+            tracing::debug!(partition = p, "tables read: releasing badges");
+            consumer
+                .resume(&self.tpl(InputTopic::Badges, &[p]))
+                .map_err(PipelineError::kafka("resuming a badge partition"))?;
+        }
+        Ok(())
+    }
+
+    /// Handles one badge message from the group consumer.
+    pub fn handle_badge(
+        &mut self,
+        consumer: &GroupConsumer,
+        message: &BorrowedMessage<'_>,
+    ) -> Result<(), PipelineError> {
+        let p = message.partition();
+        match self.tasks.get(&p) {
+            None => return Ok(()), // no longer ours: its new owner reads it from the commit
+            Some(task) if task.gated() => {
+                // Prefetched before the pause took effect: read it again once released.
+                let topic = self.topic(InputTopic::Badges).to_owned();
+                consumer
+                    .seek(&topic, p, Offset::Offset(message.offset()), CALL_TIMEOUT)
+                    .and_then(|()| consumer.pause(&self.tpl(InputTopic::Badges, &[p])))
+                    .map_err(PipelineError::kafka("re-pausing a badge partition"))?;
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        let step = Step::of(message);
+        self.apply(InputTopic::Badges, message, step)
+    }
+
+    /// Applies one input message of an owned partition inside the open transaction.
+    fn apply(
+        &mut self,
+        input: InputTopic,
+        message: &BorrowedMessage<'_>,
+        step: Step,
+    ) -> Result<(), PipelineError> {
+        let p = step.partition;
+        if !self.tasks.contains_key(&p) {
+            return Ok(());
+        }
+        self.ensure_transaction()?;
+        let now = self.now;
+        let source = Source::Kafka {
+            topic: message.topic().to_owned(),
+            partition: p,
+            offset: step.offset,
+        };
+        let Some(task) = self.tasks.get_mut(&p) else {
+            return Ok(());
+        };
+        let payload = message.payload().unwrap_or_default();
+        let outcome = match input {
+            InputTopic::Badges => {
+                task.last_badge = self.round_at;
+                task.processor
+                    .badge(payload, source, now, &mut self.scratch)
+            }
+            InputTopic::Roster => {
+                task.processor
+                    .roster(message.key(), message.payload(), source, &mut self.scratch)
+            }
+            InputTopic::Absences => task.processor.absence(payload, source, &mut self.scratch),
+        };
+        task.dirty = true;
+        self.metrics.record_input(input, outcome);
+        self.batch.offsets.insert((input, p), step.offset + 1);
+        self.batch.messages += 1;
+        self.send_outputs(message.key())
+    }
+
+    /// Begins a transaction unless one is open.
+    pub(super) fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
+        if !self.batch.open {
+            self.producer
+                .begin_transaction()
+                .map_err(PipelineError::kafka("beginning a transaction"))?;
+            self.batch.open = true;
+            self.batch.started = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Sends the outputs in `scratch` (dead letters keyed by `input_key`).
+    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<(), PipelineError> {
+        if self.scratch.is_empty() {
+            return Ok(());
+        }
+        let topics = &self.config.processor.topics;
+        for output in &self.scratch {
+            if let Some(record) =
+                to_record(output, topics, input_key, &self.ce_source, &self.now_text)
+            {
+                let mut base = BaseRecord::to(record.topic)
+                    .payload(record.payload.as_slice())
+                    .headers(record.headers);
+                if let Some(key) = record.key {
+                    base = base.key(key);
+                }
+                send(&self.producer, base)?;
+            }
+        }
+        self.batch.outputs.append(&mut self.scratch);
+        Ok(())
+    }
+
+    /// Sends one changelog record to partition `p`.
+    pub(super) fn send_changelog(
+        &self,
+        p: i32,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), PipelineError> {
+        let mut base = BaseRecord::to(&self.config.processor.topics.changelog)
+            .partition(p)
+            .key(key.as_bytes());
+        if let Some(value) = value {
+            base = base.payload(value);
+        }
+        send(&self.producer, base)
+    }
+
+    /// The idle advance of §3.3: a partition without a badge for `idle_advance_after` has its
+    /// watermark moved to `now - idle_advance_after`. Checked at most once a second.
+    pub fn idle_advance(&mut self) -> Result<(), PipelineError> {
+        if self.last_idle_check.elapsed() < Duration::from_secs(1) {
+            return Ok(());
+        }
+        self.last_idle_check = Instant::now();
+        let idle = self.config.processor.time.idle_advance_after;
+        let target = self.clock.now().sub_duration(idle);
+        let due: Vec<i32> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| {
+                !t.gated()
+                    && t.last_badge.elapsed() >= idle
+                    && t.processor.engine().watermark().is_some_and(|w| w < target)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            let Some(task) = self.tasks.get_mut(&p) else {
+                continue;
+            };
+            task.processor.advance_watermark(target, &mut self.scratch);
+            if !self.scratch.is_empty() {
+                // Outputs and the state that produced them commit together. An advance
+                // without outputs is written with the partition's next batch (its changes
+                // stay tracked): replaying it after a crash emits nothing either.
+                task.dirty = true;
+                tracing::debug!(partition = p, outputs = self.scratch.len(), "idle advance");
+                self.ensure_transaction()?;
+                self.send_outputs(None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How long the next badge poll may block: until the batch is due, at most 20 ms.
+    pub fn poll_wait(&self) -> Duration {
+        let cap = Duration::from_millis(20);
+        match self.batch.started {
+            Some(started) if self.batch.open => self
+                .config
+                .processor
+                .state
+                .batch_max_wait
+                .saturating_sub(started.elapsed())
+                .min(cap),
+            _ => cap,
+        }
+    }
+
+    /// Whether the open batch holds `batch_max_messages` (checked per message).
+    pub fn batch_full(&self) -> bool {
+        self.batch.open
+            && self.batch.messages >= self.config.processor.state.batch_max_messages as usize
+    }
+
+    /// Whether the open batch should be committed now (full, or open for `batch_max_wait`).
+    pub fn batch_due(&self) -> bool {
+        self.batch_full()
+            || (self.batch.open
+                && self
+                    .batch
+                    .started
+                    .is_some_and(|s| s.elapsed() >= self.config.processor.state.batch_max_wait))
+    }
+}
+
+/// The coordinates of a message, read before it is applied.
+#[derive(Clone, Copy)]
+struct Step {
+    partition: i32,
+    offset: i64,
+}
+
+impl Step {
+    fn of(message: &BorrowedMessage<'_>) -> Self {
+        Self {
+            partition: message.partition(),
+            offset: message.offset(),
+        }
+    }
+}
+
+/// Sends a record, waiting while the producer queue is full. Any other error fails the
+/// transaction (the caller aborts and rewinds).
+fn send(
+    producer: &ThreadedProducer<LogContext>,
+    mut record: BaseRecord<'_, [u8], [u8]>,
+) -> Result<(), PipelineError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                // The producer's own thread drains the queue; give it a moment.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((source, _)) => {
+                return Err(PipelineError::Abortable {
+                    context: "producing a record",
+                    source,
+                })
+            }
+        }
+    }
+}
