@@ -120,8 +120,26 @@ impl Pipeline {
         let outcome = match input {
             InputTopic::Badges => {
                 task.last_badge = self.round_at;
-                task.processor
-                    .badge(payload, source, now, &mut self.scratch)
+                let started = Instant::now();
+                let outcome = task
+                    .processor
+                    .badge(payload, source, now, &mut self.scratch);
+                // A badge whose watermark advance closed weeks emitted first revisions.
+                let closed_weeks = self
+                    .scratch
+                    .iter()
+                    .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction));
+                if closed_weeks {
+                    self.metrics.observe_week_close(started.elapsed());
+                }
+                // Event time to emit: an on-time badge's timestamp is the partition's
+                // watermark right after it is applied.
+                if outcome == crate::processor::Outcome::Applied {
+                    if let Some(event_time) = task.processor.engine().watermark() {
+                        self.metrics.observe_event_to_emit(event_time, now);
+                    }
+                }
+                outcome
             }
             InputTopic::Roster => {
                 task.processor
@@ -210,7 +228,15 @@ impl Pipeline {
             let Some(task) = self.tasks.get_mut(&p) else {
                 continue;
             };
+            let started = Instant::now();
             task.processor.advance_watermark(target, &mut self.scratch);
+            if self
+                .scratch
+                .iter()
+                .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction))
+            {
+                self.metrics.observe_week_close(started.elapsed());
+            }
             if !self.scratch.is_empty() {
                 // Outputs and the state that produced them commit together. An advance
                 // without outputs is written with the partition's next batch (its changes
