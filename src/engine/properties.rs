@@ -28,7 +28,16 @@ fn at(offset: i64) -> String {
 }
 
 fn company() -> Company {
+    company_with(false)
+}
+
+/// The test company; with `track`, every state change from the first roster record on is
+/// recorded for the changelog (as the live service does from its start).
+fn company_with(track: bool) -> Company {
     let mut c = Company::new();
+    if track {
+        c.processor.track_changes();
+    }
     c.employee("e-1", "corporate", "SEA-1");
     c.employee("e-2", "eng", "SYD-1");
     c.employee("e-3", "weekend", "BLR-1");
@@ -129,9 +138,8 @@ proptest! {
         after in proptest::collection::vec(badge_strategy(), 0..20),
         close_before_restore in any::<bool>(),
     ) {
-        let mut c = company();
-        c.processor.track_changes();
-        let mut changelog = Vec::new();
+        let mut c = company_with(true);
+        let mut changelog = c.processor.take_changes();
         for &(e, s, offset, inward) in &before {
             c.badge_dir(EMPLOYEES[e], SITES[s], &at(offset), if inward { "in" } else { "out" });
             changelog.extend(c.processor.take_changes());
