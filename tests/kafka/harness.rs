@@ -743,6 +743,19 @@ impl Service {
         self.child.try_wait().expect("wait")
     }
 
+    /// Waits (polling, bounded by `limit`) for the process to exit on its own; panics with
+    /// `what` when it is still running at the deadline.
+    pub(crate) fn wait_for_exit(&mut self, limit: Duration, what: &str) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "service kept running {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The log so far.
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -145,17 +145,7 @@ fn refuses_input_topics_that_are_not_co_partitioned() {
         &env(&kafka, &topics, &group, "copart-0"),
         log,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = service.exited() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "service kept running with mismatched partitions"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = service.wait_for_exit(Duration::from_secs(60), "with mismatched partitions");
     assert!(!status.success());
     let text = service.log_text();
     assert!(text.contains("not co-partitioned"), "{text}");
@@ -176,17 +166,7 @@ fn refuses_missing_topics_with_a_clear_message() {
         &env(&kafka, &topics, &group, "missing-0"),
         log,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = service.exited() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "service kept running without topics"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = service.wait_for_exit(Duration::from_secs(60), "without topics");
     assert!(!status.success());
     let text = service.log_text();
     assert!(text.contains("missing topic(s)"), "{text}");
