@@ -11,10 +11,10 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use attendance_compliance::config::Config;
+use attendance_compliance::domain::output::Source;
 use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::generate::{generate, GenerateOptions};
 use attendance_compliance::processor::Processor;
-use attendance_compliance::wire::output::Source;
 
 /// The same allocator as the binary (src/main.rs), so figures match what users run.
 #[global_allocator]

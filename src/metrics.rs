@@ -25,10 +25,10 @@ use prometheus::{
 };
 
 use crate::config::TopicsConfig;
-use crate::domain::{AlertKind, DeadLetterReason, Status, Timestamp};
+use crate::domain::output::Decision;
+use crate::domain::{AlertKind, DeadLetterReason, Status, Timestamp, Week};
 use crate::engine::Output;
 use crate::processor::Outcome;
-use crate::wire::output::Decision;
 
 /// Smallest number of employees an organisation needs (in a week's decisions) to appear by
 /// name in `attendance_weekly_compliance_employees`; smaller ones are counted as `other`.
@@ -105,7 +105,7 @@ impl OutputTopic {
             Output::Change(_) => Some((Self::Changes, "compliance_change")),
             Output::Alert(alert) => Some((Self::Alerts, alert.kind.as_str())),
             Output::DeadLetter(_) => Some((Self::DeadLetters, "dead_letter")),
-            Output::AlertWithoutManager(_) => None,
+            Output::AlertWithoutManager(_) | Output::WeekClosed(_) => None,
         }
     }
 }
@@ -575,7 +575,7 @@ impl Metrics {
     /// incrementally; use this when the decisions are at hand instead (replay, tests).
     pub fn set_weekly_compliance(&self, summary: &WeeklyCompliance) {
         let tally = WeeklyTally {
-            week: summary.week.clone(),
+            week: summary.week,
             ..WeeklyTally::default()
         };
         *self
@@ -654,8 +654,8 @@ impl Default for Metrics {
 /// (policy id, status, org), orgs under [`MIN_ORG_GROUP`] employees folded into `other`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeeklyCompliance {
-    /// The ISO week described, e.g. `2026-W19`; `None` when there were no decisions.
-    pub week: Option<String>,
+    /// The ISO week described; `None` when there were no decisions.
+    pub week: Option<Week>,
     /// Employee counts by (policy id, status wire name, org or `other`).
     pub employees: BTreeMap<(String, &'static str, String), u64>,
 }
@@ -682,14 +682,7 @@ impl WeeklyCompliance {
 
     /// Monday 00:00 UTC of [`WeeklyCompliance::week`], unix seconds.
     fn week_start_unix(&self) -> Option<i64> {
-        let week = self.week.as_deref()?;
-        let (year, number) = week.split_once("-W")?;
-        let date = chrono::NaiveDate::from_isoywd_opt(
-            year.parse().ok()?,
-            number.parse().ok()?,
-            chrono::Weekday::Mon,
-        )?;
-        Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+        Some(i64::from(self.week?.monday().0) * 86_400)
     }
 }
 
@@ -697,7 +690,7 @@ impl WeeklyCompliance {
 /// of their id (memory: about 40 bytes per employee of the latest week; ids are not kept).
 #[derive(Debug, Default)]
 struct WeeklyTally {
-    week: Option<String>,
+    week: Option<Week>,
     /// Changed since the gauges were last published.
     dirty: bool,
     by_employee: HashMap<u64, (u32, usize, Status, usize)>,
@@ -714,11 +707,11 @@ fn intern(names: &mut Vec<String>, name: &str) -> usize {
 
 impl WeeklyTally {
     fn add(&mut self, d: &Decision) {
-        match self.week.as_deref() {
-            Some(week) if d.week.as_str() < week => return,
-            Some(week) if d.week.as_str() == week => {}
+        match self.week {
+            Some(week) if d.week < week => return,
+            Some(week) if d.week == week => {}
             _ => {
-                self.week = Some(d.week.clone());
+                self.week = Some(d.week);
                 self.by_employee.clear();
                 self.policies.clear();
                 self.orgs.clear();
@@ -740,7 +733,7 @@ impl WeeklyTally {
     }
 
     fn summary(&self) -> Option<WeeklyCompliance> {
-        let week = self.week.clone()?;
+        let week = self.week?;
         let mut org_sizes = vec![0_u64; self.orgs.len()];
         for &(_, _, _, org) in self.by_employee.values() {
             org_sizes[org] += 1;

@@ -4,10 +4,11 @@
 //! Pure like the engine: the processing clock (`now`) is passed in by the shell.
 
 use crate::config::Config;
+use crate::domain::output::{DeadLetter, Source};
+use crate::domain::Rejection;
 use crate::domain::{DeadLetterReason, RosterChange, Timestamp};
 use crate::engine::{BadgeEffect, Engine, Output, Sink};
-use crate::wire::input::{is_valid_employee_id, Rejection, Validator};
-use crate::wire::output::{DeadLetter, Source};
+use crate::wire::input::{is_valid_employee_id, Validator};
 
 /// What became of one input message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::domain::output::Source;
 use crate::domain::{DeadLetterReason, Timestamp};
 use crate::engine::{Output, Sink};
 use crate::processor::{Outcome, Processor};
-use crate::wire::output::Source;
 
 /// The files of one replay.
 #[derive(Debug, Clone)]
@@ -137,6 +137,7 @@ impl Writers {
                 self.counts.alerts_without_manager += 1;
                 Ok(())
             }
+            Output::WeekClosed(_) => Ok(()),
         }
     }
 

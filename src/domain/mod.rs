@@ -3,6 +3,7 @@
 //! Everything here is pure data; nothing performs I/O or reads a clock.
 
 pub mod ids;
+pub mod output;
 pub mod time;
 
 use serde::Serialize;
@@ -192,6 +193,25 @@ impl DeadLetterReason {
             DeadLetterReason::UnknownSite => "unknown_site",
             DeadLetterReason::FutureTimestamp => "future_timestamp",
             DeadLetterReason::TooLate => "too_late",
+        }
+    }
+}
+
+/// Why an input message is not applied: its dead-letter reason and a one-line detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The §2 reason.
+    pub reason: DeadLetterReason,
+    /// A human-readable detail naming the field and the problem.
+    pub detail: String,
+}
+
+impl Rejection {
+    /// A rejection with `reason` and `detail`.
+    pub fn new(reason: DeadLetterReason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
         }
     }
 }

@@ -325,6 +325,13 @@ impl Week {
     }
 }
 
+impl serde::Serialize for Week {
+    /// As its ISO label (§6: `"week": "2026-W22"`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.label())
+    }
+}
+
 impl fmt::Display for Week {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label())

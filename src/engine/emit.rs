@@ -1,9 +1,9 @@
 //! Turning evaluations into the output values of §6, with the alert and change rules of §5.
 
-use crate::domain::{ids, AlertKind, Status, Week};
-use crate::wire::output::{
+use crate::domain::output::{
     ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, SCHEMA_VERSION,
 };
+use crate::domain::{ids, AlertKind, Status, Week};
 
 use super::evaluate::{escalation_level, Evaluation};
 use super::state::{DecisionRecord, Roster};
@@ -55,7 +55,7 @@ impl Engine {
             schema_version: SCHEMA_VERSION,
             decision_id: ids::decision_id(&employee.id, e.week, revision),
             employee_id: employee.id.to_string(),
-            week: e.week.label(),
+            week: e.week,
             week_start: e.week.monday().to_string(),
             status: e.status,
             reason: e.reason,
@@ -91,7 +91,7 @@ impl Engine {
             manager_id: self.interner.get(manager).to_owned(),
             vp_id: roster.vp.map(|v| self.interner.get(v).to_owned()),
             employee_id: self.employees[i].id.to_string(),
-            week: f.week.label(),
+            week: f.week,
             kind,
             escalation_level: f.level,
             consecutive_non_compliant_weeks: f.streak,
@@ -246,7 +246,7 @@ impl Engine {
             schema_version: SCHEMA_VERSION,
             change_id: ids::change_id(decision_id),
             employee_id: self.employees[i].id.to_string(),
-            week: week.label(),
+            week,
             previous_status: previous,
             status,
             correction,

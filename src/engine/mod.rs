@@ -17,13 +17,13 @@ pub mod state;
 use chrono_tz::Tz;
 
 use crate::config::Config;
+use crate::domain::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert};
 use crate::domain::time::{local_day, local_midnight, LocalDayCache};
+use crate::domain::Rejection;
 use crate::domain::{
     AbsenceRecord, Badge, Day, DeadLetterReason, Direction, RosterChange, RosterRecord, Timestamp,
     Week,
 };
-use crate::wire::input::Rejection;
-use crate::wire::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert};
 
 use evaluate::ZoneContext;
 pub use rules::Rules;
@@ -42,6 +42,9 @@ pub enum Output {
     AlertWithoutManager(crate::domain::AlertKind),
     /// An input that could not be used.
     DeadLetter(DeadLetter),
+    /// A zone closed a week (§3.4): every member's decision for it has been emitted. Not a
+    /// record; shells use it to time week closes.
+    WeekClosed(Week),
 }
 
 /// Where the engine puts its outputs, as it produces them (so a week close for a whole zone
@@ -64,6 +67,24 @@ pub enum BadgeEffect {
     OnTime,
     /// Its week had closed and was re-evaluated (§3.5).
     Correction,
+}
+
+/// What fires at a zone's scheduled instant (§3.4, §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Firing {
+    /// The week closes: decisions for every member. Ordered before an at-risk check due at
+    /// the same instant.
+    WeekClose,
+    /// The Monday–Friday 00:00 at-risk check.
+    AtRiskCheck,
+}
+
+/// The next firing: when, what, which zone (the derived order is the firing order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: Timestamp,
+    firing: Firing,
+    zone: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -381,33 +402,54 @@ impl Engine {
 
     fn fire_due(&mut self, watermark: Timestamp, out: &mut dyn Sink) {
         loop {
-            let mut best: Option<(Timestamp, u8, usize)> = None;
-            for (z, zone) in self.zones.iter().enumerate() {
-                for cand in [(zone.close_at, 0u8, z), (zone.risk_at, 1u8, z)] {
-                    if cand.0 <= watermark && best.is_none_or(|b| cand < b) {
-                        best = Some(cand);
+            let mut best: Option<Due> = None;
+            for (zone, state) in self.zones.iter().enumerate() {
+                let candidates = [
+                    Due {
+                        at: state.close_at,
+                        firing: Firing::WeekClose,
+                        zone,
+                    },
+                    Due {
+                        at: state.risk_at,
+                        firing: Firing::AtRiskCheck,
+                        zone,
+                    },
+                ];
+                for due in candidates {
+                    if due.at <= watermark && best.is_none_or(|b| due < b) {
+                        best = Some(due);
                     }
                 }
             }
-            let Some((_, kind, z)) = best else { break };
+            let Some(Due {
+                firing, zone: z, ..
+            }) = best
+            else {
+                break;
+            };
             self.sort_members(z);
-            if kind == 0 {
-                let week = self.zones[z].next_close;
-                for m in 0..self.zones[z].members.len() {
-                    let i = self.zones[z].members[m] as usize;
-                    self.close_week(i, week, out);
+            match firing {
+                Firing::WeekClose => {
+                    let week = self.zones[z].next_close;
+                    for m in 0..self.zones[z].members.len() {
+                        let i = self.zones[z].members[m] as usize;
+                        self.close_week(i, week, out);
+                    }
+                    out.emit(Output::WeekClosed(week));
+                    let next = week.plus(1);
+                    let at = self.close_instant(self.zones[z].tz, next);
+                    self.zones[z].next_close = next;
+                    self.zones[z].close_at = at;
                 }
-                let next = week.plus(1);
-                let at = self.close_instant(self.zones[z].tz, next);
-                self.zones[z].next_close = next;
-                self.zones[z].close_at = at;
-            } else {
-                let (week, day) = (self.zones[z].risk_week, self.zones[z].risk_day);
-                for m in 0..self.zones[z].members.len() {
-                    let i = self.zones[z].members[m] as usize;
-                    self.check_at_risk(i, week, day, out);
+                Firing::AtRiskCheck => {
+                    let (week, day) = (self.zones[z].risk_week, self.zones[z].risk_day);
+                    for m in 0..self.zones[z].members.len() {
+                        let i = self.zones[z].members[m] as usize;
+                        self.check_at_risk(i, week, day, out);
+                    }
+                    Self::advance_risk(&mut self.zones[z]);
                 }
-                Self::advance_risk(&mut self.zones[z]);
             }
         }
         self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();

@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 
 use super::tests::Company;
+use crate::domain::output::Decision;
 use crate::engine::Output;
-use crate::wire::output::Decision;
 
 const EMPLOYEES: [&str; 3] = ["e-1", "e-2", "e-3"];
 const SITES: [&str; 3] = ["SEA-1", "SYD-1", "BLR-1"];

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use crate::config::Config;
+use crate::domain::output::{ComplianceChange, Decision, ManagerAlert, Source};
 use crate::domain::time::parse_timestamp;
 use crate::domain::{AlertKind, DeadLetterReason, Reason, Status, Timestamp};
 use crate::engine::Output;
 use crate::processor::{Outcome, Processor};
-use crate::wire::output::{ComplianceChange, Decision, ManagerAlert, Source};
 
 pub(crate) const SITES: &str = r#"
 [[site]]
@@ -211,7 +211,7 @@ impl Company {
         self.decisions_of(employee)
             .into_iter()
             .rev()
-            .find(|d| d.week == week)
+            .find(|d| d.week.label() == week)
             .unwrap_or_else(|| panic!("no decision for {employee} in {week}"))
     }
 
@@ -332,7 +332,7 @@ fn escalation_climbs_with_the_streak_and_vp_approval_follows_the_hold() {
         .filter(|a| a.kind == AlertKind::NonCompliant)
         .map(|a| {
             (
-                a.week.clone(),
+                a.week.label(),
                 a.escalation_level.clone(),
                 a.promotion_requires_vp_approval,
             )
@@ -359,7 +359,7 @@ fn escalation_climbs_with_the_streak_and_vp_approval_follows_the_hold() {
         .into_iter()
         .find(|a| a.kind == AlertKind::Resolved)
         .expect("resolved");
-    assert_eq!(resolved.week, "2026-W22");
+    assert_eq!(resolved.week.label(), "2026-W22");
     assert_eq!(resolved.consecutive_non_compliant_weeks, 0);
     assert_eq!(resolved.escalation_level, None);
 }
@@ -399,7 +399,7 @@ fn new_hires_get_their_grace_weeks() {
     let reasons: Vec<_> = c
         .decisions_of("e-1")
         .iter()
-        .map(|d| (d.week.clone(), d.reason))
+        .map(|d| (d.week.label(), d.reason))
         .collect();
     assert_eq!(
         reasons,
@@ -482,7 +482,7 @@ fn weeks_before_the_first_badge_are_not_judged() {
     let weeks: Vec<_> = c
         .decisions_of("e-1")
         .iter()
-        .map(|d| d.week.clone())
+        .map(|d| d.week.label())
         .collect();
     assert_eq!(weeks, ["2026-W20"]);
 }
@@ -574,7 +574,7 @@ fn a_correction_of_an_older_week_updates_later_streaks_but_not_the_current_statu
         .alerts_of("e-1")
         .iter()
         .filter(|a| a.kind != AlertKind::AtRisk)
-        .map(|a| (a.week.clone(), a.kind))
+        .map(|a| (a.week.label(), a.kind))
         .collect();
     assert_eq!(
         kinds,
@@ -694,7 +694,7 @@ fn at_risk_fires_when_the_remaining_days_only_just_suffice() {
     let a = c.alerts_of("e-1");
     assert_eq!(a.len(), 1);
     assert_eq!(
-        (a[0].kind, a[0].week.as_str()),
+        (a[0].kind, a[0].week.label().as_str()),
         (AlertKind::AtRisk, "2026-W19")
     );
     assert_eq!(a[0].decision_id, None);

@@ -14,8 +14,8 @@ use rdkafka::Offset;
 use super::context::LogContext;
 use super::pipeline::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use super::records::to_record;
+use crate::domain::output::Source;
 use crate::metrics::InputTopic;
-use crate::wire::output::Source;
 
 impl Pipeline {
     /// Reads what the table consumers have (roster first); true when anything was read.

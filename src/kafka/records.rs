@@ -16,8 +16,8 @@
 use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::config::TopicsConfig;
+use crate::domain::output::{DeadLetter, Source};
 use crate::engine::Output;
-use crate::wire::output::{DeadLetter, Source};
 
 /// CloudEvents `specversion`.
 pub const CE_SPECVERSION: &str = "1.0";
@@ -156,7 +156,7 @@ pub fn to_record<'a>(
                     .filter(|k| !k.is_empty()),
             ),
         },
-        Output::AlertWithoutManager(_) => return None,
+        Output::AlertWithoutManager(_) | Output::WeekClosed(_) => return None,
     };
     Some(record)
 }

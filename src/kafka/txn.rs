@@ -19,7 +19,7 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::pipeline::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
-use crate::metrics::InputTopic;
+use crate::metrics::{InputTopic, OutputTopic};
 
 /// How long a retriable transaction step is retried before it counts as fatal.
 const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -123,7 +123,7 @@ impl Pipeline {
         let records = batch
             .outputs
             .iter()
-            .filter(|o| !matches!(o, crate::engine::Output::AlertWithoutManager(_)))
+            .filter(|o| OutputTopic::of(o).is_some())
             .count();
         self.progress
             .inputs

@@ -11,29 +11,12 @@ use rustc_hash::FxHashMap;
 
 use super::json::{read_object, FieldValue};
 use crate::domain::time::{parse_date, parse_timestamp};
-use crate::domain::{AbsenceRecord, Badge, DeadLetterReason, Direction, RosterRecord, Timestamp};
+use crate::domain::{
+    AbsenceRecord, Badge, DeadLetterReason, Direction, Rejection, RosterRecord, Timestamp,
+};
 
 /// The largest message accepted: 64 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// Why an input message is not applied: its dead-letter reason and a one-line detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    /// The §2 reason.
-    pub reason: DeadLetterReason,
-    /// A human-readable detail naming the field and the problem.
-    pub detail: String,
-}
-
-impl Rejection {
-    /// A rejection with `reason` and `detail`.
-    pub fn new(reason: DeadLetterReason, detail: impl Into<String>) -> Self {
-        Self {
-            reason,
-            detail: detail.into(),
-        }
-    }
-}
 
 /// Validates input messages against the configured sites and the future-skew limit.
 #[derive(Debug, Clone)]

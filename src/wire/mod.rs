@@ -1,5 +1,5 @@
-//! Wire formats: decoding the input topics (§1–§2) and the shapes of the output values (§6).
+//! Bytes in: decoding and validating the input topics (§1–§2) into domain records. The
+//! output values are domain types ([`crate::domain::output`]) serialized by the shells.
 
 pub mod input;
 pub mod json;
-pub mod output;

@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use attendance_compliance::config::Config;
+use attendance_compliance::domain::output::Source;
 use attendance_compliance::domain::Timestamp;
 use attendance_compliance::engine::Output;
 use attendance_compliance::generate::GenerateOptions;
 use attendance_compliance::kafka::context::LogContext;
 use attendance_compliance::kafka::restore;
 use attendance_compliance::processor::Processor;
-use attendance_compliance::wire::output::Source;
 use chrono::{Days, NaiveDate, TimeZone};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use attendance_compliance::config::Config;
+use attendance_compliance::domain::output::Source;
 use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::engine::Output;
 use attendance_compliance::metrics::{InputTopic, Metrics};
 use attendance_compliance::processor::Processor;
-use attendance_compliance::wire::output::Source;
 
 /// The repository root.
 pub(crate) fn root() -> PathBuf {

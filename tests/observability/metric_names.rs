@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use attendance_compliance::domain::Status;
+use attendance_compliance::domain::output::Decision;
+use attendance_compliance::domain::time::parse_date;
+use attendance_compliance::domain::{Status, Week};
 use attendance_compliance::engine::Output;
 use attendance_compliance::metrics::{Metrics, WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
-use attendance_compliance::wire::output::Decision;
 
 use crate::helpers::{drive_basic_week, root, run_tool};
 
@@ -228,6 +229,14 @@ fn every_input_message_is_counted_once_with_its_outcome() {
     );
 }
 
+/// The week of an ISO label `YYYY-Www` (test inputs only).
+fn week_of(label: &str) -> Week {
+    let (year, number) = label.split_once("-W").expect("a week label");
+    let jan4 = parse_date(&format!("{year}-01-04")).expect("a year");
+    let number: i32 = number.parse().expect("a week number");
+    jan4.week().plus(number - 1)
+}
+
 fn decision(
     template: &Decision,
     employee: &str,
@@ -238,7 +247,7 @@ fn decision(
     let mut d = template.clone();
     d.employee_id = employee.to_owned();
     d.org = org.to_owned();
-    d.week = week.to_owned();
+    d.week = week_of(week);
     d.status = status;
     d
 }
@@ -289,7 +298,7 @@ fn weekly_compliance_folds_small_orgs_into_other_and_counts_the_latest_week() {
     decisions.push(corrected);
 
     let summary = WeeklyCompliance::from_decisions(&decisions);
-    assert_eq!(summary.week.as_deref(), Some("2026-W20"));
+    assert_eq!(summary.week.map(Week::label).as_deref(), Some("2026-W20"));
     let policy = t.policy.id.as_str();
     let key = |status: &'static str, org: &str| (policy.to_owned(), status, org.to_owned());
     assert_eq!(

@@ -1,10 +1,11 @@
-//! The four output values of §6, as they are serialized (field order = the spec's examples).
+//! The output vocabulary (§6): the values the engine and the processor emit, in the field
+//! order they are serialized in (the spec's examples).
 //!
 //! Version 1 of each value; `schemas/*.schema.json` describe the same shapes.
 
 use serde::Serialize;
 
-use crate::domain::{AlertKind, DeadLetterReason, Reason, Status};
+use crate::domain::{AlertKind, DeadLetterReason, Reason, Status, Week};
 
 /// The schema version every output value carries.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,8 +39,8 @@ pub struct Decision {
     pub decision_id: String,
     /// The employee.
     pub employee_id: String,
-    /// ISO week, e.g. `2026-W22`.
-    pub week: String,
+    /// ISO week, serialized as its label, e.g. `2026-W22`.
+    pub week: Week,
     /// The week's Monday.
     pub week_start: String,
     /// compliant | non_compliant | exempt.
@@ -80,7 +81,7 @@ pub struct ComplianceChange {
     /// The employee.
     pub employee_id: String,
     /// The week whose status is now current.
-    pub week: String,
+    pub week: Week,
     /// The status before (null at the first evaluation).
     pub previous_status: Option<Status>,
     /// The current status.
@@ -109,7 +110,7 @@ pub struct ManagerAlert {
     /// The employee concerned.
     pub employee_id: String,
     /// The week concerned.
-    pub week: String,
+    pub week: Week,
     /// non_compliant | resolved | at_risk | retracted.
     pub kind: AlertKind,
     /// Escalation rung (non_compliant only; null while none is reached).
