@@ -58,7 +58,7 @@ impl Processor {
     }
 
     /// The changelog records of everything changed since the last call.
-    pub fn take_changes(&mut self) -> Vec<crate::engine::snapshot::StateRecord> {
+    pub fn take_changes(&mut self) -> Vec<crate::engine::StateRecord> {
         self.engine.take_changes()
     }
 

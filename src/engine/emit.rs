@@ -5,7 +5,7 @@ use crate::domain::output::{
 };
 use crate::domain::{ids, AlertKind, Status, Week};
 
-use super::evaluate::{escalation_level, Evaluation};
+use super::evaluate::{escalation_level, AtRisk, Evaluation};
 use super::state::{DecisionRecord, Roster};
 use super::{explain, Engine, Output, Sink};
 
@@ -20,13 +20,13 @@ fn bits_to_days(week: Week, bits: u8) -> Vec<String> {
 /// promotion hold.
 fn plain_facts(
     kind: AlertKind,
-    e: &Evaluation,
+    eval: &Evaluation,
     decision_id: &str,
     explanation: String,
 ) -> AlertFacts {
     AlertFacts {
-        week: e.week,
-        streak: e.streak,
+        week: eval.week,
+        streak: eval.streak,
         level: None,
         vp_hold: false,
         decision_id: Some(decision_id.to_owned()),
@@ -47,36 +47,42 @@ struct AlertFacts {
 }
 
 impl Engine {
-    fn decision_value(&self, i: usize, roster: &Roster, e: &Evaluation, revision: u32) -> Decision {
+    fn decision_value(
+        &self,
+        i: usize,
+        roster: &Roster,
+        eval: &Evaluation,
+        revision: u32,
+    ) -> Decision {
         let employee = &self.employees[i];
-        let policy = &self.rules.policies[e.policy];
-        let grace_week = roster.hire.map(|h| e.week.0 - h.week().0 + 1);
+        let policy = &self.rules.policies[eval.policy];
+        let grace_week = roster.hire.map(|h| eval.week.0 - h.week().0 + 1);
         Decision {
             schema_version: SCHEMA_VERSION,
-            decision_id: ids::decision_id(&employee.id, e.week, revision),
+            decision_id: ids::decision_id(&employee.id, eval.week, revision),
             employee_id: employee.id.to_string(),
-            week: e.week,
-            week_start: e.week.monday().to_string(),
-            status: e.status,
-            reason: e.reason,
-            office_days: bits_to_days(e.week, e.facts.office),
-            required_days: e.facts.required,
-            exempt_days: bits_to_days(e.week, e.facts.exempt),
+            week: eval.week,
+            week_start: eval.week.monday().to_string(),
+            status: eval.status,
+            reason: eval.reason,
+            office_days: bits_to_days(eval.week, eval.facts.office),
+            required_days: eval.facts.required,
+            exempt_days: bits_to_days(eval.week, eval.facts.exempt),
             policy: PolicyRef {
                 id: policy.id.clone(),
                 version: policy.version,
             },
             window: Window {
-                weeks: e.window.iter().map(|w| w.label()).collect(),
-                office_days: e.window_office,
-                required_days: e.window_required,
+                weeks: eval.window.weeks.iter().map(|w| w.label()).collect(),
+                office_days: eval.window.office,
+                required_days: eval.window.required,
             },
             revision,
             correction: revision > 0,
-            consecutive_non_compliant_weeks: e.streak,
+            consecutive_non_compliant_weeks: eval.streak,
             manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
             org: self.interner.get(roster.org).to_owned(),
-            explanation: explain::decision(e, policy, employee, &self.interner, grace_week),
+            explanation: explain::decision(eval, policy, employee, &self.interner, grace_week),
         }
     }
 
@@ -106,17 +112,17 @@ impl Engine {
         &self,
         i: usize,
         roster: &Roster,
-        e: &Evaluation,
+        eval: &Evaluation,
         decision_id: &str,
         out: &mut dyn Sink,
     ) -> bool {
-        let policy = &self.rules.policies[e.policy];
-        let level = escalation_level(policy, e.streak).map(str::to_owned);
-        let vp_hold = e.streak >= policy.promotion_hold_after_weeks;
+        let policy = &self.rules.policies[eval.policy];
+        let level = escalation_level(policy, eval.streak).map(str::to_owned);
+        let vp_hold = eval.streak >= policy.promotion_hold_after_weeks;
         let facts = AlertFacts {
-            week: e.week,
-            streak: e.streak,
-            explanation: explain::non_compliant_alert(e, level.as_deref(), vp_hold),
+            week: eval.week,
+            streak: eval.streak,
+            explanation: explain::non_compliant_alert(eval, level.as_deref(), vp_hold),
             level,
             vp_hold,
             decision_id: Some(decision_id.to_owned()),
@@ -130,46 +136,46 @@ impl Engine {
         &mut self,
         i: usize,
         roster: &Roster,
-        e: Evaluation,
+        eval: Evaluation,
         streak_before: u32,
         out: &mut dyn Sink,
     ) {
-        let decision = self.decision_value(i, roster, &e, 0);
+        let decision = self.decision_value(i, roster, &eval, 0);
         let decision_id = decision.decision_id.clone();
         let previous = self.employees[i].current;
         out.emit(Output::Decision(decision));
-        if previous != Some(e.status) {
+        if previous != Some(eval.status) {
             self.push_change(
                 i,
                 roster,
-                e.week,
+                eval.week,
                 previous,
-                e.status,
+                eval.status,
                 false,
                 &decision_id,
                 out,
             );
         }
         let mut alerted = false;
-        match e.status {
+        match eval.status {
             Status::NonCompliant => {
-                alerted = self.non_compliant_alert(i, roster, &e, &decision_id, out);
+                alerted = self.non_compliant_alert(i, roster, &eval, &decision_id, out);
             }
             Status::Compliant if streak_before >= 1 => {
-                let text = explain::resolved_alert(&e, streak_before);
-                let facts = plain_facts(AlertKind::Resolved, &e, &decision_id, text);
+                let text = explain::resolved_alert(&eval, streak_before);
+                let facts = plain_facts(AlertKind::Resolved, &eval, &decision_id, text);
                 self.alert(i, roster, AlertKind::Resolved, facts, out);
             }
             _ => {}
         }
         let employee = &mut self.employees[i];
-        employee.current = Some(e.status);
+        employee.current = Some(eval.status);
         employee.decisions.push(DecisionRecord {
-            week: e.week,
-            status: e.status,
-            streak: e.streak,
+            week: eval.week,
+            status: eval.status,
+            streak: eval.streak,
             revision: 0,
-            fingerprint: e.fingerprint(),
+            fingerprint: eval.fingerprint(),
             alerted,
         });
     }
@@ -179,29 +185,29 @@ impl Engine {
         i: usize,
         k: usize,
         roster: &Roster,
-        e: Evaluation,
+        eval: Evaluation,
         out: &mut dyn Sink,
     ) {
         let old = self.employees[i].decisions[k];
         let revision = old.revision.saturating_add(1);
-        let decision = self.decision_value(i, roster, &e, u32::from(revision));
+        let decision = self.decision_value(i, roster, &eval, u32::from(revision));
         let decision_id = decision.decision_id.clone();
         out.emit(Output::Decision(decision));
         let mut alerted = old.alerted;
-        if old.alerted && e.status != Status::NonCompliant {
-            let text = explain::retracted_alert(&e);
-            let facts = plain_facts(AlertKind::Retracted, &e, &decision_id, text);
+        if old.alerted && eval.status != Status::NonCompliant {
+            let text = explain::retracted_alert(&eval);
+            let facts = plain_facts(AlertKind::Retracted, &eval, &decision_id, text);
             self.alert(i, roster, AlertKind::Retracted, facts, out);
             alerted = false;
-        } else if e.status == Status::NonCompliant && old.status != Status::NonCompliant {
-            alerted = self.non_compliant_alert(i, roster, &e, &decision_id, out);
+        } else if eval.status == Status::NonCompliant && old.status != Status::NonCompliant {
+            alerted = self.non_compliant_alert(i, roster, &eval, &decision_id, out);
         }
         self.employees[i].decisions[k] = DecisionRecord {
-            week: e.week,
-            status: e.status,
-            streak: e.streak,
+            week: eval.week,
+            status: eval.status,
+            streak: eval.streak,
             revision,
-            fingerprint: e.fingerprint(),
+            fingerprint: eval.fingerprint(),
             alerted,
         };
     }
@@ -261,7 +267,7 @@ impl Engine {
         i: usize,
         roster: &Roster,
         week: Week,
-        (so_far, remaining, required): (u32, u32, u32),
+        risk: AtRisk,
         out: &mut dyn Sink,
     ) {
         let employee = &self.employees[i];
@@ -272,7 +278,7 @@ impl Engine {
             vp_hold: false,
             decision_id: None,
             alert_id: ids::at_risk_alert_id(&employee.id, week),
-            explanation: explain::at_risk_alert(week, so_far, remaining, required),
+            explanation: explain::at_risk_alert(week, risk),
         };
         self.alert(i, roster, AlertKind::AtRisk, facts, out);
     }

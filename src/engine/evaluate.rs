@@ -7,25 +7,25 @@ use super::rules::Rules;
 use super::state::{Employee, Roster};
 
 /// Weekday mask: Monday to Friday.
-pub const WEEKDAYS: u8 = 0b001_1111;
+pub(super) const WEEKDAYS: u8 = 0b001_1111;
 /// Whole-week mask.
-pub const ALL_DAYS: u8 = 0b111_1111;
+pub(super) const ALL_DAYS: u8 = 0b111_1111;
 
 /// The §4.2 quantities of one week under one policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WeekFacts {
+pub(super) struct WeekFacts {
     /// Office days counted by the policy (weekends only with `count_weekends`), as bits.
-    pub office: u8,
+    pub(super) office: u8,
     /// Exempt weekdays: holidays or approved absences, as bits.
-    pub exempt: u8,
+    pub(super) exempt: u8,
     /// The holiday subset of `exempt`.
-    pub holidays: u8,
+    pub(super) holidays: u8,
     /// required(W) = max(0, required_days − |exempt_days|).
-    pub required: u32,
+    pub(super) required: u32,
 }
 
 /// §4.2 for `week` under `policy`.
-pub fn week_facts(
+pub(super) fn week_facts(
     rules: &Rules,
     employee: &Employee,
     roster: &Roster,
@@ -49,30 +49,59 @@ pub fn week_facts(
 
 /// A weekly decision's content (everything but ids, revision and presentation fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evaluation {
+pub(super) struct Evaluation {
     /// The week.
-    pub week: Week,
+    pub(super) week: Week,
     /// Index of the policy in force.
-    pub policy: usize,
+    pub(super) policy: usize,
     /// Status.
-    pub status: Status,
+    pub(super) status: Status,
     /// Reason.
-    pub reason: Reason,
+    pub(super) reason: Reason,
     /// The week's own facts.
-    pub facts: WeekFacts,
-    /// Weeks that entered the window, oldest first.
-    pub window: Vec<Week>,
-    /// Σ office days over the window.
-    pub window_office: u32,
-    /// Σ required days over the window.
-    pub window_required: u32,
+    pub(super) facts: WeekFacts,
+    /// The weeks judged and their sums.
+    pub(super) window: Window,
     /// Streak at this week (§4.4).
-    pub streak: u32,
+    pub(super) streak: u32,
+}
+
+/// The weeks a decision was judged on (§4.3 rule 6) and their sums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Window {
+    /// Weeks that entered the window, oldest first.
+    pub(super) weeks: Vec<Week>,
+    /// Σ office days over `weeks`.
+    pub(super) office: u32,
+    /// Σ required days over `weeks`.
+    pub(super) required: u32,
+}
+
+impl Window {
+    /// A window of `week` alone.
+    fn single(week: Week, facts: &WeekFacts) -> Self {
+        Self {
+            weeks: vec![week],
+            office: facts.office.count_ones(),
+            required: facts.required,
+        }
+    }
+}
+
+/// The at-risk test's figures (§5), for the alert's explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct AtRisk {
+    /// Office days before the check's day.
+    pub(super) so_far: u32,
+    /// Working days left, the check's day included, exempt days excluded.
+    pub(super) remaining: u32,
+    /// required(W).
+    pub(super) required: u32,
 }
 
 impl Evaluation {
     /// A stable 64-bit fingerprint of the content (FNV-1a), to detect changes on re-evaluation.
-    pub fn fingerprint(&self) -> u64 {
+    pub(super) fn fingerprint(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |v: u64| {
             for b in v.to_le_bytes() {
@@ -86,11 +115,11 @@ impl Evaluation {
         eat(u64::from(self.facts.office));
         eat(u64::from(self.facts.exempt));
         eat(u64::from(self.facts.required));
-        for w in &self.window {
+        for w in &self.window.weeks {
             eat(w.0 as u64);
         }
-        eat(u64::from(self.window_office));
-        eat(u64::from(self.window_required));
+        eat(u64::from(self.window.office));
+        eat(u64::from(self.window.required));
         eat(u64::from(self.streak));
         h
     }
@@ -99,21 +128,21 @@ impl Evaluation {
 /// Context of the employee's home zone: the local date of the first badge the processor
 /// applied (§3.4); `None` before any.
 #[derive(Debug, Clone, Copy)]
-pub struct ZoneContext {
+pub(super) struct ZoneContext {
     /// First-badge date in the home zone.
-    pub first_day: Option<Day>,
+    pub(super) first_day: Option<Day>,
 }
 
 impl ZoneContext {
     /// Whether the processor saw `week` from its start.
-    pub fn saw_from_start(&self, week: Week) -> bool {
+    pub(super) fn saw_from_start(&self, week: Week) -> bool {
         self.first_day.is_some_and(|d| week.monday() >= d)
     }
 }
 
 /// The policy under which `week` is evaluated, or `None` when it is not evaluated
 /// (§4.1 no version in force, §4.3 rule 1, or §3.4 not seen from its start).
-pub fn evaluable_policy(
+pub(super) fn evaluable_policy(
     rules: &Rules,
     roster: &Roster,
     week: Week,
@@ -129,7 +158,7 @@ pub fn evaluable_policy(
 }
 
 /// Whether `week` is among the first `new_hire_grace_weeks` ISO weeks from the hire week.
-pub fn in_new_hire_grace(policy: &Policy, roster: &Roster, week: Week) -> bool {
+pub(super) fn in_new_hire_grace(policy: &Policy, roster: &Roster, week: Week) -> bool {
     roster.hire.is_some_and(|h| {
         let first = h.week();
         week >= first && i64::from(week.0 - first.0) < i64::from(policy.new_hire_grace_weeks)
@@ -137,7 +166,7 @@ pub fn in_new_hire_grace(policy: &Policy, roster: &Roster, week: Week) -> bool {
 }
 
 /// §4.3 and §4.4 for `week`, given the streak of the latest decision before it.
-pub fn evaluate(
+pub(super) fn evaluate(
     rules: &Rules,
     employee: &Employee,
     roster: &Roster,
@@ -163,21 +192,19 @@ pub fn evaluate(
         status,
         reason,
         facts,
-        window: vec![week],
-        window_office: facts.office.count_ones(),
-        window_required: facts.required,
+        window: Window::single(week, &facts),
         streak,
     };
     if let Some(reason) = exempt {
         return Some(own(Status::Exempt, reason, streak_before));
     }
     let rolling = policy.rolling_weeks.max(1);
-    let (window, office, required) = if rolling == 1 {
-        (vec![week], facts.office.count_ones(), facts.required)
+    let window = if rolling == 1 {
+        Window::single(week, &facts)
     } else {
         rolling_window(rules, employee, roster, policy, week, zone)
     };
-    let (status, reason, streak) = if office >= required {
+    let (status, reason, streak) = if window.office >= window.required {
         (Status::Compliant, Reason::MetRequirement, 0)
     } else {
         (
@@ -188,8 +215,6 @@ pub fn evaluate(
     };
     Some(Evaluation {
         window,
-        window_office: office,
-        window_required: required,
         ..own(status, reason, streak)
     })
 }
@@ -203,7 +228,7 @@ fn rolling_window(
     policy: &Policy,
     week: Week,
     zone: ZoneContext,
-) -> (Vec<Week>, u32, u32) {
+) -> Window {
     let n = policy.rolling_weeks.max(1) as i32;
     let mut weeks = Vec::with_capacity(n as usize);
     let (mut office, mut required) = (0, 0);
@@ -224,19 +249,23 @@ fn rolling_window(
         office += f.office.count_ones();
         required += f.required;
     }
-    (weeks, office, required)
+    Window {
+        weeks,
+        office,
+        required,
+    }
 }
 
-/// The at-risk test of §5 at 00:00 of weekday `day` (Monday = 0) of `week`: `Some((so_far,
-/// remaining, required))` when the employee can at best just meet the requirement.
-pub fn at_risk(
+/// The at-risk test of §5 at 00:00 of weekday `day` (Monday = 0) of `week`: `Some` when the
+/// employee can at best just meet the requirement.
+pub(super) fn at_risk(
     rules: &Rules,
     employee: &Employee,
     roster: &Roster,
     week: Week,
     day: u32,
     zone: ZoneContext,
-) -> Option<(u32, u32, u32)> {
+) -> Option<AtRisk> {
     let policy = &rules.policies[evaluable_policy(rules, roster, week, zone)?];
     if policy.rolling_weeks > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
         return None;
@@ -251,15 +280,15 @@ pub fn at_risk(
     let remaining = (day..=last)
         .filter(|d| facts.exempt & (1 << d) == 0)
         .count() as u32;
-    (so_far < facts.required && so_far + remaining <= facts.required).then_some((
+    (so_far < facts.required && so_far + remaining <= facts.required).then_some(AtRisk {
         so_far,
         remaining,
-        facts.required,
-    ))
+        required: facts.required,
+    })
 }
 
 /// The escalation level for `streak`: the highest rung with `after_weeks ≤ streak`.
-pub fn escalation_level(policy: &Policy, streak: u32) -> Option<&str> {
+pub(super) fn escalation_level(policy: &Policy, streak: u32) -> Option<&str> {
     policy
         .escalation
         .iter()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::config::Policy;
 use crate::domain::{Reason, Status, Week};
 
-use super::evaluate::{Evaluation, WeekFacts};
+use super::evaluate::{AtRisk, Evaluation, WeekFacts};
 use super::state::{Employee, Interner};
 
 fn plural(n: u32, one: &str, many: &str) -> String {
@@ -30,8 +30,8 @@ fn excused(employee: &Employee, interner: &Interner, week: Week, facts: &WeekFac
         let what = if facts.holidays & (1 << d) != 0 {
             "holiday".to_owned()
         } else {
-            match employee.absence_kind(day) {
-                Some(Some(kind)) if !interner.get(kind).is_empty() => interner.get(kind).to_owned(),
+            match employee.approved_absence_on(day).and_then(|a| a.kind) {
+                Some(kind) if !interner.get(kind).is_empty() => interner.get(kind).to_owned(),
                 _ => "absence".to_owned(),
             }
         };
@@ -46,16 +46,16 @@ fn excused(employee: &Employee, interner: &Interner, week: Week, facts: &WeekFac
 
 /// The decision's explanation, e.g.
 /// `1 of 2 required office days in 2026-W22; 1 day excused (holiday 2026-05-25)`.
-pub fn decision(
-    e: &Evaluation,
+pub(super) fn decision(
+    eval: &Evaluation,
     policy: &Policy,
     employee: &Employee,
     interner: &Interner,
     grace_week: Option<i32>,
 ) -> String {
-    let week = e.week.label();
-    let excused = excused(employee, interner, e.week, &e.facts);
-    match e.reason {
+    let week = eval.week.label();
+    let excused = excused(employee, interner, eval.week, &eval.facts);
+    match eval.reason {
         Reason::RemoteApproved => format!("exempt in {week}: approved for remote work"),
         Reason::NewHireGrace => format!(
             "exempt in {week}: new-hire grace week {} of {}",
@@ -69,21 +69,21 @@ pub fn decision(
             )
         }
         Reason::FullyExcused => format!("exempt in {week}: no office days required{excused}"),
-        Reason::MetRequirement | Reason::BelowRequired if e.window.len() <= 1 => format!(
+        Reason::MetRequirement | Reason::BelowRequired if eval.window.weeks.len() <= 1 => format!(
             "{} of {} required office days in {week}{excused}",
-            e.window_office, e.window_required
+            eval.window.office, eval.window.required
         ),
         Reason::MetRequirement | Reason::BelowRequired => {
-            let weeks: Vec<String> = e.window.iter().map(|w| w.label()).collect();
+            let weeks: Vec<String> = eval.window.weeks.iter().map(|w| w.label()).collect();
             let mut s = format!(
                 "{} of {} required office days over {} ({}){excused}",
-                e.window_office,
-                e.window_required,
-                plural(e.window.len() as u32, "week", "weeks"),
+                eval.window.office,
+                eval.window.required,
+                plural(eval.window.weeks.len() as u32, "week", "weeks"),
                 weeks.join(", "),
             );
-            if e.status == Status::NonCompliant {
-                let _ = write!(s, "; {} in {week} alone", e.facts.office.count_ones());
+            if eval.status == Status::NonCompliant {
+                let _ = write!(s, "; {} in {week} alone", eval.facts.office.count_ones());
             }
             s
         }
@@ -91,13 +91,13 @@ pub fn decision(
 }
 
 /// A non_compliant alert's explanation.
-pub fn non_compliant_alert(e: &Evaluation, level: Option<&str>, vp_hold: bool) -> String {
+pub(super) fn non_compliant_alert(eval: &Evaluation, level: Option<&str>, vp_hold: bool) -> String {
     let mut s = format!(
         "{} of {} required office days in {}; {} non-compliant in a row",
-        e.window_office,
-        e.window_required,
-        e.week.label(),
-        plural(e.streak, "week", "weeks"),
+        eval.window.office,
+        eval.window.required,
+        eval.week.label(),
+        plural(eval.streak, "week", "weeks"),
     );
     match level {
         Some(level) => {
@@ -112,30 +112,32 @@ pub fn non_compliant_alert(e: &Evaluation, level: Option<&str>, vp_hold: bool) -
 }
 
 /// A resolved alert's explanation.
-pub fn resolved_alert(e: &Evaluation, previous_streak: u32) -> String {
+pub(super) fn resolved_alert(eval: &Evaluation, previous_streak: u32) -> String {
     format!(
         "met the requirement in {} ({} of {} required office days) after {} non-compliant",
-        e.week.label(),
-        e.window_office,
-        e.window_required,
+        eval.week.label(),
+        eval.window.office,
+        eval.window.required,
         plural(previous_streak, "week", "weeks"),
     )
 }
 
 /// A retracted alert's explanation.
-pub fn retracted_alert(e: &Evaluation) -> String {
+pub(super) fn retracted_alert(eval: &Evaluation) -> String {
     format!(
         "non-compliant alert for {} withdrawn: corrected data makes the week {}",
-        e.week.label(),
-        e.status.as_str().replace('_', "-"),
+        eval.week.label(),
+        eval.status.as_str().replace('_', "-"),
     )
 }
 
 /// An at-risk alert's explanation.
-pub fn at_risk_alert(week: Week, so_far: u32, remaining: u32, required: u32) -> String {
+pub(super) fn at_risk_alert(week: Week, risk: AtRisk) -> String {
     format!(
-        "at risk in {}: {so_far} of {required} required office days so far with {} left",
+        "at risk in {}: {} of {} required office days so far with {} left",
         week.label(),
-        plural(remaining, "working day", "working days"),
+        risk.so_far,
+        risk.required,
+        plural(risk.remaining, "working day", "working days"),
     )
 }

@@ -8,11 +8,11 @@
 //! at-risk, home zone name, employee_id).
 
 mod emit;
-pub mod evaluate;
-pub mod explain;
-pub mod rules;
-pub mod snapshot;
-pub mod state;
+mod evaluate;
+mod explain;
+mod rules;
+mod snapshot;
+mod state;
 
 use chrono_tz::Tz;
 
@@ -27,6 +27,7 @@ use crate::domain::{
 
 use evaluate::ZoneContext;
 pub use rules::Rules;
+pub use snapshot::{SnapshotError, StateRecord};
 use state::{Absence, Employee, EmployeeIndex, Interner, Roster};
 
 /// Something the engine emits; the shell turns it into a record or a metric.
@@ -213,11 +214,11 @@ impl Engine {
                     if self.tracking {
                         self.removed.push(employee_id.as_str().into());
                     }
-                    let e = &mut self.employees[i as usize];
-                    if let Some(r) = e.roster.take() {
+                    let employee = &mut self.employees[i as usize];
+                    if let Some(r) = employee.roster.take() {
                         self.zones[usize::from(r.zone)].members.retain(|&m| m != i);
                     }
-                    *e = Employee::new("");
+                    *employee = Employee::new("");
                 }
             }
         }
@@ -267,14 +268,14 @@ impl Engine {
             kind,
             approved: a.approved,
         };
-        let e = &mut self.employees[i];
+        let employee = &mut self.employees[i];
         let mut touched = (record.start, record.end);
-        match e.absences.iter_mut().find(|x| x.id == record.id) {
+        match employee.absences.iter_mut().find(|x| x.id == record.id) {
             Some(old) => {
                 touched = (old.start.min(record.start), old.end.max(record.end));
                 *old = record;
             }
-            None => e.absences.push(record),
+            None => employee.absences.push(record),
         }
         self.touch(i);
         let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) else {
@@ -466,41 +467,41 @@ impl Engine {
     }
 
     fn close_week(&mut self, i: usize, week: Week, out: &mut dyn Sink) {
-        let e = &self.employees[i];
-        let Some(roster) = e.roster else {
+        let employee = &self.employees[i];
+        let Some(roster) = employee.roster else {
             return;
         };
-        if e.last_closed.is_some_and(|w| w >= week) {
+        if employee.last_closed.is_some_and(|w| w >= week) {
             return;
         }
         let zone = self.zone_context(roster.zone);
-        let streak_before = e.streak_before(week);
-        if let Some(eval) = evaluate::evaluate(&self.rules, e, &roster, week, zone, streak_before) {
+        let streak_before = employee.streak_before(week);
+        if let Some(eval) =
+            evaluate::evaluate(&self.rules, employee, &roster, week, zone, streak_before)
+        {
             self.emit_closed_decision(i, &roster, eval, streak_before, out);
         }
         let retention = self.rules.retention_weeks as i32;
-        let e = &mut self.employees[i];
-        e.last_closed = Some(week);
-        e.forget_before(week.plus(-retention));
+        let employee = &mut self.employees[i];
+        employee.last_closed = Some(week);
+        employee.forget_before(week.plus(-retention));
         self.touch(i);
     }
 
     fn check_at_risk(&mut self, i: usize, week: Week, day: u32, out: &mut dyn Sink) {
-        let e = &self.employees[i];
-        let Some(roster) = e.roster.as_ref() else {
+        let employee = &self.employees[i];
+        let Some(roster) = employee.roster.as_ref() else {
             return;
         };
-        if e.at_risk_week == Some(week) {
+        if employee.at_risk_week == Some(week) {
             return;
         }
         let zone = self.zone_context(roster.zone);
-        let Some((so_far, remaining, required)) =
-            evaluate::at_risk(&self.rules, e, roster, week, day, zone)
-        else {
+        let Some(risk) = evaluate::at_risk(&self.rules, employee, roster, week, day, zone) else {
             return;
         };
         let roster = *roster;
-        self.emit_at_risk(i, &roster, week, (so_far, remaining, required), out);
+        self.emit_at_risk(i, &roster, week, risk, out);
         self.employees[i].at_risk_week = Some(week);
         self.touch(i);
     }
@@ -516,15 +517,20 @@ impl Engine {
             .decisions
             .partition_point(|d| d.week < from);
         for k in start..self.employees[i].decisions.len() {
-            let e = &self.employees[i];
-            let record = e.decisions[k];
+            let employee = &self.employees[i];
+            let record = employee.decisions[k];
             let streak_before = match k.checked_sub(1) {
-                Some(p) => e.decisions[p].streak,
-                None => e.carried_streak,
+                Some(p) => employee.decisions[p].streak,
+                None => employee.carried_streak,
             };
-            let Some(eval) =
-                evaluate::evaluate(&self.rules, e, &roster, record.week, zone, streak_before)
-            else {
+            let Some(eval) = evaluate::evaluate(
+                &self.rules,
+                employee,
+                &roster,
+                record.week,
+                zone,
+                streak_before,
+            ) else {
                 continue;
             };
             if eval.fingerprint() == record.fingerprint {

@@ -18,7 +18,7 @@ use super::state::{Absence, DecisionRecord, Employee, Roster};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
-pub const META_KEY: &str = "#meta";
+pub(super) const META_KEY: &str = "#meta";
 
 /// Format version byte leading every value.
 const FORMAT_VERSION: u8 = 1;
@@ -184,10 +184,10 @@ impl Engine {
     }
 
     fn encode_employee(&self, i: usize) -> Vec<u8> {
-        let e = &self.employees[i];
+        let employee = &self.employees[i];
         let s = |sym| self.interner.get(sym).to_owned();
         let snapshot = EmployeeSnapshot {
-            roster: e.roster.map(|r| RosterSnapshot {
+            roster: employee.roster.map(|r| RosterSnapshot {
                 manager: r.manager.map(s),
                 vp: r.vp.map(s),
                 org: s(r.org),
@@ -197,8 +197,8 @@ impl Engine {
                 active: r.active,
                 remote: r.remote,
             }),
-            office: e.office.iter().map(|(w, b)| (w.0, *b)).collect(),
-            absences: e
+            office: employee.office.iter().map(|(w, b)| (w.0, *b)).collect(),
+            absences: employee
                 .absences
                 .iter()
                 .map(|a| AbsenceSnapshot {
@@ -209,7 +209,7 @@ impl Engine {
                     approved: a.approved,
                 })
                 .collect(),
-            decisions: e
+            decisions: employee
                 .decisions
                 .iter()
                 .map(|d| DecisionSnapshot {
@@ -221,10 +221,10 @@ impl Engine {
                     alerted: d.alerted,
                 })
                 .collect(),
-            carried_streak: e.carried_streak,
-            current: e.current.map(status_code),
-            last_closed: e.last_closed.map(|w| w.0),
-            at_risk_week: e.at_risk_week.map(|w| w.0),
+            carried_streak: employee.carried_streak,
+            current: employee.current.map(status_code),
+            last_closed: employee.last_closed.map(|w| w.0),
+            at_risk_week: employee.at_risk_week.map(|w| w.0),
         };
         encode(&snapshot)
     }
@@ -296,15 +296,15 @@ impl Engine {
             });
         }
         let i = self.employee_slot(key);
-        let e = &mut self.employees[i];
-        e.roster = roster;
-        e.office = snap.office.into_iter().map(|(w, b)| (Week(w), b)).collect();
-        e.absences = absences;
-        e.decisions = decisions;
-        e.carried_streak = snap.carried_streak;
-        e.current = snap.current.map(status_of).transpose()?;
-        e.last_closed = snap.last_closed.map(Week);
-        e.at_risk_week = snap.at_risk_week.map(Week);
+        let employee = &mut self.employees[i];
+        employee.roster = roster;
+        employee.office = snap.office.into_iter().map(|(w, b)| (Week(w), b)).collect();
+        employee.absences = absences;
+        employee.decisions = decisions;
+        employee.carried_streak = snap.carried_streak;
+        employee.current = snap.current.map(status_of).transpose()?;
+        employee.last_closed = snap.last_closed.map(Week);
+        employee.at_risk_week = snap.at_risk_week.map(Week);
         Ok(())
     }
 
@@ -316,8 +316,8 @@ impl Engine {
             zone.members.clear();
             zone.sorted = false;
         }
-        for (i, e) in self.employees.iter().enumerate() {
-            if let Some(r) = &e.roster {
+        for (i, employee) in self.employees.iter().enumerate() {
+            if let Some(r) = &employee.roster {
                 self.zones[usize::from(r.zone)].members.push(i as u32);
             }
         }

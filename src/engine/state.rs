@@ -7,18 +7,18 @@ use rustc_hash::FxHashMap;
 use crate::domain::{Day, Status, Week};
 
 /// An interned string (manager, VP, org, policy group, absence kind).
-pub type Sym = u32;
+pub(super) type Sym = u32;
 
 /// Interns the low-cardinality strings of the roster so each employee stores 4-byte symbols.
 #[derive(Debug, Default, Clone)]
-pub struct Interner {
+pub(super) struct Interner {
     strings: Vec<Box<str>>,
     index: FxHashMap<Box<str>, Sym>,
 }
 
 impl Interner {
     /// The symbol of `s`, interning it when new.
-    pub fn intern(&mut self, s: &str) -> Sym {
+    pub(super) fn intern(&mut self, s: &str) -> Sym {
         if let Some(&sym) = self.index.get(s) {
             return sym;
         }
@@ -29,7 +29,7 @@ impl Interner {
     }
 
     /// The string of `sym`.
-    pub fn get(&self, sym: Sym) -> &str {
+    pub(super) fn get(&self, sym: Sym) -> &str {
         self.strings.get(sym as usize).map_or("", |s| s)
     }
 }
@@ -37,7 +37,7 @@ impl Interner {
 /// Employee id → slot, storing only the slot: the id itself lives once, in the [`Employee`]
 /// (a map keyed by the id would keep every id twice).
 #[derive(Debug, Default, Clone)]
-pub struct EmployeeIndex {
+pub(super) struct EmployeeIndex {
     table: hashbrown::HashTable<u32>,
 }
 
@@ -48,21 +48,21 @@ fn hash_id(id: &str) -> u64 {
 
 impl EmployeeIndex {
     /// The slot of `id`.
-    pub fn get(&self, employees: &[Employee], id: &str) -> Option<u32> {
+    pub(super) fn get(&self, employees: &[Employee], id: &str) -> Option<u32> {
         self.table
             .find(hash_id(id), |&i| &*employees[i as usize].id == id)
             .copied()
     }
 
     /// Records that `employees[slot]` holds its id.
-    pub fn insert(&mut self, employees: &[Employee], slot: u32) {
+    pub(super) fn insert(&mut self, employees: &[Employee], slot: u32) {
         let hash = hash_id(&employees[slot as usize].id);
         self.table
             .insert_unique(hash, slot, |&i| hash_id(&employees[i as usize].id));
     }
 
     /// Forgets `id`; returns its slot.
-    pub fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
+    pub(super) fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
         self.table
             .find_entry(hash_id(id), |&i| &*employees[i as usize].id == id)
             .ok()
@@ -70,108 +70,103 @@ impl EmployeeIndex {
     }
 
     /// Number of ids.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.table.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-
     /// Bytes held by the table.
-    pub fn approx_bytes(&self) -> usize {
+    pub(super) fn approx_bytes(&self) -> usize {
         self.table.capacity() * (std::mem::size_of::<u32>() + 1)
     }
 }
 
 /// The roster facts of an employee, interned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Roster {
+pub(super) struct Roster {
     /// Manager, when there is one.
-    pub manager: Option<Sym>,
+    pub(super) manager: Option<Sym>,
     /// VP, when there is one.
-    pub vp: Option<Sym>,
+    pub(super) vp: Option<Sym>,
     /// Organisation.
-    pub org: Sym,
+    pub(super) org: Sym,
     /// Policy group (the string is in the interner).
-    pub group: Sym,
+    pub(super) group: Sym,
     /// The group's index in the rules (`None`: no policy names this group).
-    pub group_rule: Option<u16>,
+    pub(super) group_rule: Option<u16>,
     /// Home site index.
-    pub home_site: u16,
+    pub(super) home_site: u16,
     /// Home zone index (of the home site).
-    pub zone: u16,
+    pub(super) zone: u16,
     /// Region index (of the home site).
-    pub region: u16,
+    pub(super) region: u16,
     /// Hire date, local.
-    pub hire: Option<Day>,
+    pub(super) hire: Option<Day>,
     /// `status == active`.
-    pub active: bool,
+    pub(super) active: bool,
     /// Approved for remote work.
-    pub remote: bool,
+    pub(super) remote: bool,
 }
 
 /// An absence as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Absence {
+pub(super) struct Absence {
     /// Its id.
-    pub id: Box<str>,
+    pub(super) id: Box<str>,
     /// First day, inclusive.
-    pub start: Day,
+    pub(super) start: Day,
     /// Last day, inclusive.
-    pub end: Day,
+    pub(super) end: Day,
     /// Its kind, interned.
-    pub kind: Option<Sym>,
+    pub(super) kind: Option<Sym>,
     /// Approved (true) or cancelled.
-    pub approved: bool,
+    pub(super) approved: bool,
 }
 
 /// What is remembered of one emitted decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DecisionRecord {
+pub(super) struct DecisionRecord {
     /// The week decided.
-    pub week: Week,
+    pub(super) week: Week,
     /// Its status.
-    pub status: Status,
+    pub(super) status: Status,
     /// Its streak (§4.4).
-    pub streak: u32,
+    pub(super) streak: u32,
     /// Its revision (saturating: 65,535 corrections of one week is far beyond any input).
-    pub revision: u16,
+    pub(super) revision: u16,
     /// Fingerprint of the decision's content (§6): a change means a re-emit.
-    pub fingerprint: u64,
+    pub(super) fingerprint: u64,
     /// A non_compliant alert for this week stands (not retracted).
-    pub alerted: bool,
+    pub(super) alerted: bool,
 }
 
 /// One employee's state.
 #[derive(Debug, Clone, Default)]
-pub struct Employee {
+pub(super) struct Employee {
     /// The employee id.
-    pub id: Box<str>,
+    pub(super) id: Box<str>,
     /// Roster facts; `None` while the employee is not (yet) in the roster.
-    pub roster: Option<Roster>,
+    pub(super) roster: Option<Roster>,
     /// Office days: per week, bit d set when day d (Monday = 0) is an office day. Sorted.
-    pub office: Vec<(Week, u8)>,
+    pub(super) office: Vec<(Week, u8)>,
     /// Absences, in arrival order.
-    pub absences: Vec<Absence>,
+    pub(super) absences: Vec<Absence>,
     /// Decisions of closed weeks still within retention, sorted by week.
-    pub decisions: Vec<DecisionRecord>,
+    pub(super) decisions: Vec<DecisionRecord>,
     /// Streak of the latest decision already forgotten.
-    pub carried_streak: u32,
+    pub(super) carried_streak: u32,
     /// Status of the latest closed, evaluated week.
-    pub current: Option<Status>,
+    pub(super) current: Option<Status>,
     /// The latest week closed for this employee.
-    pub last_closed: Option<Week>,
+    pub(super) last_closed: Option<Week>,
     /// The latest week an at-risk alert was raised for.
-    pub at_risk_week: Option<Week>,
+    pub(super) at_risk_week: Option<Week>,
     /// Changed since the last changelog flush.
-    pub dirty: bool,
+    pub(super) dirty: bool,
 }
 
 impl Employee {
     /// A new, empty employee.
-    pub fn new(id: &str) -> Self {
+    pub(super) fn new(id: &str) -> Self {
         Self {
             id: id.into(),
             ..Self::default()
@@ -179,7 +174,7 @@ impl Employee {
     }
 
     /// Office-day bits of `week`.
-    pub fn office_bits(&self, week: Week) -> u8 {
+    pub(super) fn office_bits(&self, week: Week) -> u8 {
         match self.office.binary_search_by_key(&week, |(w, _)| *w) {
             Ok(i) => self.office[i].1,
             Err(_) => 0,
@@ -187,7 +182,7 @@ impl Employee {
     }
 
     /// Marks `day` as an office day; returns whether it was new.
-    pub fn add_office_day(&mut self, day: Day) -> bool {
+    pub(super) fn add_office_day(&mut self, day: Day) -> bool {
         let week = day.week();
         let bit = 1u8 << day.weekday_index();
         match self.office.binary_search_by_key(&week, |(w, _)| *w) {
@@ -204,7 +199,7 @@ impl Employee {
     }
 
     /// Approved-absence weekday bits of `week` (Monday = bit 0, weekdays only).
-    pub fn absence_bits(&self, week: Week) -> u8 {
+    pub(super) fn absence_bits(&self, week: Week) -> u8 {
         let monday = week.monday();
         let mut bits = 0u8;
         for a in self.absences.iter().filter(|a| a.approved) {
@@ -218,21 +213,15 @@ impl Employee {
         bits
     }
 
-    /// The kind of the approved absence covering `day`, if any (for explanations).
-    pub fn absence_kind(&self, day: Day) -> Option<Option<Sym>> {
+    /// The approved absence covering `day`, if any (for explanations).
+    pub(super) fn approved_absence_on(&self, day: Day) -> Option<&Absence> {
         self.absences
             .iter()
             .find(|a| a.approved && a.start <= day && day <= a.end)
-            .map(|a| a.kind)
-    }
-
-    /// The decision of `week`, if one was made and is remembered.
-    pub fn decision_index(&self, week: Week) -> Option<usize> {
-        self.decisions.binary_search_by_key(&week, |d| d.week).ok()
     }
 
     /// The streak of the latest decision before `week` (0 when there is none).
-    pub fn streak_before(&self, week: Week) -> u32 {
+    pub(super) fn streak_before(&self, week: Week) -> u32 {
         let n = self.decisions.partition_point(|d| d.week < week);
         match n.checked_sub(1) {
             Some(i) => self.decisions[i].streak,
@@ -241,7 +230,7 @@ impl Employee {
     }
 
     /// Forgets weeks before `horizon` (§8), carrying the streak of the last forgotten decision.
-    pub fn forget_before(&mut self, horizon: Week) {
+    pub(super) fn forget_before(&mut self, horizon: Week) {
         let n = self.decisions.partition_point(|d| d.week < horizon);
         if n > 0 {
             self.carried_streak = self.decisions[n - 1].streak;
@@ -261,7 +250,7 @@ impl Employee {
     }
 
     /// Approximate heap and inline bytes held by this employee.
-    pub fn approx_bytes(&self) -> usize {
+    pub(super) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.id.len()
             + self.office.capacity() * std::mem::size_of::<(Week, u8)>()

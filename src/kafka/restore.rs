@@ -19,7 +19,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::config::Config;
-use crate::engine::snapshot::SnapshotError;
+use crate::engine::SnapshotError;
 use crate::processor::Processor;
 
 /// Longest time a restore may take before the service gives up (and exits non-zero).
