@@ -9,7 +9,7 @@ use clap::Parser;
 use attendance_compliance::cli::{CheckConfigArgs, Cli, Command, GenerateArgs, ReplayArgs};
 use attendance_compliance::config::Config;
 use attendance_compliance::domain::time::parse_timestamp;
-use attendance_compliance::domain::{DeadLetterReason, Timestamp};
+use attendance_compliance::domain::Timestamp;
 use attendance_compliance::{generate, replay};
 
 /// mimalloc: the engine and the output path allocate many small strings; glibc's malloc
@@ -82,7 +82,11 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let summary = replay::replay(&config, &input).context("while replaying")?;
     let secs = started.elapsed().as_secs_f64();
-    let [roster, absences, badges] = summary.lines;
+    let replay::InputLines {
+        roster,
+        absences,
+        badges,
+    } = summary.lines;
     eprintln!(
         "replayed {badges} badges, {roster} roster and {absences} absence records in {secs:.2}s \
          ({:.0} badges/s)",
@@ -99,9 +103,9 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         summary.employees,
         summary.state_bytes / summary.employees.max(1)
     );
-    let dead: Vec<String> = DeadLetterReason::ALL
+    let dead: Vec<String> = summary
+        .dead_letters
         .iter()
-        .zip(summary.dead_letters)
         .filter(|(_, n)| *n > 0)
         .map(|(r, n)| format!("{}={n}", r.as_str()))
         .collect();

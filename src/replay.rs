@@ -33,15 +33,66 @@ pub struct ReplayInput {
     pub progress: bool,
 }
 
+/// Non-blank input lines read, per input file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputLines {
+    /// Roster records.
+    pub roster: u64,
+    /// Absence records.
+    pub absences: u64,
+    /// Badge events.
+    pub badges: u64,
+}
+
+impl InputLines {
+    /// Lines of every file.
+    pub fn total(&self) -> u64 {
+        self.roster + self.absences + self.badges
+    }
+}
+
+/// Dead letters per §2 reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadLetterCounts([u64; DeadLetterReason::ALL.len()]);
+
+impl DeadLetterCounts {
+    fn slot(reason: DeadLetterReason) -> usize {
+        DeadLetterReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0)
+    }
+
+    /// Counts one dead letter.
+    pub fn add(&mut self, reason: DeadLetterReason) {
+        self.0[Self::slot(reason)] += 1;
+    }
+
+    /// Dead letters with `reason`.
+    pub fn get(&self, reason: DeadLetterReason) -> u64 {
+        self.0[Self::slot(reason)]
+    }
+
+    /// Every reason with its count, in precedence order (zeros included).
+    pub fn iter(&self) -> impl Iterator<Item = (DeadLetterReason, u64)> + '_ {
+        DeadLetterReason::ALL.iter().copied().zip(self.0)
+    }
+
+    /// Dead letters of every reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
 /// Counts of what a replay did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
-    /// Input lines read (non-blank), per file kind: roster, absences, badges.
-    pub lines: [u64; 3],
+    /// Input lines read (non-blank), per file.
+    pub lines: InputLines,
     /// Badges applied to a closed week (corrections).
     pub late_badges: u64,
-    /// Dead letters per reason, in precedence order.
-    pub dead_letters: [u64; 7],
+    /// Dead letters per reason.
+    pub dead_letters: DeadLetterCounts,
     /// Decisions written.
     pub decisions: u64,
     /// Compliance changes written.
@@ -282,22 +333,22 @@ impl FileRun<'_> {
             };
             let outcome = match self.kind {
                 Kind::Roster => {
-                    summary.lines[0] += 1;
+                    summary.lines.roster += 1;
                     processor.roster(None, Some(bytes), source(), writers)
                 }
                 Kind::Absences => {
-                    summary.lines[1] += 1;
+                    summary.lines.absences += 1;
                     processor.absence(bytes, source(), writers)
                 }
                 Kind::Badges => {
-                    summary.lines[2] += 1;
+                    summary.lines.badges += 1;
                     processor.badge(bytes, source(), self.clock, writers)
                 }
             };
             match outcome {
                 Outcome::Applied => {}
                 Outcome::AppliedLate => summary.late_badges += 1,
-                Outcome::DeadLettered(reason) => summary.dead_letters[reason_index(reason)] += 1,
+                Outcome::DeadLettered(reason) => summary.dead_letters.add(reason),
             }
             writers.check()?;
         }
@@ -306,13 +357,6 @@ impl FileRun<'_> {
         }
         Ok(())
     }
-}
-
-fn reason_index(reason: DeadLetterReason) -> usize {
-    DeadLetterReason::ALL
-        .iter()
-        .position(|r| *r == reason)
-        .unwrap_or(0)
 }
 
 fn progress_bar(enabled: bool, size: u64, path: &Path) -> Option<indicatif::ProgressBar> {
