@@ -6,9 +6,9 @@
 use crate::config::Config;
 use crate::domain::output::{DeadLetter, Source};
 use crate::domain::Rejection;
-use crate::domain::{DeadLetterReason, RosterChange, Timestamp};
+use crate::domain::{DeadLetterReason, EmployeeId, RosterChange, Timestamp};
 use crate::engine::{BadgeEffect, Engine, Output, Sink};
-use crate::wire::input::{is_valid_employee_id, Validator};
+use crate::wire::input::Validator;
 
 /// What became of one input message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +120,11 @@ impl Processor {
                 .validator
                 .decode_roster(bytes)
                 .map(RosterChange::Upsert),
-            None => match key.and_then(|k| std::str::from_utf8(k).ok()) {
-                Some(id) if is_valid_employee_id(id) => Ok(RosterChange::Remove {
-                    employee_id: id.to_owned(),
-                }),
+            None => match key
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .and_then(EmployeeId::parse)
+            {
+                Some(employee_id) => Ok(RosterChange::Remove { employee_id }),
                 _ => Err(Rejection::new(
                     DeadLetterReason::InvalidField,
                     "tombstone key is not a valid employee_id",

@@ -1,9 +1,78 @@
-//! Deterministic output ids (§6): name-based UUIDs (version 5) of what the output is about,
-//! so the same input always yields the same ids and consumers can de-duplicate.
+//! Identities: the employee id of §1.1, and the deterministic output ids of §6 (name-based
+//! UUIDs, version 5, of what the output is about), so the same input always yields the same
+//! ids and consumers can de-duplicate.
+
+use std::borrow::Borrow;
+use std::fmt;
 
 use uuid::Uuid;
 
 use super::{AlertKind, Week};
+
+/// An employee id as §1.1 allows it: 1 to 64 bytes of `[A-Za-z0-9._:@-]`. Built by
+/// [`EmployeeId::parse`] from input, so a value of this type is always valid.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct EmployeeId(Box<str>);
+
+impl EmployeeId {
+    /// The longest id, in bytes.
+    pub const MAX_LEN: usize = 64;
+
+    /// Whether `s` follows §1.1's rule.
+    pub fn is_valid(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'@' | b'-'))
+    }
+
+    /// `s` as an employee id, `None` when it breaks §1.1's rule.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::is_valid(s).then(|| Self(s.into()))
+    }
+
+    /// An id that was parsed before and kept as text (the engine's compact state).
+    pub(crate) fn from_parsed(id: &str) -> Self {
+        debug_assert!(Self::is_valid(id), "{id:?} was never a parsed employee id");
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmployeeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for EmployeeId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for EmployeeId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for EmployeeId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for EmployeeId {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
 
 /// Namespace of every id this service mints.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a8e_53b4_4c1d_9e7a_0b2f_8d3c_41a7);

@@ -8,6 +8,7 @@ pub mod time;
 
 use serde::Serialize;
 
+pub use ids::EmployeeId;
 pub use time::{Day, Timestamp, Week};
 
 /// Direction of a badge swipe (§1.1). Only `In` creates an office day in v1.
@@ -25,7 +26,7 @@ pub struct Badge {
     /// The access system's id of the swipe (kept for tracing only).
     pub event_id: String,
     /// Employee who swiped.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// Index of the site in the configuration's site list.
     pub site: usize,
     /// Event time.
@@ -38,7 +39,7 @@ pub struct Badge {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterRecord {
     /// The employee.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// Direct manager; `None` when absent, null or empty.
     pub manager_id: Option<String>,
     /// The VP above the manager, for alerts.
@@ -65,7 +66,7 @@ pub enum RosterChange {
     /// Null value on the compacted topic: forget the employee.
     Remove {
         /// The employee to forget.
-        employee_id: String,
+        employee_id: EmployeeId,
     },
 }
 
@@ -75,7 +76,7 @@ pub struct AbsenceRecord {
     /// Identity of the absence; a later record with the same id replaces the earlier one.
     pub absence_id: String,
     /// The absent employee.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// First day, inclusive, local date.
     pub start: Day,
     /// Last day, inclusive, local date.

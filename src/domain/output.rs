@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{AlertKind, DeadLetterReason, Reason, Status, Week};
+use crate::domain::{AlertKind, DeadLetterReason, EmployeeId, Reason, Status, Week};
 
 /// The schema version every output value carries.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +38,7 @@ pub struct Decision {
     /// Deterministic id of this revision.
     pub decision_id: String,
     /// The employee.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// ISO week, serialized as its label, e.g. `2026-W22`.
     pub week: Week,
     /// The week's Monday.
@@ -79,7 +79,7 @@ pub struct ComplianceChange {
     /// Deterministic id.
     pub change_id: String,
     /// The employee.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// The week whose status is now current.
     pub week: Week,
     /// The status before (null at the first evaluation).
@@ -108,7 +108,7 @@ pub struct ManagerAlert {
     /// The VP, for promotion holds.
     pub vp_id: Option<String>,
     /// The employee concerned.
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     /// The week concerned.
     pub week: Week,
     /// non_compliant | resolved | at_risk | retracted.

@@ -3,7 +3,7 @@
 use crate::domain::output::{
     ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, SCHEMA_VERSION,
 };
-use crate::domain::{ids, AlertKind, Status, Week};
+use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
 
 use super::evaluate::{escalation_level, AtRisk, Evaluation};
 use super::state::{DecisionRecord, Roster};
@@ -60,7 +60,7 @@ impl Engine {
         Decision {
             schema_version: SCHEMA_VERSION,
             decision_id: ids::decision_id(&employee.id, eval.week, revision),
-            employee_id: employee.id.to_string(),
+            employee_id: EmployeeId::from_parsed(&employee.id),
             week: eval.week,
             week_start: eval.week.monday().to_string(),
             status: eval.status,
@@ -96,7 +96,7 @@ impl Engine {
             alert_id: f.alert_id,
             manager_id: self.interner.get(manager).to_owned(),
             vp_id: roster.vp.map(|v| self.interner.get(v).to_owned()),
-            employee_id: self.employees[i].id.to_string(),
+            employee_id: EmployeeId::from_parsed(&self.employees[i].id),
             week: f.week,
             kind,
             escalation_level: f.level,
@@ -251,7 +251,7 @@ impl Engine {
         out.emit(Output::Change(ComplianceChange {
             schema_version: SCHEMA_VERSION,
             change_id: ids::change_id(decision_id),
-            employee_id: self.employees[i].id.to_string(),
+            employee_id: EmployeeId::from_parsed(&self.employees[i].id),
             week,
             previous_status: previous,
             status,

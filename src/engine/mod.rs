@@ -225,7 +225,7 @@ impl Engine {
     }
 
     fn upsert_roster(&mut self, r: RosterRecord) {
-        let i = self.employee_slot(&r.employee_id);
+        let i = self.employee_slot(r.employee_id.as_str());
         let site = &self.rules.sites[r.home_site];
         let (zone, region) = (site.zone as u16, site.region as u16);
         let roster = Roster {
@@ -259,7 +259,7 @@ impl Engine {
     /// Applies an absence record (§1.3); re-evaluates closed weeks it touches within the
     /// correction window (§3.5).
     pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut dyn Sink) {
-        let i = self.employee_slot(&a.employee_id);
+        let i = self.employee_slot(a.employee_id.as_str());
         let kind = a.kind.as_deref().map(|k| self.interner.intern(k));
         let record = Absence {
             id: a.absence_id.as_str().into(),
@@ -300,7 +300,7 @@ impl Engine {
     ) -> Result<BadgeEffect, Rejection> {
         let day = self.site_days[badge.site].local_day(badge.timestamp);
         let week = day.week();
-        let i = self.employee_slot(&badge.employee_id);
+        let i = self.employee_slot(badge.employee_id.as_str());
         let mut effect = BadgeEffect::OnTime;
         if let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) {
             if let Some(closed) = self.closed_through(zone) {

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Day, Status, Timestamp, Week};
+use crate::domain::{Day, EmployeeId, Status, Timestamp, Week};
 
 use super::state::{Absence, DecisionRecord, Employee, Roster};
 use super::Engine;
@@ -247,6 +247,14 @@ impl Engine {
             }
             return Ok(());
         };
+        if !EmployeeId::is_valid(key) {
+            return Err(SnapshotError::Corrupt(format!(
+                "key {:?} is not an employee id",
+                key.chars()
+                    .take(EmployeeId::MAX_LEN + 1)
+                    .collect::<String>()
+            )));
+        }
         let snap: EmployeeSnapshot = decode(bytes)?;
         let roster = match snap.roster {
             None => None,

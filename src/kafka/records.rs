@@ -108,26 +108,26 @@ pub fn to_record<'a>(
     let record = match output {
         Output::Decision(d) => OutputRecord {
             topic: &topics.decisions,
-            key: Some(d.employee_id.as_bytes()),
+            key: Some(d.employee_id.as_str().as_bytes()),
             payload: json(d),
             headers: headers(
                 &d.decision_id,
                 CE_TYPE_DECISION,
                 ce_source,
                 ce_time,
-                Some(&d.employee_id),
+                Some(d.employee_id.as_str()),
             ),
         },
         Output::Change(c) => OutputRecord {
             topic: &topics.changes,
-            key: Some(c.employee_id.as_bytes()),
+            key: Some(c.employee_id.as_str().as_bytes()),
             payload: json(c),
             headers: headers(
                 &c.change_id,
                 CE_TYPE_CHANGE,
                 ce_source,
                 ce_time,
-                Some(&c.employee_id),
+                Some(c.employee_id.as_str()),
             ),
         },
         Output::Alert(a) => OutputRecord {
@@ -139,7 +139,7 @@ pub fn to_record<'a>(
                 CE_TYPE_ALERT,
                 ce_source,
                 ce_time,
-                Some(&a.employee_id),
+                Some(a.employee_id.as_str()),
             ),
         },
         Output::DeadLetter(dl) => OutputRecord {

@@ -12,7 +12,8 @@ use rustc_hash::FxHashMap;
 use super::json::{read_object, FieldValue};
 use crate::domain::time::{parse_date, parse_timestamp};
 use crate::domain::{
-    AbsenceRecord, Badge, DeadLetterReason, Direction, Rejection, RosterRecord, Timestamp,
+    AbsenceRecord, Badge, DeadLetterReason, Direction, EmployeeId, Rejection, RosterRecord,
+    Timestamp,
 };
 
 /// The largest message accepted: 64 KiB.
@@ -97,7 +98,7 @@ impl Validator {
         }
         Ok(Badge {
             event_id: event_id.into_owned(),
-            employee_id: employee_id.into_owned(),
+            employee_id,
             site,
             timestamp,
             direction,
@@ -154,7 +155,7 @@ impl Validator {
         };
         let home_site = self.site(&home_site)?;
         Ok(RosterRecord {
-            employee_id: employee_id.into_owned(),
+            employee_id,
             manager_id,
             vp_id,
             org,
@@ -203,7 +204,7 @@ impl Validator {
         }
         Ok(AbsenceRecord {
             absence_id: absence_id.into_owned(),
-            employee_id: employee_id.into_owned(),
+            employee_id,
             start,
             end,
             kind,
@@ -290,26 +291,17 @@ fn optional_string(v: &Option<FieldValue<'_>>, field: &str) -> Result<Option<Str
     }
 }
 
-/// §1.1's employee id rule: 1..=64 bytes of `[A-Za-z0-9._:@-]`.
-pub fn is_valid_employee_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'@' | b'-'))
-}
-
-fn employee_id<'a>(v: &Option<FieldValue<'a>>, field: &str) -> Result<Cow<'a, str>, Rejection> {
+fn employee_id(v: &Option<FieldValue<'_>>, field: &str) -> Result<EmployeeId, Rejection> {
     let s = string(v, field)?;
-    if !is_valid_employee_id(&s) {
-        return Err(Rejection::new(
+    EmployeeId::parse(&s).ok_or_else(|| {
+        Rejection::new(
             DeadLetterReason::InvalidField,
             format!(
                 "{field} '{}' must be 1 to 64 bytes of [A-Za-z0-9._:@-]",
                 printable(&s)
             ),
-        ));
-    }
-    Ok(s)
+        )
+    })
 }
 
 fn date(v: &Option<FieldValue<'_>>, field: &str) -> Result<crate::domain::Day, Rejection> {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use attendance_compliance::domain::output::Decision;
 use attendance_compliance::domain::time::parse_date;
-use attendance_compliance::domain::{Status, Week};
+use attendance_compliance::domain::{EmployeeId, Status, Week};
 use attendance_compliance::engine::Output;
 use attendance_compliance::metrics::{Metrics, WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
 
@@ -130,11 +130,11 @@ fn labels_are_bounded_and_never_name_a_person() {
     for output in &outputs {
         match output {
             Output::Decision(d) => {
-                people.insert(d.employee_id.clone());
+                people.insert(d.employee_id.to_string());
                 people.extend(d.manager_id.clone());
             }
             Output::Alert(a) => {
-                people.insert(a.employee_id.clone());
+                people.insert(a.employee_id.to_string());
                 people.insert(a.manager_id.clone());
                 people.extend(a.vp_id.clone());
             }
@@ -245,7 +245,7 @@ fn decision(
     status: Status,
 ) -> Decision {
     let mut d = template.clone();
-    d.employee_id = employee.to_owned();
+    d.employee_id = EmployeeId::parse(employee).expect("a valid id");
     d.org = org.to_owned();
     d.week = week_of(week);
     d.status = status;
