@@ -272,19 +272,37 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     (era * 146_097 + doe - 719_468) as i32
 }
 
+/// Writes `value` as `buf.len()` decimal digits, zero-padded (higher digits are dropped).
+fn write_digits(buf: &mut [u8], mut value: u32) {
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Writes a year as four digits (years outside 0..=9999 are clamped: §1.1 dates have four).
+fn write_year(buf: &mut [u8; 4], year: i32) {
+    write_digits(buf, year.clamp(0, 9999) as u32);
+}
+
+/// Appends `value` as exactly `width` decimal digits, zero-padded (at most 10).
+pub fn push_digits(out: &mut String, value: u32, width: usize) {
+    let mut buf = [0u8; 10];
+    let digits = &mut buf[..width.min(10)];
+    write_digits(digits, value);
+    // write_digits only writes ASCII digits.
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+}
+
 /// Writes `YYYY-MM-DD` without going through chrono's format machinery (hot in output).
 fn write_date(buf: &mut [u8; 10], year: i32, month: u32, day: u32) {
-    let y = year.clamp(0, 9999) as u32;
-    let digits = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10];
-    for (i, d) in digits.iter().enumerate() {
-        buf[i] = b'0' + *d as u8;
-    }
+    let mut y = [0u8; 4];
+    write_year(&mut y, year);
+    buf[..4].copy_from_slice(&y);
     buf[4] = b'-';
-    buf[5] = b'0' + (month / 10) as u8;
-    buf[6] = b'0' + (month % 10) as u8;
+    write_digits(&mut buf[5..7], month);
     buf[7] = b'-';
-    buf[8] = b'0' + (day / 10) as u8;
-    buf[9] = b'0' + (day % 10) as u8;
+    write_digits(&mut buf[8..10], day);
 }
 
 /// An ISO week (Monday to Sunday), as the number of weeks since the week of 1970-01-01.
@@ -313,15 +331,13 @@ impl Week {
         let thursday = self.monday().plus(3);
         let (year, _, _) = thursday.ymd();
         let week = (thursday.0 - days_from_civil(year, 1, 1)) as u32 / 7 + 1;
-        let year = year.clamp(0, 9999) as u32;
-        let mut s = String::with_capacity(8);
-        for d in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] {
-            s.push(char::from(b'0' + d as u8));
-        }
-        s.push_str("-W");
-        s.push(char::from(b'0' + (week / 10) as u8));
-        s.push(char::from(b'0' + (week % 10) as u8));
-        s
+        let mut buf = *b"0000-W00";
+        let mut y = [0u8; 4];
+        write_year(&mut y, year);
+        buf[..4].copy_from_slice(&y);
+        write_digits(&mut buf[6..8], week);
+        // Only ASCII digits, '-' and 'W' were written.
+        String::from_utf8_lossy(&buf).into_owned()
     }
 }
 

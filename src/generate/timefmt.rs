@@ -7,6 +7,8 @@
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike};
 use chrono_tz::Tz;
 
+use crate::domain::time::push_digits;
+
 /// How a timestamp is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimeStyle {
@@ -31,13 +33,6 @@ impl TimeStyle {
     }
 }
 
-fn push_digits(out: &mut String, value: u32, width: u32) {
-    for position in (0..width).rev() {
-        let digit = (value / 10u32.pow(position)) % 10;
-        out.push(char::from(b'0' + digit as u8));
-    }
-}
-
 /// Appends the RFC 3339 form of `secs`.`nanos` (Unix time) in `style`,
 /// using `zone` for the local offset. Fraction digits beyond the style's
 /// precision are truncated (the generator only draws representable values).
@@ -54,7 +49,7 @@ pub(crate) fn push_rfc3339(out: &mut String, secs: i64, nanos: u32, zone: Tz, st
         TimeStyle::Zulu | TimeStyle::ZuluMicros => 0,
     };
     let local = utc.naive_utc() + chrono::Duration::seconds(i64::from(offset));
-    push_digits(out, local.year().unsigned_abs(), 4);
+    push_digits(out, local.year().clamp(0, 9999) as u32, 4);
     out.push('-');
     push_digits(out, local.month(), 2);
     out.push('-');
@@ -68,7 +63,7 @@ pub(crate) fn push_rfc3339(out: &mut String, secs: i64, nanos: u32, zone: Tz, st
     let digits = style.fraction_digits();
     if digits > 0 {
         out.push('.');
-        push_digits(out, nanos / 10u32.pow(9 - digits), digits);
+        push_digits(out, nanos / 10u32.pow(9 - digits), digits as usize);
     }
     match style {
         TimeStyle::Zulu | TimeStyle::ZuluMicros => out.push('Z'),
