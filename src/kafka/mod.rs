@@ -14,7 +14,6 @@
 //! open transaction only; restore + committed offsets resume exactly after the last commit.
 //! See `docs/LIVE.md` for the design notes.
 
-mod apply;
 pub mod clients;
 pub mod context;
 pub mod outputs;
@@ -22,7 +21,6 @@ pub mod pipeline;
 pub mod records;
 pub mod restore;
 pub mod topics;
-mod txn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,7 +37,7 @@ use crate::http::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};
-use pipeline::{Pipeline, PipelineError};
+use pipeline::{Clients, Pipeline, PipelineError, Services};
 
 /// The processing clock (`now` for `future_timestamp` and the idle advance).
 pub trait Clock: Send + Sync {
@@ -218,19 +216,23 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
     let producer = init_producer(&config)?;
     let table_config = clients::assign_only_consumer(kafka);
     let pipeline = Pipeline::new(
-        config.clone(),
-        producer,
-        create(&table_config, "creating the roster consumer")?,
-        create(&table_config, "creating the absences consumer")?,
-        create(&table_config, "creating the restore consumer")?,
-        create(
-            &clients::watermark_client(kafka),
-            "creating the watermark client",
-        )?,
-        options.clock.clone(),
-        options.metrics.clone(),
-        options.health.clone(),
-        options.progress.clone(),
+        Clients {
+            producer,
+            roster: create(&table_config, "creating the roster consumer")?,
+            absences: create(&table_config, "creating the absences consumer")?,
+            restorer: create(&table_config, "creating the restore consumer")?,
+            watermarks: create(
+                &clients::watermark_client(kafka),
+                "creating the watermark client",
+            )?,
+        },
+        Services {
+            config: config.clone(),
+            clock: options.clock.clone(),
+            metrics: options.metrics.clone(),
+            health: options.health.clone(),
+            progress: options.progress.clone(),
+        },
     );
     let consumer: BaseConsumer<GroupContext> = clients::group_consumer(kafka)
         .create_with_context(GroupContext::new(pipeline))

@@ -11,10 +11,10 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Offset;
 
-use super::context::LogContext;
-use super::pipeline::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
-use super::records::to_record;
+use super::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::domain::output::Source;
+use crate::kafka::context::LogContext;
+use crate::kafka::records::to_record;
 use crate::metrics::InputTopic;
 
 impl Pipeline {
@@ -25,8 +25,8 @@ impl Pipeline {
             for _ in 0..1000 {
                 // A clone of the handle: the message borrows it, not `self`.
                 let table = match input {
-                    InputTopic::Roster => self.roster.clone(),
-                    _ => self.absences.clone(),
+                    InputTopic::Roster => self.kafka.roster.clone(),
+                    _ => self.kafka.absences.clone(),
                 };
                 match table.poll(Duration::ZERO) {
                     None => break,
@@ -107,7 +107,7 @@ impl Pipeline {
             return Ok(());
         }
         self.ensure_transaction()?;
-        let now = self.now;
+        let now = self.round.now;
         let source = Source::Kafka {
             topic: message.topic().to_owned(),
             partition: p,
@@ -119,7 +119,7 @@ impl Pipeline {
         let payload = message.payload().unwrap_or_default();
         let outcome = match input {
             InputTopic::Badges => {
-                task.last_badge = self.round_at;
+                task.last_badge = self.round.at;
                 let started = Instant::now();
                 let outcome = task
                     .processor
@@ -130,13 +130,13 @@ impl Pipeline {
                     .iter()
                     .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction));
                 if closed_weeks {
-                    self.metrics.observe_week_close(started.elapsed());
+                    self.shared.metrics.observe_week_close(started.elapsed());
                 }
                 // Event time to emit: an on-time badge's timestamp is the partition's
                 // watermark right after it is applied.
                 if outcome == crate::processor::Outcome::Applied {
                     if let Some(event_time) = task.processor.engine().watermark() {
-                        self.metrics.observe_event_to_emit(event_time, now);
+                        self.shared.metrics.observe_event_to_emit(event_time, now);
                     }
                 }
                 outcome
@@ -148,16 +148,17 @@ impl Pipeline {
             InputTopic::Absences => task.processor.absence(payload, source, &mut self.scratch),
         };
         task.dirty = true;
-        self.metrics.record_input(input, outcome);
+        self.shared.metrics.record_input(input, outcome);
         self.batch.offsets.insert((input, p), step.offset + 1);
         self.batch.messages += 1;
         self.send_outputs(message.key())
     }
 
     /// Begins a transaction unless one is open.
-    pub(super) fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
+    fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
         if !self.batch.open {
-            self.producer
+            self.kafka
+                .producer
                 .begin_transaction()
                 .map_err(PipelineError::kafka("beginning a transaction"))?;
             self.batch.open = true;
@@ -171,18 +172,22 @@ impl Pipeline {
         if self.scratch.is_empty() {
             return Ok(());
         }
-        let topics = &self.config.processor.topics;
+        let topics = &self.shared.config.processor.topics;
         for output in &self.scratch {
-            if let Some(record) =
-                to_record(output, topics, input_key, &self.ce_source, &self.now_text)
-            {
+            if let Some(record) = to_record(
+                output,
+                topics,
+                input_key,
+                &self.shared.ce_source,
+                &self.round.now_text,
+            ) {
                 let mut base = BaseRecord::to(record.topic)
                     .payload(record.payload.as_slice())
                     .headers(record.headers);
                 if let Some(key) = record.key {
                     base = base.key(key);
                 }
-                send(&self.producer, base)?;
+                send(&self.kafka.producer, base)?;
             }
         }
         self.batch.outputs.append(&mut self.scratch);
@@ -196,24 +201,24 @@ impl Pipeline {
         key: &str,
         value: Option<&[u8]>,
     ) -> Result<(), PipelineError> {
-        let mut base = BaseRecord::to(&self.config.processor.topics.changelog)
+        let mut base = BaseRecord::to(&self.shared.config.processor.topics.changelog)
             .partition(p)
             .key(key.as_bytes());
         if let Some(value) = value {
             base = base.payload(value);
         }
-        send(&self.producer, base)
+        send(&self.kafka.producer, base)
     }
 
     /// The idle advance of §3.3: a partition without a badge for `idle_advance_after` has its
     /// watermark moved to `now - idle_advance_after`. Checked at most once a second.
     pub fn idle_advance(&mut self) -> Result<(), PipelineError> {
-        if self.last_idle_check.elapsed() < Duration::from_secs(1) {
+        if self.timers.idle_check.elapsed() < Duration::from_secs(1) {
             return Ok(());
         }
-        self.last_idle_check = Instant::now();
-        let idle = self.config.processor.time.idle_advance_after;
-        let target = self.clock.now().sub_duration(idle);
+        self.timers.idle_check = Instant::now();
+        let idle = self.shared.config.processor.time.idle_advance_after;
+        let target = self.shared.clock.now().sub_duration(idle);
         let due: Vec<i32> = self
             .tasks
             .iter()
@@ -235,7 +240,7 @@ impl Pipeline {
                 .iter()
                 .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction))
             {
-                self.metrics.observe_week_close(started.elapsed());
+                self.shared.metrics.observe_week_close(started.elapsed());
             }
             if !self.scratch.is_empty() {
                 // Outputs and the state that produced them commit together. An advance
@@ -255,6 +260,7 @@ impl Pipeline {
         let cap = Duration::from_millis(20);
         match self.batch.started {
             Some(started) if self.batch.open => self
+                .shared
                 .config
                 .processor
                 .state
@@ -268,17 +274,16 @@ impl Pipeline {
     /// Whether the open batch holds `batch_max_messages` (checked per message).
     pub fn batch_full(&self) -> bool {
         self.batch.open
-            && self.batch.messages >= self.config.processor.state.batch_max_messages as usize
+            && self.batch.messages >= self.shared.config.processor.state.batch_max_messages as usize
     }
 
     /// Whether the open batch should be committed now (full, or open for `batch_max_wait`).
     pub fn batch_due(&self) -> bool {
         self.batch_full()
             || (self.batch.open
-                && self
-                    .batch
-                    .started
-                    .is_some_and(|s| s.elapsed() >= self.config.processor.state.batch_max_wait))
+                && self.batch.started.is_some_and(|s| {
+                    s.elapsed() >= self.shared.config.processor.state.batch_max_wait
+                }))
     }
 }
 
