@@ -24,7 +24,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::config::TopicsConfig;
+pub use crate::config::{InputTopic, OutputTopic};
 use crate::domain::output::Decision;
 use crate::domain::{AlertKind, DeadLetterReason, Status, Timestamp, Week};
 use crate::engine::Output;
@@ -37,76 +37,15 @@ pub const MIN_ORG_GROUP: u64 = 5;
 /// The `org` label value that holds the organisations below [`MIN_ORG_GROUP`].
 pub const OTHER_ORG: &str = "other";
 
-/// An input topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum InputTopic {
-    /// `topics.badges` (badge events, SPEC §1.1).
-    Badges,
-    /// `topics.roster` (SPEC §1.2).
-    Roster,
-    /// `topics.absences` (SPEC §1.3).
-    Absences,
-}
-
-impl InputTopic {
-    /// Every input topic.
-    pub const ALL: [InputTopic; 3] = [Self::Badges, Self::Roster, Self::Absences];
-
-    /// The label value: the setting name (`badges`, `roster`, `absences`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Badges => "badges",
-            Self::Roster => "roster",
-            Self::Absences => "absences",
-        }
-    }
-
-    /// Which input topic the configured topic `name` is, if any.
-    pub fn of(topics: &TopicsConfig, name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| {
-            name == match t {
-                Self::Badges => topics.badges.as_str(),
-                Self::Roster => topics.roster.as_str(),
-                Self::Absences => topics.absences.as_str(),
-            }
-        })
-    }
-}
-
-/// An output topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OutputTopic {
-    /// `topics.decisions`.
-    Decisions,
-    /// `topics.changes`.
-    Changes,
-    /// `topics.alerts`.
-    Alerts,
-    /// `topics.dead_letters`.
-    DeadLetters,
-}
-
-impl OutputTopic {
-    /// The label value: the setting name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Decisions => "decisions",
-            Self::Changes => "changes",
-            Self::Alerts => "alerts",
-            Self::DeadLetters => "dead_letters",
-        }
-    }
-
-    /// The topic and `kind` label of an engine output; `None` for an output that is not a
-    /// record ([`Output::AlertWithoutManager`]).
-    pub fn of(output: &Output) -> Option<(Self, &'static str)> {
-        match output {
-            Output::Decision(_) => Some((Self::Decisions, "decision")),
-            Output::Change(_) => Some((Self::Changes, "compliance_change")),
-            Output::Alert(alert) => Some((Self::Alerts, alert.kind.as_str())),
-            Output::DeadLetter(_) => Some((Self::DeadLetters, "dead_letter")),
-            Output::AlertWithoutManager(_) | Output::WeekClosed(_) => None,
-        }
+/// The topic and `kind` label of an engine output; `None` for an output that is not a
+/// record ([`Output::AlertWithoutManager`], [`Output::WeekClosed`]).
+pub fn output_label(output: &Output) -> Option<(OutputTopic, &'static str)> {
+    match output {
+        Output::Decision(_) => Some((OutputTopic::Decisions, "decision")),
+        Output::Change(_) => Some((OutputTopic::Changes, "compliance_change")),
+        Output::Alert(alert) => Some((OutputTopic::Alerts, alert.kind.as_str())),
+        Output::DeadLetter(_) => Some((OutputTopic::DeadLetters, "dead_letter")),
+        Output::AlertWithoutManager(_) | Output::WeekClosed(_) => None,
     }
 }
 
@@ -405,14 +344,14 @@ impl Metrics {
             }
         }
         self.output_records
-            .with_label_values(&["decisions", "decision"]);
+            .with_label_values(&[OutputTopic::Decisions.as_str(), "decision"]);
         self.output_records
-            .with_label_values(&["changes", "compliance_change"]);
+            .with_label_values(&[OutputTopic::Changes.as_str(), "compliance_change"]);
         self.output_records
-            .with_label_values(&["dead_letters", "dead_letter"]);
+            .with_label_values(&[OutputTopic::DeadLetters.as_str(), "dead_letter"]);
         for kind in ALERT_KINDS {
             self.output_records
-                .with_label_values(&["alerts", kind.as_str()]);
+                .with_label_values(&[OutputTopic::Alerts.as_str(), kind.as_str()]);
             self.alerts_without_manager
                 .with_label_values(&[kind.as_str()]);
         }
@@ -453,7 +392,7 @@ impl Metrics {
     /// manager, and feeds decisions into the weekly compliance gauges. Call it once per
     /// output, when the output is committed (live) or written (demo).
     pub fn record_output(&self, output: &Output) {
-        if let Some((topic, kind)) = OutputTopic::of(output) {
+        if let Some((topic, kind)) = output_label(output) {
             self.output_records
                 .with_label_values(&[topic.as_str(), kind])
                 .inc();

@@ -31,6 +31,7 @@ mod processor;
 mod raw;
 #[cfg(test)]
 mod tests;
+mod topics;
 mod validate;
 mod values;
 
@@ -44,8 +45,9 @@ pub use duration::parse_duration;
 pub use env::ENV_PREFIX;
 pub use processor::{
     HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig, Secret,
-    StateConfig, TimeConfig, TopicsConfig, DEV_PSEUDONYM_KEY,
+    StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
+pub use topics::{InputTopic, OutputTopic, TopicsConfig};
 
 /// The validated configuration of the processor.
 #[derive(Debug, Clone, PartialEq, Eq)]

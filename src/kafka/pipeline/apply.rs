@@ -12,10 +12,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Offset;
 
 use super::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
+use crate::config::InputTopic;
 use crate::domain::output::Source;
 use crate::kafka::context::LogContext;
 use crate::kafka::records::to_record;
-use crate::metrics::InputTopic;
 
 impl Pipeline {
     /// Reads what the table consumers have (roster first); true when anything was read.

@@ -30,10 +30,10 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
 use super::{Clock, Progress};
-use crate::config::Config;
+use crate::config::{Config, InputTopic};
 use crate::engine::Output;
 use crate::http::Health;
-use crate::metrics::{InputTopic, Metrics};
+use crate::metrics::Metrics;
 use crate::processor::Processor;
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
@@ -247,13 +247,9 @@ impl Pipeline {
         self.tasks.keys().copied().collect()
     }
 
+    /// The configured name of an input topic.
     fn topic(&self, input: InputTopic) -> &str {
-        let t = &self.shared.config.processor.topics;
-        match input {
-            InputTopic::Badges => &t.badges,
-            InputTopic::Roster => &t.roster,
-            InputTopic::Absences => &t.absences,
-        }
+        self.shared.config.processor.topics.input(input)
     }
 
     fn tpl(&self, input: InputTopic, partitions: &[i32]) -> TopicPartitionList {

@@ -19,7 +19,8 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
-use crate::metrics::{InputTopic, OutputTopic};
+use crate::config::InputTopic;
+use crate::metrics::output_label;
 
 /// How long a retriable transaction step is retried before it counts as fatal.
 const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -96,7 +97,7 @@ impl Pipeline {
         if !self.batch.offsets.is_empty() {
             let mut tpl = TopicPartitionList::new();
             for ((input, p), offset) in &self.batch.offsets {
-                let topic = self.topic_name(*input);
+                let topic = self.topic(*input);
                 tpl.add_partition_offset(topic, *p, Offset::Offset(*offset))
                     .map_err(PipelineError::kafka("building an offset list"))?;
             }
@@ -124,7 +125,7 @@ impl Pipeline {
         let records = batch
             .outputs
             .iter()
-            .filter(|o| OutputTopic::of(o).is_some())
+            .filter(|o| output_label(o).is_some())
             .count();
         self.shared
             .progress
@@ -219,15 +220,6 @@ impl Pipeline {
                         .set_consumer_lag(input, e.partition(), high - at);
                 }
             }
-        }
-    }
-
-    fn topic_name(&self, input: InputTopic) -> &str {
-        let t = &self.shared.config.processor.topics;
-        match input {
-            InputTopic::Badges => &t.badges,
-            InputTopic::Roster => &t.roster,
-            InputTopic::Absences => &t.absences,
         }
     }
 
