@@ -49,6 +49,65 @@ pub fn output_label(output: &Output) -> Option<(OutputTopic, &'static str)> {
     }
 }
 
+/// Counts of engine outputs by what [`Metrics::record_committed`] reports: a fixed-size
+/// summary of a transaction's outputs, added to as each output is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputTally {
+    /// Every output added, records or not.
+    outputs: u64,
+    decisions: u64,
+    corrections: u64,
+    changes: u64,
+    dead_letters: u64,
+    /// Alerts per kind, in [`ALERT_KINDS`] order.
+    alerts: [u64; ALERT_KINDS.len()],
+    /// Alerts without manager per kind, in [`ALERT_KINDS`] order.
+    alerts_without_manager: [u64; ALERT_KINDS.len()],
+}
+
+impl OutputTally {
+    /// Counts one output.
+    pub fn add(&mut self, output: &Output) {
+        self.outputs += 1;
+        match output {
+            Output::Decision(decision) => {
+                self.decisions += 1;
+                if decision.correction {
+                    self.corrections += 1;
+                }
+            }
+            Output::Change(_) => self.changes += 1,
+            Output::Alert(alert) => self.alerts[alert_index(alert.kind)] += 1,
+            Output::AlertWithoutManager(kind) => {
+                self.alerts_without_manager[alert_index(*kind)] += 1;
+            }
+            Output::DeadLetter(_) => self.dead_letters += 1,
+            Output::WeekClosed(_) => {}
+        }
+    }
+
+    /// Outputs added, records or not.
+    pub fn outputs(&self) -> u64 {
+        self.outputs
+    }
+
+    /// Output records (decisions, changes, alerts, dead letters): the outputs that
+    /// [`output_label`] names.
+    pub fn records(&self) -> u64 {
+        self.decisions + self.changes + self.dead_letters + self.alerts.iter().sum::<u64>()
+    }
+}
+
+/// The position of `kind` in [`ALERT_KINDS`].
+fn alert_index(kind: AlertKind) -> usize {
+    match kind {
+        AlertKind::NonCompliant => 0,
+        AlertKind::Resolved => 1,
+        AlertKind::AtRisk => 2,
+        AlertKind::Retracted => 3,
+    }
+}
+
 /// What a rebalance callback reported (the `kind` label of `attendance_rebalances_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RebalanceKind {
@@ -388,30 +447,56 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one engine output: a record by topic and kind, a correction, an alert without
-    /// manager, and feeds decisions into the weekly compliance gauges. Call it once per
-    /// output, when the output is committed (live) or written (demo).
-    pub fn record_output(&self, output: &Output) {
-        if let Some((topic, kind)) = output_label(output) {
-            self.output_records
-                .with_label_values(&[topic.as_str(), kind])
-                .inc();
-        }
-        match output {
-            Output::AlertWithoutManager(kind) => self
-                .alerts_without_manager
-                .with_label_values(&[kind.as_str()])
-                .inc(),
-            Output::Decision(decision) => {
-                if decision.correction {
-                    self.corrections.inc();
-                }
-                self.tally
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .add(decision);
+    /// Counts the outputs of a committed transaction (live) or of a finished run: records by
+    /// topic and kind, corrections, alerts without manager.
+    pub fn record_committed(&self, tally: &OutputTally) {
+        let records = |topic: OutputTopic, kind: &str, n: u64| {
+            if n > 0 {
+                self.output_records
+                    .with_label_values(&[topic.as_str(), kind])
+                    .inc_by(n);
             }
-            _ => {}
+        };
+        records(OutputTopic::Decisions, "decision", tally.decisions);
+        records(OutputTopic::Changes, "compliance_change", tally.changes);
+        records(OutputTopic::DeadLetters, "dead_letter", tally.dead_letters);
+        for (kind, (&alerts, &without_manager)) in ALERT_KINDS
+            .iter()
+            .zip(tally.alerts.iter().zip(&tally.alerts_without_manager))
+        {
+            records(OutputTopic::Alerts, kind.as_str(), alerts);
+            if without_manager > 0 {
+                self.alerts_without_manager
+                    .with_label_values(&[kind.as_str()])
+                    .inc_by(without_manager);
+            }
+        }
+        if tally.corrections > 0 {
+            self.corrections.inc_by(tally.corrections);
+        }
+    }
+
+    /// Feeds a decision into the weekly compliance gauges.
+    ///
+    /// The weekly tally keeps, per employee of the latest week, the highest revision seen, so
+    /// feeding the same decision twice changes nothing: the live shell calls this when the
+    /// decision is sent, before its transaction commits (an aborted transaction's decisions
+    /// are emitted again, identically, after the rewind).
+    pub fn record_decision(&self, decision: &Decision) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(decision);
+    }
+
+    /// Counts one engine output as [`Metrics::record_committed`] does and feeds a decision
+    /// to [`Metrics::record_decision`]: for shells that write outputs without transactions.
+    pub fn record_output(&self, output: &Output) {
+        let mut tally = OutputTally::default();
+        tally.add(output);
+        self.record_committed(&tally);
+        if let Output::Decision(decision) = output {
+            self.record_decision(decision);
         }
     }
 
@@ -510,7 +595,7 @@ impl Metrics {
     }
 
     /// Replaces the weekly compliance gauges with `summary` (e.g. computed by
-    /// [`WeeklyCompliance::from_decisions`]). [`Metrics::record_output`] maintains them
+    /// [`WeeklyCompliance::from_decisions`]). [`Metrics::record_decision`] maintains them
     /// incrementally; use this when the decisions are at hand instead (replay, tests).
     pub fn set_weekly_compliance(&self, summary: &WeeklyCompliance) {
         let tally = WeeklyTally {
@@ -692,5 +777,34 @@ impl WeeklyTally {
             week: Some(week),
             employees,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_index_follows_alert_kinds() {
+        for (i, kind) in ALERT_KINDS.into_iter().enumerate() {
+            assert_eq!(alert_index(kind), i);
+        }
+    }
+
+    #[test]
+    fn a_tally_counts_records_and_events() {
+        let mut tally = OutputTally::default();
+        tally.add(&Output::AlertWithoutManager(AlertKind::AtRisk));
+        tally.add(&Output::WeekClosed(Week(0)));
+        assert_eq!((tally.outputs(), tally.records()), (2, 0));
+        let metrics = Metrics::new();
+        metrics.record_committed(&tally);
+        assert_eq!(
+            metrics
+                .alerts_without_manager
+                .with_label_values(&["at_risk"])
+                .get(),
+            1
+        );
     }
 }

@@ -14,6 +14,7 @@ use rdkafka::Offset;
 use super::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::config::InputTopic;
 use crate::domain::output::Source;
+use crate::engine::Output;
 use crate::kafka::context::LogContext;
 use crate::kafka::records::to_record;
 
@@ -117,6 +118,8 @@ impl Pipeline {
             return Ok(());
         };
         let payload = message.payload().unwrap_or_default();
+        // Engine time of a badge, observed when its watermark advance closed weeks.
+        let mut engine_time = None;
         let outcome = match input {
             InputTopic::Badges => {
                 task.last_badge = self.round.at;
@@ -124,14 +127,7 @@ impl Pipeline {
                 let outcome = task
                     .processor
                     .badge(payload, source, now, &mut self.scratch);
-                // A badge whose watermark advance closed weeks emitted first revisions.
-                let closed_weeks = self
-                    .scratch
-                    .iter()
-                    .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction));
-                if closed_weeks {
-                    self.shared.metrics.observe_week_close(started.elapsed());
-                }
+                engine_time = Some(started.elapsed());
                 // Event time to emit: an on-time badge's timestamp is the partition's
                 // watermark right after it is applied.
                 if outcome == crate::processor::Outcome::Applied {
@@ -151,7 +147,11 @@ impl Pipeline {
         self.shared.metrics.record_input(input, outcome);
         self.batch.offsets.insert((input, p), step.offset + 1);
         self.batch.messages += 1;
-        self.send_outputs(message.key())
+        let sent = self.send_outputs(message.key())?;
+        if let (true, Some(elapsed)) = (sent.week_closed, engine_time) {
+            self.shared.metrics.observe_week_close(elapsed);
+        }
+        Ok(())
     }
 
     /// Begins a transaction unless one is open.
@@ -167,10 +167,12 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Sends the outputs in `scratch` (dead letters keyed by `input_key`).
-    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<(), PipelineError> {
+    /// Sends the outputs in `scratch` (dead letters keyed by `input_key`), counts them in the
+    /// batch's tally, feeds decisions to the weekly compliance gauges and empties `scratch`.
+    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<Sent, PipelineError> {
+        let mut sent = Sent::default();
         if self.scratch.is_empty() {
-            return Ok(());
+            return Ok(sent);
         }
         let topics = &self.shared.config.processor.topics;
         for output in &self.scratch {
@@ -189,9 +191,15 @@ impl Pipeline {
                 }
                 send(&self.kafka.producer, base)?;
             }
+            self.batch.tally.add(output);
+            match output {
+                Output::Decision(decision) => self.shared.metrics.record_decision(decision),
+                Output::WeekClosed(_) => sent.week_closed = true,
+                _ => {}
+            }
         }
-        self.batch.outputs.append(&mut self.scratch);
-        Ok(())
+        self.scratch.clear();
+        Ok(sent)
     }
 
     /// Sends one changelog record to partition `p`.
@@ -235,21 +243,27 @@ impl Pipeline {
             };
             let started = Instant::now();
             task.processor.advance_watermark(target, &mut self.scratch);
+            let elapsed = started.elapsed();
             if self
                 .scratch
                 .iter()
-                .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction))
+                .all(|o| matches!(o, Output::WeekClosed(_)))
             {
-                self.shared.metrics.observe_week_close(started.elapsed());
+                // Nothing to send. An advance without records is written with the
+                // partition's next batch (its changes stay tracked): replaying it after a
+                // crash emits nothing either.
+                if !self.scratch.is_empty() {
+                    self.shared.metrics.observe_week_close(elapsed);
+                    self.scratch.clear();
+                }
+                continue;
             }
-            if !self.scratch.is_empty() {
-                // Outputs and the state that produced them commit together. An advance
-                // without outputs is written with the partition's next batch (its changes
-                // stay tracked): replaying it after a crash emits nothing either.
-                task.dirty = true;
-                tracing::debug!(partition = p, outputs = self.scratch.len(), "idle advance");
-                self.ensure_transaction()?;
-                self.send_outputs(None)?;
+            // Outputs and the state that produced them commit together.
+            task.dirty = true;
+            tracing::debug!(partition = p, outputs = self.scratch.len(), "idle advance");
+            self.ensure_transaction()?;
+            if self.send_outputs(None)?.week_closed {
+                self.shared.metrics.observe_week_close(elapsed);
             }
         }
         Ok(())
@@ -285,6 +299,13 @@ impl Pipeline {
                     s.elapsed() >= self.shared.config.processor.state.batch_max_wait
                 }))
     }
+}
+
+/// What [`Pipeline::send_outputs`] saw.
+#[derive(Default)]
+struct Sent {
+    /// A zone closed a week ([`Output::WeekClosed`]).
+    week_closed: bool,
 }
 
 /// The coordinates of a message, read before it is applied.

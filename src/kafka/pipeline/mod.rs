@@ -33,7 +33,7 @@ use super::{Clock, Progress};
 use crate::config::{Config, InputTopic};
 use crate::engine::Output;
 use crate::http::Health;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
@@ -104,7 +104,7 @@ struct Batch {
     /// Next offset to consume, per (input, partition).
     offsets: BTreeMap<(InputTopic, i32), i64>,
     /// Outputs sent in this transaction, counted in metrics once it commits.
-    outputs: Vec<Output>,
+    tally: OutputTally,
 }
 
 /// The Kafka clients a [`Pipeline`] drives besides the group consumer.

@@ -20,7 +20,6 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::config::InputTopic;
-use crate::metrics::output_label;
 
 /// How long a retriable transaction step is retried before it counts as fatal.
 const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -121,12 +120,8 @@ impl Pipeline {
         let elapsed = batch.started.map(|s| s.elapsed()).unwrap_or_default();
         self.shared.metrics.observe_transaction(elapsed, true);
         self.shared.metrics.observe_batch(elapsed, batch.messages);
-        self.shared.metrics.record_outputs(&batch.outputs);
-        let records = batch
-            .outputs
-            .iter()
-            .filter(|o| output_label(o).is_some())
-            .count();
+        self.shared.metrics.record_committed(&batch.tally);
+        let records = batch.tally.records();
         self.shared
             .progress
             .inputs
@@ -138,7 +133,7 @@ impl Pipeline {
         self.shared.progress.transactions.fetch_add(1, Relaxed);
         tracing::debug!(
             messages = batch.messages,
-            outputs = batch.outputs.len(),
+            outputs = batch.tally.outputs(),
             changelog_records,
             batch_ms = elapsed.as_millis() as u64,
             changelog_ms = changelog_done.as_millis() as u64,
