@@ -63,6 +63,8 @@ pub struct OutputTally {
     alerts: [u64; ALERT_KINDS.len()],
     /// Alerts without manager per kind, in [`ALERT_KINDS`] order.
     alerts_without_manager: [u64; ALERT_KINDS.len()],
+    /// State changelog records written.
+    changelog: u64,
 }
 
 impl OutputTally {
@@ -84,6 +86,11 @@ impl OutputTally {
             Output::DeadLetter(_) => self.dead_letters += 1,
             Output::WeekClosed(_) => {}
         }
+    }
+
+    /// Counts `records` state changelog records written.
+    pub fn add_changelog(&mut self, records: usize) {
+        self.changelog += records as u64;
     }
 
     /// Outputs added, records or not.
@@ -448,7 +455,7 @@ impl Metrics {
     }
 
     /// Counts the outputs of a committed transaction (live) or of a finished run: records by
-    /// topic and kind, corrections, alerts without manager.
+    /// topic and kind, corrections, alerts without manager, changelog records.
     pub fn record_committed(&self, tally: &OutputTally) {
         let records = |topic: OutputTopic, kind: &str, n: u64| {
             if n > 0 {
@@ -473,6 +480,9 @@ impl Metrics {
         }
         if tally.corrections > 0 {
             self.corrections.inc_by(tally.corrections);
+        }
+        if tally.changelog > 0 {
+            self.changelog_records.inc_by(tally.changelog);
         }
     }
 

@@ -92,6 +92,7 @@ impl Pipeline {
                 self.send_changelog(*p, &record.key, record.value.as_deref())?;
             }
         }
+        self.batch.tally.add_changelog(changelog_records);
         let changelog_done = commit_started.elapsed();
         if !self.batch.offsets.is_empty() {
             let mut tpl = TopicPartitionList::new();
