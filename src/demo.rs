@@ -20,13 +20,14 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
+use crate::clock::FixedClock;
 use crate::config::{Config, LogConfig, LogFormat};
 use crate::domain::Timestamp;
 use crate::generate::{self, GenerateOptions};
 use crate::http::{Health, HttpServer};
 use crate::kafka::context::LogContext;
 use crate::kafka::outputs::{OutputReader, Summary};
-use crate::kafka::{self, FixedClock, LiveOptions, Progress};
+use crate::kafka::{self, LiveOptions, Progress};
 use crate::metrics::Metrics;
 
 /// Partitions of every demo topic.

@@ -13,6 +13,7 @@
 //! - [`generate`]: synthetic companies for tests, benchmarks and the demo.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -31,39 +31,13 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::Timestamp;
 use crate::http::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};
 use pipeline::{Clients, Pipeline, PipelineError, Services};
-
-/// The processing clock (`now` for `future_timestamp` and the idle advance).
-pub trait Clock: Send + Sync {
-    /// The current processing time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The wall clock: what `run` uses.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_chrono(chrono::Utc::now())
-    }
-}
-
-/// A clock that always reads the same instant (the demo replays a past period "now").
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
 
 /// Counters of committed work, for callers that wait for a run to finish (the demo, where
 /// the mock cluster keeps no committed offsets to look at).

@@ -29,7 +29,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
-use super::{Clock, Progress};
+use super::Progress;
+use crate::clock::Clock;
 use crate::config::{Config, InputTopic};
 use crate::engine::Output;
 use crate::http::Health;
