@@ -16,7 +16,6 @@
 
 pub mod clients;
 pub mod context;
-pub mod outputs;
 pub mod pipeline;
 pub mod records;
 pub mod restore;
