@@ -19,6 +19,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod generate;
+pub mod health;
 pub mod http;
 pub mod kafka;
 pub mod metrics;

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, WallClock};
 use crate::config::Config;
-use crate::http::{Health, HttpServer};
+use crate::health::Health;
+use crate::http::HttpServer;
 use crate::kafka::{self, LiveOptions};
 use crate::metrics::Metrics;
 use crate::telemetry::{self, TelemetryError};

@@ -32,7 +32,7 @@ use rdkafka::ClientConfig;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::Health;
+use crate::health::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};

@@ -33,7 +33,7 @@ use super::Progress;
 use crate::clock::Clock;
 use crate::config::{Config, InputTopic};
 use crate::engine::Output;
-use crate::http::Health;
+use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 
