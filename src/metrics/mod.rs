@@ -14,8 +14,10 @@
 //! Threading: `Metrics` is `Send + Sync`; share it as `Arc<Metrics>`. Every helper is cheap
 //! (atomic updates); only decisions take a short mutex (the weekly compliance tally).
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+mod labels;
+mod tally;
+mod weekly;
+
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,123 +27,16 @@ use prometheus::{
 };
 
 pub use crate::config::{InputTopic, OutputTopic};
+pub use labels::{output_label, RebalanceKind};
+pub use tally::OutputTally;
+pub use weekly::{WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
+
 use crate::domain::output::Decision;
-use crate::domain::{AlertKind, DeadLetterReason, Status, Timestamp, Week};
+use crate::domain::{DeadLetterReason, Timestamp};
 use crate::engine::Output;
 use crate::processor::Outcome;
-
-/// Smallest number of employees an organisation needs (in a week's decisions) to appear by
-/// name in `attendance_weekly_compliance_employees`; smaller ones are counted as `other`.
-pub const MIN_ORG_GROUP: u64 = 5;
-
-/// The `org` label value that holds the organisations below [`MIN_ORG_GROUP`].
-pub const OTHER_ORG: &str = "other";
-
-/// The topic and `kind` label of an engine output; `None` for an output that is not a
-/// record ([`Output::AlertWithoutManager`], [`Output::WeekClosed`]).
-pub fn output_label(output: &Output) -> Option<(OutputTopic, &'static str)> {
-    match output {
-        Output::Decision(_) => Some((OutputTopic::Decisions, "decision")),
-        Output::Change(_) => Some((OutputTopic::Changes, "compliance_change")),
-        Output::Alert(alert) => Some((OutputTopic::Alerts, alert.kind.as_str())),
-        Output::DeadLetter(_) => Some((OutputTopic::DeadLetters, "dead_letter")),
-        Output::AlertWithoutManager(_) | Output::WeekClosed(_) => None,
-    }
-}
-
-/// Counts of engine outputs by what [`Metrics::record_committed`] reports: a fixed-size
-/// summary of a transaction's outputs, added to as each output is sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutputTally {
-    /// Every output added, records or not.
-    outputs: u64,
-    decisions: u64,
-    corrections: u64,
-    changes: u64,
-    dead_letters: u64,
-    /// Alerts per kind, in [`ALERT_KINDS`] order.
-    alerts: [u64; ALERT_KINDS.len()],
-    /// Alerts without manager per kind, in [`ALERT_KINDS`] order.
-    alerts_without_manager: [u64; ALERT_KINDS.len()],
-    /// State changelog records written.
-    changelog: u64,
-}
-
-impl OutputTally {
-    /// Counts one output.
-    pub fn add(&mut self, output: &Output) {
-        self.outputs += 1;
-        match output {
-            Output::Decision(decision) => {
-                self.decisions += 1;
-                if decision.correction {
-                    self.corrections += 1;
-                }
-            }
-            Output::Change(_) => self.changes += 1,
-            Output::Alert(alert) => self.alerts[alert_index(alert.kind)] += 1,
-            Output::AlertWithoutManager(kind) => {
-                self.alerts_without_manager[alert_index(*kind)] += 1;
-            }
-            Output::DeadLetter(_) => self.dead_letters += 1,
-            Output::WeekClosed(_) => {}
-        }
-    }
-
-    /// Counts `records` state changelog records written.
-    pub fn add_changelog(&mut self, records: usize) {
-        self.changelog += records as u64;
-    }
-
-    /// Outputs added, records or not.
-    pub fn outputs(&self) -> u64 {
-        self.outputs
-    }
-
-    /// Output records (decisions, changes, alerts, dead letters): the outputs that
-    /// [`output_label`] names.
-    pub fn records(&self) -> u64 {
-        self.decisions + self.changes + self.dead_letters + self.alerts.iter().sum::<u64>()
-    }
-}
-
-/// The position of `kind` in [`ALERT_KINDS`].
-fn alert_index(kind: AlertKind) -> usize {
-    match kind {
-        AlertKind::NonCompliant => 0,
-        AlertKind::Resolved => 1,
-        AlertKind::AtRisk => 2,
-        AlertKind::Retracted => 3,
-    }
-}
-
-/// What a rebalance callback reported (the `kind` label of `attendance_rebalances_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RebalanceKind {
-    /// Partitions were assigned.
-    Assign,
-    /// Partitions were revoked (cleanly).
-    Revoke,
-    /// The assignment was lost (session timeout, fencing).
-    Lost,
-}
-
-impl RebalanceKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Assign => "assign",
-            Self::Revoke => "revoke",
-            Self::Lost => "lost",
-        }
-    }
-}
-
-const ALERT_KINDS: [AlertKind; 4] = [
-    AlertKind::NonCompliant,
-    AlertKind::Resolved,
-    AlertKind::AtRisk,
-    AlertKind::Retracted,
-];
+use labels::ALERT_KINDS;
+use weekly::WeeklyTally;
 
 /// Every metric of the processor, in its own [`Registry`].
 #[derive(Debug)]
@@ -608,10 +503,7 @@ impl Metrics {
     /// [`WeeklyCompliance::from_decisions`]). [`Metrics::record_decision`] maintains them
     /// incrementally; use this when the decisions are at hand instead (replay, tests).
     pub fn set_weekly_compliance(&self, summary: &WeeklyCompliance) {
-        let tally = WeeklyTally {
-            week: summary.week,
-            ..WeeklyTally::default()
-        };
+        let tally = WeeklyTally::starting_at(summary.week);
         *self
             .tally
             .lock()
@@ -645,18 +537,11 @@ impl Metrics {
                 }
             }
         }
-        let summary = {
-            let mut tally = self
-                .tally
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let dirty = std::mem::take(&mut tally.dirty);
-            if dirty {
-                tally.summary()
-            } else {
-                None
-            }
-        };
+        let summary = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .changed_summary();
         if let Some(summary) = summary {
             self.publish_weekly(&summary);
         }
@@ -681,140 +566,5 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Weekly compliance of the latest week in a set of decisions: employees by
-/// (policy id, status, org), orgs under [`MIN_ORG_GROUP`] employees folded into `other`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WeeklyCompliance {
-    /// The ISO week described; `None` when there were no decisions.
-    pub week: Option<Week>,
-    /// Employee counts by (policy id, status wire name, org or `other`).
-    pub employees: BTreeMap<(String, &'static str, String), u64>,
-}
-
-impl WeeklyCompliance {
-    /// Computes the summary of the latest week (the greatest `week`) in `decisions`; for an
-    /// employee with several revisions of that week, the highest revision counts.
-    pub fn from_decisions<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> Self {
-        let mut tally = WeeklyTally::default();
-        for decision in decisions {
-            tally.add(decision);
-        }
-        tally.summary().unwrap_or_default()
-    }
-
-    /// Employees in `status` under `policy`, over every org.
-    pub fn count(&self, policy: &str, status: Status) -> u64 {
-        self.employees
-            .iter()
-            .filter(|((p, s, _), _)| p == policy && *s == status.as_str())
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    /// Monday 00:00 UTC of [`WeeklyCompliance::week`], unix seconds.
-    fn week_start_unix(&self) -> Option<i64> {
-        Some(i64::from(self.week?.monday().0) * 86_400)
-    }
-}
-
-/// Incremental tally of the latest week's decisions. Employees are keyed by a 64-bit hash
-/// of their id (memory: about 40 bytes per employee of the latest week; ids are not kept).
-#[derive(Debug, Default)]
-struct WeeklyTally {
-    week: Option<Week>,
-    /// Changed since the gauges were last published.
-    dirty: bool,
-    by_employee: HashMap<u64, (u32, usize, Status, usize)>,
-    policies: Vec<String>,
-    orgs: Vec<String>,
-}
-
-fn intern(names: &mut Vec<String>, name: &str) -> usize {
-    names.iter().position(|n| n == name).unwrap_or_else(|| {
-        names.push(name.to_owned());
-        names.len() - 1
-    })
-}
-
-impl WeeklyTally {
-    fn add(&mut self, d: &Decision) {
-        match self.week {
-            Some(week) if d.week < week => return,
-            Some(week) if d.week == week => {}
-            _ => {
-                self.week = Some(d.week);
-                self.by_employee.clear();
-                self.policies.clear();
-                self.orgs.clear();
-            }
-        }
-        self.dirty = true;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        d.employee_id.hash(&mut hasher);
-        let key = hasher.finish();
-        let policy = intern(&mut self.policies, &d.policy.id);
-        let org = intern(&mut self.orgs, &d.org);
-        let entry = (d.revision, policy, d.status, org);
-        match self.by_employee.get(&key) {
-            Some(old) if old.0 > d.revision => {}
-            _ => {
-                self.by_employee.insert(key, entry);
-            }
-        }
-    }
-
-    fn summary(&self) -> Option<WeeklyCompliance> {
-        let week = self.week?;
-        let mut org_sizes = vec![0_u64; self.orgs.len()];
-        for &(_, _, _, org) in self.by_employee.values() {
-            org_sizes[org] += 1;
-        }
-        let mut employees = BTreeMap::new();
-        for &(_, policy, status, org) in self.by_employee.values() {
-            let org = if org_sizes[org] >= MIN_ORG_GROUP {
-                self.orgs[org].clone()
-            } else {
-                OTHER_ORG.to_owned()
-            };
-            *employees
-                .entry((self.policies[policy].clone(), status.as_str(), org))
-                .or_insert(0) += 1;
-        }
-        Some(WeeklyCompliance {
-            week: Some(week),
-            employees,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alert_index_follows_alert_kinds() {
-        for (i, kind) in ALERT_KINDS.into_iter().enumerate() {
-            assert_eq!(alert_index(kind), i);
-        }
-    }
-
-    #[test]
-    fn a_tally_counts_records_and_events() {
-        let mut tally = OutputTally::default();
-        tally.add(&Output::AlertWithoutManager(AlertKind::AtRisk));
-        tally.add(&Output::WeekClosed(Week(0)));
-        assert_eq!((tally.outputs(), tally.records()), (2, 0));
-        let metrics = Metrics::new();
-        metrics.record_committed(&tally);
-        assert_eq!(
-            metrics
-                .alerts_without_manager
-                .with_label_values(&["at_risk"])
-                .get(),
-            1
-        );
     }
 }
