@@ -19,12 +19,15 @@
 //! program (a policy starting on a Wednesday, holidays for a region without sites, the
 //! development pseudonym key) are returned as warnings next to the valid [`Config`].
 //!
-//! The module owns file reading, the serde shapes (`raw`), validation (`validate`, `layer`)
-//! and environment parsing (`env`). It must not depend on any other module of the crate, and
-//! it never exits or logs: the caller decides what to do with problems and warnings.
+//! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
+//! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
+//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
+//! any other module of the crate, and it never exits or logs: the caller decides what to do
+//! with problems and warnings.
 
 mod duration;
 mod env;
+mod files;
 mod layer;
 mod load;
 mod processor;
