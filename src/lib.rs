@@ -11,6 +11,10 @@
 //! - [`processor`]: the single path from raw messages to outputs, shared by every shell;
 //! - [`replay`]: the batch shell over files;
 //! - [`generate`]: synthetic companies for tests, benchmarks and the demo.
+//! - [`kafka`], [`service`], [`demo`]: the live shell over Kafka, the process around it, the
+//!   demo on a mock cluster;
+//! - [`clock`], [`health`], [`metrics`], [`http`], [`telemetry`]: what the live shell reads
+//!   and reports.
 
 pub mod cli;
 pub mod clock;

@@ -143,7 +143,7 @@ fn is_restartable(error: &PipelineError) -> bool {
 }
 
 /// Runs the live pipeline until `options.stop` is set or a fatal error occurs. A consumer
-/// fenced by a coordinator failover is recreated in-process (at most [`MAX_RESTARTS`] times
+/// fenced by a coordinator failover is recreated in-process (at most `MAX_RESTARTS` times
 /// in ten minutes); any other fatal error returns.
 pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
     let mut restarts: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();

@@ -1,6 +1,6 @@
 //! The live pipeline of one instance: one [`Processor`] per owned partition, fed from the
 //! three co-partitioned input topics, writing outputs and changelog records in producer
-//! transactions (see [`txn`] for commit, abort and rewind; [`apply`] for applying messages).
+//! transactions (see `txn` for commit, abort and rewind; `apply` for applying messages).
 //!
 //! Ownership: the group consumer subscribes to the badge topic only; owning badge partition
 //! p means owning roster p, absences p and changelog p too. Roster and absences are read by
