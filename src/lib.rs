@@ -11,13 +11,19 @@
 //! - [`processor`]: the single path from raw messages to outputs, shared by every shell;
 //! - [`replay`]: the batch shell over files;
 //! - [`generate`]: synthetic companies for tests, benchmarks and the demo.
+//! - [`kafka`], [`service`], [`demo`]: the live shell over Kafka, the process around it, the
+//!   demo on a mock cluster;
+//! - [`clock`], [`health`], [`metrics`], [`http`], [`telemetry`]: what the live shell reads
+//!   and reports.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod generate;
+pub mod health;
 pub mod http;
 pub mod kafka;
 pub mod metrics;

@@ -14,9 +14,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{Clock, WallClock};
 use crate::config::Config;
-use crate::http::{Health, HttpServer};
-use crate::kafka::{self, Clock, LiveOptions, WallClock};
+use crate::health::Health;
+use crate::http::HttpServer;
+use crate::kafka::{self, LiveOptions};
 use crate::metrics::Metrics;
 use crate::telemetry::{self, TelemetryError};
 

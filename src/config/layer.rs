@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use super::load::PROCESSOR_FILE;
+use super::files::PROCESSOR_FILE;
 use super::raw::RawProcessor;
 use super::{values, Findings, LogFormat, ProcessorConfig, Secret, DEV_PSEUDONYM_KEY};
 

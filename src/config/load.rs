@@ -7,7 +7,6 @@
 //! the offending key is dropped and deserialization is retried, so one typo does not hide
 //! the next one or the semantic problems of the rest of the file.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::path::Path;
 
@@ -15,14 +14,9 @@ use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
+use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, PROCESSOR_FILE, SITES_FILE};
 use super::raw::{RawHolidaysFile, RawPoliciesFile, RawProcessor, RawSitesFile};
 use super::{env, layer, validate, Config, ConfigErrors, Findings, Loaded, ProcessorConfig};
-
-/// File names inside the configuration directory.
-pub(crate) const SITES_FILE: &str = "sites.toml";
-pub(crate) const HOLIDAYS_FILE: &str = "holidays.toml";
-pub(crate) const POLICIES_FILE: &str = "policies.toml";
-pub(crate) const PROCESSOR_FILE: &str = "processor.toml";
 
 /// See [`Config::load_with_env`].
 pub(crate) fn load(
@@ -284,19 +278,6 @@ fn remove(root: &mut Spanned<DeValue<'_>>, path: &[Segment]) -> bool {
     match value {
         DeValue::Table(table) => table.remove(last.as_str()).is_some(),
         _ => false,
-    }
-}
-
-/// A TOML key as written in a path: bare when it can be, quoted otherwise.
-pub(crate) fn toml_key(key: &str) -> Cow<'_, str> {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        Cow::Borrowed(key)
-    } else {
-        Cow::Owned(format!("{key:?}"))
     }
 }
 

@@ -19,18 +19,22 @@
 //! program (a policy starting on a Wednesday, holidays for a region without sites, the
 //! development pseudonym key) are returned as warnings next to the valid [`Config`].
 //!
-//! The module owns file reading, the serde shapes (`raw`), validation (`validate`, `layer`)
-//! and environment parsing (`env`). It must not depend on any other module of the crate, and
-//! it never exits or logs: the caller decides what to do with problems and warnings.
+//! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
+//! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
+//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
+//! any other module of the crate, and it never exits or logs: the caller decides what to do
+//! with problems and warnings.
 
 mod duration;
 mod env;
+mod files;
 mod layer;
 mod load;
 mod processor;
 mod raw;
 #[cfg(test)]
 mod tests;
+mod topics;
 mod validate;
 mod values;
 
@@ -44,8 +48,9 @@ pub use duration::parse_duration;
 pub use env::ENV_PREFIX;
 pub use processor::{
     HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig, Secret,
-    StateConfig, TimeConfig, TopicsConfig, DEV_PSEUDONYM_KEY,
+    StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
+pub use topics::{InputTopic, OutputTopic, TopicsConfig};
 
 /// The validated configuration of the processor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Validated processor settings (`processor.toml` and `ATTENDANCE__*` variables) and their
 //! defaults.
 //!
-//! The `Default` impls here are the lowest configuration layer; `config/processor.toml`
+//! The `Default` impls here (and in `topics`) are the lowest configuration layer; `config/processor.toml`
 //! shows each of them with its meaning, and a test keeps the two in step. This module holds
 //! plain data: parsing and validation live in `layer`.
 
@@ -10,6 +10,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
+
+use super::TopicsConfig;
 
 /// The pseudonym key used when `privacy.pseudonym_key` is not set, with a warning.
 ///
@@ -87,59 +89,6 @@ impl Default for KafkaConfig {
             transactional_id_prefix: "attendance-compliance".to_owned(),
             client: BTreeMap::new(),
         }
-    }
-}
-
-/// `[topics]`: Kafka topic names. All must be valid Kafka topic names and distinct.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicsConfig {
-    /// Badge events in (SPEC §1.1). Default `"badge-events"`.
-    pub badges: String,
-    /// Compacted roster in (SPEC §1.2). Default `"employee-roster"`.
-    pub roster: String,
-    /// Absences in (SPEC §1.3). Default `"employee-absences"`.
-    pub absences: String,
-    /// Weekly decisions out. Default `"compliance-decisions"`.
-    pub decisions: String,
-    /// Compliance changes out. Default `"compliance-changes"`.
-    pub changes: String,
-    /// Manager alerts out. Default `"manager-alerts"`.
-    pub alerts: String,
-    /// Dead letters out (SPEC §2). Default `"attendance-dead-letters"`.
-    pub dead_letters: String,
-    /// Compacted state changelog, read back on partition assignment.
-    /// Default `"attendance-state-changelog"`.
-    pub changelog: String,
-}
-
-impl Default for TopicsConfig {
-    fn default() -> Self {
-        Self {
-            badges: "badge-events".to_owned(),
-            roster: "employee-roster".to_owned(),
-            absences: "employee-absences".to_owned(),
-            decisions: "compliance-decisions".to_owned(),
-            changes: "compliance-changes".to_owned(),
-            alerts: "manager-alerts".to_owned(),
-            dead_letters: "attendance-dead-letters".to_owned(),
-            changelog: "attendance-state-changelog".to_owned(),
-        }
-    }
-}
-
-impl TopicsConfig {
-    /// Every topic with its setting name, in declaration order.
-    pub fn named(&self) -> [(&'static str, &str); 8] {
-        [
-            ("badges", &self.badges),
-            ("roster", &self.roster),
-            ("absences", &self.absences),
-            ("decisions", &self.decisions),
-            ("changes", &self.changes),
-            ("alerts", &self.alerts),
-            ("dead_letters", &self.dead_letters),
-            ("changelog", &self.changelog),
-        ]
     }
 }
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-use super::load::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, SITES_FILE};
+use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, SITES_FILE};
 use super::raw::{DateValue, RawHolidaysFile, RawPoliciesFile, RawPolicy, RawRung, RawSitesFile};
 use super::{EscalationRung, Findings, Policy, Site};
 

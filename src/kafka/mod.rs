@@ -14,15 +14,12 @@
 //! open transaction only; restore + committed offsets resume exactly after the last commit.
 //! See `docs/LIVE.md` for the design notes.
 
-mod apply;
 pub mod clients;
 pub mod context;
-pub mod outputs;
 pub mod pipeline;
 pub mod records;
 pub mod restore;
 pub mod topics;
-mod txn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -33,39 +30,13 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::Timestamp;
-use crate::http::Health;
+use crate::health::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};
-use pipeline::{Pipeline, PipelineError};
-
-/// The processing clock (`now` for `future_timestamp` and the idle advance).
-pub trait Clock: Send + Sync {
-    /// The current processing time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The wall clock: what `run` uses.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct WallClock;
-
-impl Clock for WallClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_chrono(chrono::Utc::now())
-    }
-}
-
-/// A clock that always reads the same instant (the demo replays a past period "now").
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
+use pipeline::{Clients, Pipeline, PipelineError, Services};
 
 /// Counters of committed work, for callers that wait for a run to finish (the demo, where
 /// the mock cluster keeps no committed offsets to look at).
@@ -172,7 +143,7 @@ fn is_restartable(error: &PipelineError) -> bool {
 }
 
 /// Runs the live pipeline until `options.stop` is set or a fatal error occurs. A consumer
-/// fenced by a coordinator failover is recreated in-process (at most [`MAX_RESTARTS`] times
+/// fenced by a coordinator failover is recreated in-process (at most `MAX_RESTARTS` times
 /// in ten minutes); any other fatal error returns.
 pub fn run_pipeline(options: LiveOptions) -> Result<(), PipelineError> {
     let mut restarts: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
@@ -218,19 +189,23 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
     let producer = init_producer(&config)?;
     let table_config = clients::assign_only_consumer(kafka);
     let pipeline = Pipeline::new(
-        config.clone(),
-        producer,
-        create(&table_config, "creating the roster consumer")?,
-        create(&table_config, "creating the absences consumer")?,
-        create(&table_config, "creating the restore consumer")?,
-        create(
-            &clients::watermark_client(kafka),
-            "creating the watermark client",
-        )?,
-        options.clock.clone(),
-        options.metrics.clone(),
-        options.health.clone(),
-        options.progress.clone(),
+        Clients {
+            producer,
+            roster: create(&table_config, "creating the roster consumer")?,
+            absences: create(&table_config, "creating the absences consumer")?,
+            restorer: create(&table_config, "creating the restore consumer")?,
+            watermarks: create(
+                &clients::watermark_client(kafka),
+                "creating the watermark client",
+            )?,
+        },
+        Services {
+            config: config.clone(),
+            clock: options.clock.clone(),
+            metrics: options.metrics.clone(),
+            health: options.health.clone(),
+            progress: options.progress.clone(),
+        },
     );
     let consumer: BaseConsumer<GroupContext> = clients::group_consumer(kafka)
         .create_with_context(GroupContext::new(pipeline))

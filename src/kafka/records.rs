@@ -15,7 +15,7 @@
 
 use rdkafka::message::{Header, OwnedHeaders};
 
-use crate::config::TopicsConfig;
+use crate::config::{OutputTopic, TopicsConfig};
 use crate::domain::output::{DeadLetter, Source};
 use crate::engine::Output;
 
@@ -107,7 +107,7 @@ pub fn to_record<'a>(
 ) -> Option<OutputRecord<'a>> {
     let record = match output {
         Output::Decision(d) => OutputRecord {
-            topic: &topics.decisions,
+            topic: topics.output(OutputTopic::Decisions),
             key: Some(d.employee_id.as_str().as_bytes()),
             payload: json(d),
             headers: headers(
@@ -119,7 +119,7 @@ pub fn to_record<'a>(
             ),
         },
         Output::Change(c) => OutputRecord {
-            topic: &topics.changes,
+            topic: topics.output(OutputTopic::Changes),
             key: Some(c.employee_id.as_str().as_bytes()),
             payload: json(c),
             headers: headers(
@@ -131,7 +131,7 @@ pub fn to_record<'a>(
             ),
         },
         Output::Alert(a) => OutputRecord {
-            topic: &topics.alerts,
+            topic: topics.output(OutputTopic::Alerts),
             key: Some(a.manager_id.as_bytes()),
             payload: json(a),
             headers: headers(
@@ -143,7 +143,7 @@ pub fn to_record<'a>(
             ),
         },
         Output::DeadLetter(dl) => OutputRecord {
-            topic: &topics.dead_letters,
+            topic: topics.output(OutputTopic::DeadLetters),
             key: input_key,
             payload: json(dl),
             headers: headers(

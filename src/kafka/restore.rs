@@ -1,4 +1,4 @@
-//! Rebuilding partition state from the compacted changelog (issue 3, "recoverable state").
+//! Rebuilding partition state from the compacted changelog (recoverable state).
 //!
 //! For each partition p being taken over, read changelog partition p from the beginning to
 //! its end with `isolation.level=read_committed` (the end is the last stable offset: records

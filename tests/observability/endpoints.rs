@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use attendance_compliance::http::{router, Health, HttpServer, Phase, METRICS_CONTENT_TYPE};
+use attendance_compliance::health::{Health, Phase};
+use attendance_compliance::http::{router, HttpServer, METRICS_CONTENT_TYPE};
 use attendance_compliance::metrics::Metrics;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

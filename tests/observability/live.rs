@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use attendance_compliance::domain::Timestamp;
-use attendance_compliance::http::{Health, HttpServer};
+use attendance_compliance::health::Health;
+use attendance_compliance::http::HttpServer;
 use attendance_compliance::metrics::{InputTopic, Metrics, RebalanceKind};
 use attendance_compliance::processor::Outcome;
 

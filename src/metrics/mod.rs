@@ -14,8 +14,10 @@
 //! Threading: `Metrics` is `Send + Sync`; share it as `Arc<Metrics>`. Every helper is cheap
 //! (atomic updates); only decisions take a short mutex (the weekly compliance tally).
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+mod labels;
+mod tally;
+mod weekly;
+
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,119 +26,17 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::config::TopicsConfig;
+pub use crate::config::{InputTopic, OutputTopic};
+pub use labels::{output_label, RebalanceKind};
+pub use tally::OutputTally;
+pub use weekly::{WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
+
 use crate::domain::output::Decision;
-use crate::domain::{AlertKind, DeadLetterReason, Status, Timestamp, Week};
+use crate::domain::{DeadLetterReason, Timestamp};
 use crate::engine::Output;
 use crate::processor::Outcome;
-
-/// Smallest number of employees an organisation needs (in a week's decisions) to appear by
-/// name in `attendance_weekly_compliance_employees`; smaller ones are counted as `other`.
-pub const MIN_ORG_GROUP: u64 = 5;
-
-/// The `org` label value that holds the organisations below [`MIN_ORG_GROUP`].
-pub const OTHER_ORG: &str = "other";
-
-/// An input topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum InputTopic {
-    /// `topics.badges` (badge events, SPEC §1.1).
-    Badges,
-    /// `topics.roster` (SPEC §1.2).
-    Roster,
-    /// `topics.absences` (SPEC §1.3).
-    Absences,
-}
-
-impl InputTopic {
-    /// Every input topic.
-    pub const ALL: [InputTopic; 3] = [Self::Badges, Self::Roster, Self::Absences];
-
-    /// The label value: the setting name (`badges`, `roster`, `absences`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Badges => "badges",
-            Self::Roster => "roster",
-            Self::Absences => "absences",
-        }
-    }
-
-    /// Which input topic the configured topic `name` is, if any.
-    pub fn of(topics: &TopicsConfig, name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| {
-            name == match t {
-                Self::Badges => topics.badges.as_str(),
-                Self::Roster => topics.roster.as_str(),
-                Self::Absences => topics.absences.as_str(),
-            }
-        })
-    }
-}
-
-/// An output topic, by its `[topics]` setting name (the `topic` label value).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum OutputTopic {
-    /// `topics.decisions`.
-    Decisions,
-    /// `topics.changes`.
-    Changes,
-    /// `topics.alerts`.
-    Alerts,
-    /// `topics.dead_letters`.
-    DeadLetters,
-}
-
-impl OutputTopic {
-    /// The label value: the setting name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Decisions => "decisions",
-            Self::Changes => "changes",
-            Self::Alerts => "alerts",
-            Self::DeadLetters => "dead_letters",
-        }
-    }
-
-    /// The topic and `kind` label of an engine output; `None` for an output that is not a
-    /// record ([`Output::AlertWithoutManager`]).
-    pub fn of(output: &Output) -> Option<(Self, &'static str)> {
-        match output {
-            Output::Decision(_) => Some((Self::Decisions, "decision")),
-            Output::Change(_) => Some((Self::Changes, "compliance_change")),
-            Output::Alert(alert) => Some((Self::Alerts, alert.kind.as_str())),
-            Output::DeadLetter(_) => Some((Self::DeadLetters, "dead_letter")),
-            Output::AlertWithoutManager(_) | Output::WeekClosed(_) => None,
-        }
-    }
-}
-
-/// What a rebalance callback reported (the `kind` label of `attendance_rebalances_total`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RebalanceKind {
-    /// Partitions were assigned.
-    Assign,
-    /// Partitions were revoked (cleanly).
-    Revoke,
-    /// The assignment was lost (session timeout, fencing).
-    Lost,
-}
-
-impl RebalanceKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Assign => "assign",
-            Self::Revoke => "revoke",
-            Self::Lost => "lost",
-        }
-    }
-}
-
-const ALERT_KINDS: [AlertKind; 4] = [
-    AlertKind::NonCompliant,
-    AlertKind::Resolved,
-    AlertKind::AtRisk,
-    AlertKind::Retracted,
-];
+use labels::ALERT_KINDS;
+use weekly::WeeklyTally;
 
 /// Every metric of the processor, in its own [`Registry`].
 #[derive(Debug)]
@@ -405,14 +305,14 @@ impl Metrics {
             }
         }
         self.output_records
-            .with_label_values(&["decisions", "decision"]);
+            .with_label_values(&[OutputTopic::Decisions.as_str(), "decision"]);
         self.output_records
-            .with_label_values(&["changes", "compliance_change"]);
+            .with_label_values(&[OutputTopic::Changes.as_str(), "compliance_change"]);
         self.output_records
-            .with_label_values(&["dead_letters", "dead_letter"]);
+            .with_label_values(&[OutputTopic::DeadLetters.as_str(), "dead_letter"]);
         for kind in ALERT_KINDS {
             self.output_records
-                .with_label_values(&["alerts", kind.as_str()]);
+                .with_label_values(&[OutputTopic::Alerts.as_str(), kind.as_str()]);
             self.alerts_without_manager
                 .with_label_values(&[kind.as_str()]);
         }
@@ -449,30 +349,59 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one engine output: a record by topic and kind, a correction, an alert without
-    /// manager, and feeds decisions into the weekly compliance gauges. Call it once per
-    /// output, when the output is committed (live) or written (demo).
-    pub fn record_output(&self, output: &Output) {
-        if let Some((topic, kind)) = OutputTopic::of(output) {
-            self.output_records
-                .with_label_values(&[topic.as_str(), kind])
-                .inc();
-        }
-        match output {
-            Output::AlertWithoutManager(kind) => self
-                .alerts_without_manager
-                .with_label_values(&[kind.as_str()])
-                .inc(),
-            Output::Decision(decision) => {
-                if decision.correction {
-                    self.corrections.inc();
-                }
-                self.tally
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .add(decision);
+    /// Counts the outputs of a committed transaction (live) or of a finished run: records by
+    /// topic and kind, corrections, alerts without manager, changelog records.
+    pub fn record_committed(&self, tally: &OutputTally) {
+        let records = |topic: OutputTopic, kind: &str, n: u64| {
+            if n > 0 {
+                self.output_records
+                    .with_label_values(&[topic.as_str(), kind])
+                    .inc_by(n);
             }
-            _ => {}
+        };
+        records(OutputTopic::Decisions, "decision", tally.decisions);
+        records(OutputTopic::Changes, "compliance_change", tally.changes);
+        records(OutputTopic::DeadLetters, "dead_letter", tally.dead_letters);
+        for (kind, (&alerts, &without_manager)) in ALERT_KINDS
+            .iter()
+            .zip(tally.alerts.iter().zip(&tally.alerts_without_manager))
+        {
+            records(OutputTopic::Alerts, kind.as_str(), alerts);
+            if without_manager > 0 {
+                self.alerts_without_manager
+                    .with_label_values(&[kind.as_str()])
+                    .inc_by(without_manager);
+            }
+        }
+        if tally.corrections > 0 {
+            self.corrections.inc_by(tally.corrections);
+        }
+        if tally.changelog > 0 {
+            self.changelog_records.inc_by(tally.changelog);
+        }
+    }
+
+    /// Feeds a decision into the weekly compliance gauges.
+    ///
+    /// The weekly tally keeps, per employee of the latest week, the highest revision seen, so
+    /// feeding the same decision twice changes nothing: the live shell calls this when the
+    /// decision is sent, before its transaction commits (an aborted transaction's decisions
+    /// are emitted again, identically, after the rewind).
+    pub fn record_decision(&self, decision: &Decision) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(decision);
+    }
+
+    /// Counts one engine output as [`Metrics::record_committed`] does and feeds a decision
+    /// to [`Metrics::record_decision`]: for shells that write outputs without transactions.
+    pub fn record_output(&self, output: &Output) {
+        let mut tally = OutputTally::default();
+        tally.add(output);
+        self.record_committed(&tally);
+        if let Output::Decision(decision) = output {
+            self.record_decision(decision);
         }
     }
 
@@ -571,13 +500,10 @@ impl Metrics {
     }
 
     /// Replaces the weekly compliance gauges with `summary` (e.g. computed by
-    /// [`WeeklyCompliance::from_decisions`]). [`Metrics::record_output`] maintains them
+    /// [`WeeklyCompliance::from_decisions`]). [`Metrics::record_decision`] maintains them
     /// incrementally; use this when the decisions are at hand instead (replay, tests).
     pub fn set_weekly_compliance(&self, summary: &WeeklyCompliance) {
-        let tally = WeeklyTally {
-            week: summary.week,
-            ..WeeklyTally::default()
-        };
+        let tally = WeeklyTally::starting_at(summary.week);
         *self
             .tally
             .lock()
@@ -611,18 +537,11 @@ impl Metrics {
                 }
             }
         }
-        let summary = {
-            let mut tally = self
-                .tally
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let dirty = std::mem::take(&mut tally.dirty);
-            if dirty {
-                tally.summary()
-            } else {
-                None
-            }
-        };
+        let summary = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .changed_summary();
         if let Some(summary) = summary {
             self.publish_weekly(&summary);
         }
@@ -647,111 +566,5 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Weekly compliance of the latest week in a set of decisions: employees by
-/// (policy id, status, org), orgs under [`MIN_ORG_GROUP`] employees folded into `other`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WeeklyCompliance {
-    /// The ISO week described; `None` when there were no decisions.
-    pub week: Option<Week>,
-    /// Employee counts by (policy id, status wire name, org or `other`).
-    pub employees: BTreeMap<(String, &'static str, String), u64>,
-}
-
-impl WeeklyCompliance {
-    /// Computes the summary of the latest week (the greatest `week`) in `decisions`; for an
-    /// employee with several revisions of that week, the highest revision counts.
-    pub fn from_decisions<'a>(decisions: impl IntoIterator<Item = &'a Decision>) -> Self {
-        let mut tally = WeeklyTally::default();
-        for decision in decisions {
-            tally.add(decision);
-        }
-        tally.summary().unwrap_or_default()
-    }
-
-    /// Employees in `status` under `policy`, over every org.
-    pub fn count(&self, policy: &str, status: Status) -> u64 {
-        self.employees
-            .iter()
-            .filter(|((p, s, _), _)| p == policy && *s == status.as_str())
-            .map(|(_, n)| n)
-            .sum()
-    }
-
-    /// Monday 00:00 UTC of [`WeeklyCompliance::week`], unix seconds.
-    fn week_start_unix(&self) -> Option<i64> {
-        Some(i64::from(self.week?.monday().0) * 86_400)
-    }
-}
-
-/// Incremental tally of the latest week's decisions. Employees are keyed by a 64-bit hash
-/// of their id (memory: about 40 bytes per employee of the latest week; ids are not kept).
-#[derive(Debug, Default)]
-struct WeeklyTally {
-    week: Option<Week>,
-    /// Changed since the gauges were last published.
-    dirty: bool,
-    by_employee: HashMap<u64, (u32, usize, Status, usize)>,
-    policies: Vec<String>,
-    orgs: Vec<String>,
-}
-
-fn intern(names: &mut Vec<String>, name: &str) -> usize {
-    names.iter().position(|n| n == name).unwrap_or_else(|| {
-        names.push(name.to_owned());
-        names.len() - 1
-    })
-}
-
-impl WeeklyTally {
-    fn add(&mut self, d: &Decision) {
-        match self.week {
-            Some(week) if d.week < week => return,
-            Some(week) if d.week == week => {}
-            _ => {
-                self.week = Some(d.week);
-                self.by_employee.clear();
-                self.policies.clear();
-                self.orgs.clear();
-            }
-        }
-        self.dirty = true;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        d.employee_id.hash(&mut hasher);
-        let key = hasher.finish();
-        let policy = intern(&mut self.policies, &d.policy.id);
-        let org = intern(&mut self.orgs, &d.org);
-        let entry = (d.revision, policy, d.status, org);
-        match self.by_employee.get(&key) {
-            Some(old) if old.0 > d.revision => {}
-            _ => {
-                self.by_employee.insert(key, entry);
-            }
-        }
-    }
-
-    fn summary(&self) -> Option<WeeklyCompliance> {
-        let week = self.week?;
-        let mut org_sizes = vec![0_u64; self.orgs.len()];
-        for &(_, _, _, org) in self.by_employee.values() {
-            org_sizes[org] += 1;
-        }
-        let mut employees = BTreeMap::new();
-        for &(_, policy, status, org) in self.by_employee.values() {
-            let org = if org_sizes[org] >= MIN_ORG_GROUP {
-                self.orgs[org].clone()
-            } else {
-                OTHER_ORG.to_owned()
-            };
-            *employees
-                .entry((self.policies[policy].clone(), status.as_str(), org))
-                .or_insert(0) += 1;
-        }
-        Some(WeeklyCompliance {
-            week: Some(week),
-            employees,
-        })
     }
 }

@@ -13,10 +13,10 @@ use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
-use super::context::LogContext;
-use super::Progress;
 use crate::config::Config;
 use crate::generate::GenerateSummary;
+use crate::kafka::context::LogContext;
+use crate::kafka::Progress;
 
 /// What the output topics held.
 #[derive(Debug, Default)]

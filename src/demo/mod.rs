@@ -10,6 +10,8 @@
 //! last few MiB per partition (so outputs are read while they are produced) and does not
 //! store committed offsets (completion is detected from the pipeline's own counters).
 
+pub mod outputs;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,14 +22,17 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
+use crate::clock::FixedClock;
 use crate::config::{Config, LogConfig, LogFormat};
 use crate::domain::Timestamp;
 use crate::generate::{self, GenerateOptions};
-use crate::http::{Health, HttpServer};
+use crate::health::Health;
+use crate::http::HttpServer;
 use crate::kafka::context::LogContext;
-use crate::kafka::outputs::{OutputReader, Summary};
-use crate::kafka::{self, FixedClock, LiveOptions, Progress};
+use crate::kafka::{self, LiveOptions, Progress};
 use crate::metrics::Metrics;
+
+use outputs::{OutputReader, Summary};
 
 /// Partitions of every demo topic.
 const PARTITIONS: i32 = 4;

@@ -18,8 +18,8 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::pipeline::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
-use crate::metrics::{InputTopic, OutputTopic};
+use super::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
+use crate::config::InputTopic;
 
 /// How long a retriable transaction step is retried before it counts as fatal.
 const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -92,11 +92,12 @@ impl Pipeline {
                 self.send_changelog(*p, &record.key, record.value.as_deref())?;
             }
         }
+        self.batch.tally.add_changelog(changelog_records);
         let changelog_done = commit_started.elapsed();
         if !self.batch.offsets.is_empty() {
             let mut tpl = TopicPartitionList::new();
             for ((input, p), offset) in &self.batch.offsets {
-                let topic = self.topic_name(*input);
+                let topic = self.topic(*input);
                 tpl.add_partition_offset(topic, *p, Offset::Offset(*offset))
                     .map_err(PipelineError::kafka("building an offset list"))?;
             }
@@ -105,34 +106,35 @@ impl Pipeline {
                 source: KafkaError::Subscription("no group metadata".into()),
             })?;
             step("sending offsets to the transaction", || {
-                self.producer
+                self.kafka
+                    .producer
                     .send_offsets_to_transaction(&tpl, &group, CALL_TIMEOUT)
             })?;
         }
         let offsets_done = commit_started.elapsed();
         self.drain()?;
         step("committing the transaction", || {
-            self.producer.commit_transaction(CALL_TIMEOUT)
+            self.kafka.producer.commit_transaction(CALL_TIMEOUT)
         })?;
         let commit_done = commit_started.elapsed();
         let batch = std::mem::take(&mut self.batch);
         let elapsed = batch.started.map(|s| s.elapsed()).unwrap_or_default();
-        self.metrics.observe_transaction(elapsed, true);
-        self.metrics.observe_batch(elapsed, batch.messages);
-        self.metrics.record_outputs(&batch.outputs);
-        let records = batch
-            .outputs
-            .iter()
-            .filter(|o| OutputTopic::of(o).is_some())
-            .count();
-        self.progress
+        self.shared.metrics.observe_transaction(elapsed, true);
+        self.shared.metrics.observe_batch(elapsed, batch.messages);
+        self.shared.metrics.record_committed(&batch.tally);
+        let records = batch.tally.records();
+        self.shared
+            .progress
             .inputs
             .fetch_add(batch.messages as u64, Relaxed);
-        self.progress.outputs.fetch_add(records as u64, Relaxed);
-        self.progress.transactions.fetch_add(1, Relaxed);
+        self.shared
+            .progress
+            .outputs
+            .fetch_add(records as u64, Relaxed);
+        self.shared.progress.transactions.fetch_add(1, Relaxed);
         tracing::debug!(
             messages = batch.messages,
-            outputs = batch.outputs.len(),
+            outputs = batch.tally.outputs(),
             changelog_records,
             batch_ms = elapsed.as_millis() as u64,
             changelog_ms = changelog_done.as_millis() as u64,
@@ -152,7 +154,7 @@ impl Pipeline {
     /// lets that flush return at once (measured: commit 100 ms -> a few ms).
     fn drain(&self) -> Result<(), PipelineError> {
         let started = Instant::now();
-        while self.producer.in_flight_count() > 0 {
+        while self.kafka.producer.in_flight_count() > 0 {
             if started.elapsed() > CALL_TIMEOUT {
                 // Leave the rest to commit_transaction's own flush and error handling.
                 return Ok(());
@@ -169,16 +171,19 @@ impl Pipeline {
                 .get(p)
                 .and_then(|t| t.processor.engine().watermark())
             {
-                self.metrics.set_watermark(*p, w);
+                self.shared.metrics.set_watermark(*p, w);
             }
         }
         // State size walks every employee: every 10 s is plenty.
-        if self.last_state_report.elapsed() >= Duration::from_secs(10) {
-            self.last_state_report = Instant::now();
+        if self.timers.state_report.elapsed() >= Duration::from_secs(10) {
+            self.timers.state_report = Instant::now();
             for (p, task) in &self.tasks {
                 let engine = task.processor.engine();
-                self.metrics
-                    .set_state_size(*p, engine.employees_tracked(), engine.state_bytes());
+                self.shared.metrics.set_state_size(
+                    *p,
+                    engine.employees_tracked(),
+                    engine.state_bytes(),
+                );
             }
             self.report_lag(consumer);
         }
@@ -188,8 +193,8 @@ impl Pipeline {
     fn report_lag(&self, consumer: &GroupConsumer) {
         let positions = [
             (InputTopic::Badges, consumer.position()),
-            (InputTopic::Roster, self.roster.position()),
-            (InputTopic::Absences, self.absences.position()),
+            (InputTopic::Roster, self.kafka.roster.position()),
+            (InputTopic::Absences, self.kafka.absences.position()),
         ];
         for (input, position) in positions {
             let Ok(position) = position else { continue };
@@ -200,25 +205,17 @@ impl Pipeline {
                 let Offset::Offset(at) = e.offset() else {
                     continue;
                 };
-                let high = self.watermarks.fetch_watermarks(
+                let high = self.kafka.watermarks.fetch_watermarks(
                     e.topic(),
                     e.partition(),
                     Duration::from_secs(2),
                 );
                 if let Ok((_, high)) = high {
-                    self.metrics
+                    self.shared
+                        .metrics
                         .set_consumer_lag(input, e.partition(), high - at);
                 }
             }
-        }
-    }
-
-    fn topic_name(&self, input: InputTopic) -> &str {
-        let t = &self.config.processor.topics;
-        match input {
-            InputTopic::Badges => &t.badges,
-            InputTopic::Roster => &t.roster,
-            InputTopic::Absences => &t.absences,
         }
     }
 
@@ -250,7 +247,7 @@ impl Pipeline {
         }
         let batch: Batch = std::mem::take(&mut self.batch);
         step("aborting the transaction", || {
-            self.producer.abort_transaction(CALL_TIMEOUT)
+            self.kafka.producer.abort_transaction(CALL_TIMEOUT)
         })
         .map_err(|e| match e {
             // An abort that itself wants an abort cannot make progress.
@@ -260,8 +257,8 @@ impl Pipeline {
             other => other,
         })?;
         let elapsed = batch.started.map(|s| s.elapsed()).unwrap_or_default();
-        self.metrics.observe_transaction(elapsed, false);
-        self.progress.aborts.fetch_add(1, Relaxed);
+        self.shared.metrics.observe_transaction(elapsed, false);
+        self.shared.progress.aborts.fetch_add(1, Relaxed);
         Ok(())
     }
 

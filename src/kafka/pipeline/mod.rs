@@ -1,6 +1,6 @@
 //! The live pipeline of one instance: one [`Processor`] per owned partition, fed from the
 //! three co-partitioned input topics, writing outputs and changelog records in producer
-//! transactions (see [`super::txn`] for commit, abort and rewind).
+//! transactions (see `txn` for commit, abort and rewind; `apply` for applying messages).
 //!
 //! Ownership: the group consumer subscribes to the badge topic only; owning badge partition
 //! p means owning roster p, absences p and changelog p too. Roster and absences are read by
@@ -15,6 +15,9 @@
 //!
 //! Precondition: each partition is processed in offset order by one thread (this one).
 
+mod apply;
+mod txn;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,11 +29,12 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
-use super::{Clock, Progress};
-use crate::config::Config;
+use super::Progress;
+use crate::clock::Clock;
+use crate::config::{Config, InputTopic};
 use crate::engine::Output;
-use crate::http::Health;
-use crate::metrics::{InputTopic, Metrics};
+use crate::health::Health;
+use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
@@ -74,62 +78,115 @@ impl PipelineError {
 }
 
 /// One owned partition.
-pub(super) struct Task {
-    pub(super) processor: Processor,
+struct Task {
+    processor: Processor,
     /// Roster p reported end-of-partition since assignment.
-    pub(super) roster_ready: bool,
+    roster_ready: bool,
     /// Absences p reported end-of-partition since assignment.
-    pub(super) absences_ready: bool,
+    absences_ready: bool,
     /// Wall-clock instant of the last badge (or of the assignment): drives the idle advance.
-    pub(super) last_badge: Instant,
+    last_badge: Instant,
     /// Changed since the last changelog write.
-    pub(super) dirty: bool,
+    dirty: bool,
 }
 
 impl Task {
-    pub(super) fn gated(&self) -> bool {
+    fn gated(&self) -> bool {
         !(self.roster_ready && self.absences_ready)
     }
 }
 
 /// The open transaction's bookkeeping.
 #[derive(Default)]
-pub(super) struct Batch {
-    pub(super) open: bool,
-    pub(super) started: Option<Instant>,
-    pub(super) messages: usize,
+struct Batch {
+    open: bool,
+    started: Option<Instant>,
+    messages: usize,
     /// Next offset to consume, per (input, partition).
-    pub(super) offsets: BTreeMap<(InputTopic, i32), i64>,
+    offsets: BTreeMap<(InputTopic, i32), i64>,
     /// Outputs sent in this transaction, counted in metrics once it commits.
-    pub(super) outputs: Vec<Output>,
+    tally: OutputTally,
+}
+
+/// The Kafka clients a [`Pipeline`] drives besides the group consumer.
+pub struct Clients {
+    /// The transactional producer (outputs, changelog records, consumed offsets).
+    pub producer: ThreadedProducer<LogContext>,
+    /// Assign-only consumer of the roster topic.
+    pub roster: BaseConsumer<LogContext>,
+    /// Assign-only consumer of the absences topic.
+    pub absences: BaseConsumer<LogContext>,
+    /// Assign-only consumer of the changelog, for restores.
+    pub restorer: BaseConsumer<LogContext>,
+    /// Client for high-watermark queries (consumer lag, open transactions).
+    pub watermarks: BaseConsumer<LogContext>,
+}
+
+/// What a [`Pipeline`] shares with the rest of the process.
+pub struct Services {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Processing clock.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Readiness, reported by `/readyz`.
+    pub health: Health,
+    /// Committed work, counted.
+    pub progress: Arc<Progress>,
+}
+
+/// The clients as the pipeline holds them.
+struct Kafka {
+    producer: ThreadedProducer<LogContext>,
+    /// Shared handles: a polled message borrows a clone, not the pipeline.
+    roster: Arc<BaseConsumer<LogContext>>,
+    absences: Arc<BaseConsumer<LogContext>>,
+    restorer: BaseConsumer<LogContext>,
+    watermarks: BaseConsumer<LogContext>,
+}
+
+/// The services, and what is derived from them once.
+struct Shared {
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    progress: Arc<Progress>,
+    /// `ce_source` of every output record.
+    ce_source: String,
+}
+
+/// The clocks, read once per round of the main loop (per message they cost ~4% of the CPU
+/// in `clock_gettime`; a few ms of staleness do not matter for §2's `future_timestamp` or
+/// the headers' `ce_time`).
+struct Round {
+    /// The processing clock.
+    now: crate::domain::Timestamp,
+    /// `now` as RFC 3339, for `ce_time`.
+    now_text: String,
+    /// The monotonic instant of the round (badge arrival, for the idle advance).
+    at: Instant,
+}
+
+/// When periodic housekeeping last ran.
+struct Timers {
+    /// The last idle-advance check.
+    idle_check: Instant,
+    /// The last state-size and lag report.
+    state_report: Instant,
 }
 
 /// Everything the pipeline needs besides the group consumer.
 pub struct Pipeline {
-    pub(super) config: Arc<Config>,
-    pub(super) producer: ThreadedProducer<LogContext>,
-    pub(super) roster: Arc<BaseConsumer<LogContext>>,
-    pub(super) absences: Arc<BaseConsumer<LogContext>>,
-    restorer: BaseConsumer<LogContext>,
-    pub(super) watermarks: BaseConsumer<LogContext>,
-    pub(super) tasks: BTreeMap<i32, Task>,
-    pub(super) batch: Batch,
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) metrics: Arc<Metrics>,
-    pub(super) health: Health,
-    pub(super) progress: Arc<Progress>,
-    pub(super) ce_source: String,
-    pub(super) scratch: Vec<Output>,
-    pub(super) last_idle_check: Instant,
-    /// The processing clock, read once per round of the main loop (per message it cost
-    /// ~4% of the CPU in `clock_gettime`; a few ms of staleness do not matter for §2's
-    /// `future_timestamp` or the headers' `ce_time`).
-    pub(super) now: crate::domain::Timestamp,
-    /// `now` as RFC 3339, for `ce_time`.
-    pub(super) now_text: String,
-    /// The monotonic instant of the round (badge arrival, for the idle advance).
-    pub(super) round_at: Instant,
-    pub(super) last_state_report: Instant,
+    kafka: Kafka,
+    shared: Shared,
+    round: Round,
+    batch: Batch,
+    tasks: BTreeMap<i32, Task>,
+    timers: Timers,
+    /// Outputs of the message being applied, sent before the next one.
+    scratch: Vec<Output>,
 }
 
 /// The consumer type the pipeline works with.
@@ -137,54 +194,53 @@ pub type GroupConsumer = BaseConsumer<GroupContext>;
 
 impl Pipeline {
     /// A pipeline owning no partition yet.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        config: Arc<Config>,
-        producer: ThreadedProducer<LogContext>,
-        roster: BaseConsumer<LogContext>,
-        absences: BaseConsumer<LogContext>,
-        restorer: BaseConsumer<LogContext>,
-        watermarks: BaseConsumer<LogContext>,
-        clock: Arc<dyn Clock>,
-        metrics: Arc<Metrics>,
-        health: Health,
-        progress: Arc<Progress>,
-    ) -> Self {
-        let now = clock.now();
-        let ce_source = format!("/attendance-compliance/{}", config.processor.kafka.group_id);
+    pub fn new(clients: Clients, services: Services) -> Self {
+        let now = services.clock.now();
+        let ce_source = format!(
+            "/attendance-compliance/{}",
+            services.config.processor.kafka.group_id
+        );
         Self {
-            config,
-            producer,
-            roster: Arc::new(roster),
-            absences: Arc::new(absences),
-            restorer,
-            watermarks,
-            tasks: BTreeMap::new(),
+            kafka: Kafka {
+                producer: clients.producer,
+                roster: Arc::new(clients.roster),
+                absences: Arc::new(clients.absences),
+                restorer: clients.restorer,
+                watermarks: clients.watermarks,
+            },
+            shared: Shared {
+                config: services.config,
+                clock: services.clock,
+                metrics: services.metrics,
+                health: services.health,
+                progress: services.progress,
+                ce_source,
+            },
+            round: Round {
+                now,
+                now_text: now.to_rfc3339(),
+                at: Instant::now(),
+            },
             batch: Batch::default(),
-            clock,
-            metrics,
-            health,
-            progress,
-            ce_source,
+            tasks: BTreeMap::new(),
+            timers: Timers {
+                idle_check: Instant::now(),
+                state_report: Instant::now(),
+            },
             scratch: Vec::new(),
-            last_idle_check: Instant::now(),
-            now,
-            now_text: now.to_rfc3339(),
-            round_at: Instant::now(),
-            last_state_report: Instant::now(),
         }
     }
 
     /// Starts a round of the main loop: reads the clocks once for the messages that follow.
     pub fn start_round(&mut self) {
-        self.round_at = Instant::now();
-        self.now = self.clock.now();
-        self.now_text = self.now.to_rfc3339();
+        self.round.at = Instant::now();
+        self.round.now = self.shared.clock.now();
+        self.round.now_text = self.round.now.to_rfc3339();
     }
 
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.shared.metrics
     }
 
     /// The partitions owned.
@@ -192,16 +248,12 @@ impl Pipeline {
         self.tasks.keys().copied().collect()
     }
 
-    pub(super) fn topic(&self, input: InputTopic) -> &str {
-        let t = &self.config.processor.topics;
-        match input {
-            InputTopic::Badges => &t.badges,
-            InputTopic::Roster => &t.roster,
-            InputTopic::Absences => &t.absences,
-        }
+    /// The configured name of an input topic.
+    fn topic(&self, input: InputTopic) -> &str {
+        self.shared.config.processor.topics.input(input)
     }
 
-    pub(super) fn tpl(&self, input: InputTopic, partitions: &[i32]) -> TopicPartitionList {
+    fn tpl(&self, input: InputTopic, partitions: &[i32]) -> TopicPartitionList {
         let mut tpl = TopicPartitionList::new();
         for &p in partitions {
             tpl.add_partition(self.topic(input), p);
@@ -217,33 +269,35 @@ impl Pipeline {
         partitions: &[i32],
     ) -> Result<(), PipelineError> {
         if partitions.is_empty() {
-            self.health.set_ready();
+            self.shared.health.set_ready();
             return Ok(());
         }
         // Badges wait for the restore and the tables (pause purges anything prefetched).
         consumer
             .pause(&self.tpl(InputTopic::Badges, partitions))
             .map_err(PipelineError::kafka("pausing badge partitions"))?;
-        self.health.set_restoring();
+        self.shared.health.set_restoring();
         for _ in partitions {
-            self.metrics.restore_started();
+            self.shared.metrics.restore_started();
         }
         tracing::info!(?partitions, "partitions assigned: restoring state");
         restore::wait_for_open_transactions(
-            &self.restorer,
-            &self.watermarks,
-            &self.config.processor.topics.changelog,
+            &self.kafka.restorer,
+            &self.kafka.watermarks,
+            &self.shared.config.processor.topics.changelog,
             partitions,
         )?;
         let restored = restore::restore(
-            &self.restorer,
-            &self.config.processor.topics.changelog,
+            &self.kafka.restorer,
+            &self.shared.config.processor.topics.changelog,
             partitions,
-            &self.config,
+            &self.shared.config,
         )?;
         let per_partition = restored.elapsed / partitions.len().max(1) as u32;
         for records in restored.records.values() {
-            self.metrics.restore_finished(per_partition, *records);
+            self.shared
+                .metrics
+                .restore_finished(per_partition, *records);
         }
         tracing::info!(
             ?partitions,
@@ -252,8 +306,8 @@ impl Pipeline {
             "state restored"
         );
         for (input, table) in [
-            (InputTopic::Roster, &self.roster),
-            (InputTopic::Absences, &self.absences),
+            (InputTopic::Roster, &self.kafka.roster),
+            (InputTopic::Absences, &self.kafka.absences),
         ] {
             let committed = committed_offsets(consumer, self.tpl(input, partitions))?;
             table
@@ -273,15 +327,15 @@ impl Pipeline {
                 },
             );
         }
-        self.health.set_ready();
+        self.shared.health.set_ready();
         Ok(())
     }
 
     /// Stops reading the tables of `partitions` and forgets their state.
-    pub(super) fn drop_partitions(&mut self, partitions: &[i32]) {
+    fn drop_partitions(&mut self, partitions: &[i32]) {
         for (input, table) in [
-            (InputTopic::Roster, &self.roster),
-            (InputTopic::Absences, &self.absences),
+            (InputTopic::Roster, &self.kafka.roster),
+            (InputTopic::Absences, &self.kafka.absences),
         ] {
             let mut tpl = TopicPartitionList::new();
             for &p in partitions {
@@ -297,13 +351,13 @@ impl Pipeline {
         }
         for p in partitions {
             self.tasks.remove(p);
-            self.metrics.forget_partition(*p);
+            self.shared.metrics.forget_partition(*p);
         }
     }
 
     /// Committed offsets for `tpl` (unset ones become the beginning), retried while the
     /// coordinator is busy or offsets are unstable (a dead instance's transaction pending).
-    pub(super) fn committed(
+    fn committed(
         &self,
         consumer: &GroupConsumer,
         input: InputTopic,

@@ -11,11 +11,12 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Offset;
 
-use super::context::LogContext;
-use super::pipeline::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
-use super::records::to_record;
+use super::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
+use crate::config::InputTopic;
 use crate::domain::output::Source;
-use crate::metrics::InputTopic;
+use crate::engine::Output;
+use crate::kafka::context::LogContext;
+use crate::kafka::records::to_record;
 
 impl Pipeline {
     /// Reads what the table consumers have (roster first); true when anything was read.
@@ -25,8 +26,8 @@ impl Pipeline {
             for _ in 0..1000 {
                 // A clone of the handle: the message borrows it, not `self`.
                 let table = match input {
-                    InputTopic::Roster => self.roster.clone(),
-                    _ => self.absences.clone(),
+                    InputTopic::Roster => self.kafka.roster.clone(),
+                    _ => self.kafka.absences.clone(),
                 };
                 match table.poll(Duration::ZERO) {
                     None => break,
@@ -107,7 +108,7 @@ impl Pipeline {
             return Ok(());
         }
         self.ensure_transaction()?;
-        let now = self.now;
+        let now = self.round.now;
         let source = Source::Kafka {
             topic: message.topic().to_owned(),
             partition: p,
@@ -117,26 +118,21 @@ impl Pipeline {
             return Ok(());
         };
         let payload = message.payload().unwrap_or_default();
+        // Engine time of a badge, observed when its watermark advance closed weeks.
+        let mut engine_time = None;
         let outcome = match input {
             InputTopic::Badges => {
-                task.last_badge = self.round_at;
+                task.last_badge = self.round.at;
                 let started = Instant::now();
                 let outcome = task
                     .processor
                     .badge(payload, source, now, &mut self.scratch);
-                // A badge whose watermark advance closed weeks emitted first revisions.
-                let closed_weeks = self
-                    .scratch
-                    .iter()
-                    .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction));
-                if closed_weeks {
-                    self.metrics.observe_week_close(started.elapsed());
-                }
+                engine_time = Some(started.elapsed());
                 // Event time to emit: an on-time badge's timestamp is the partition's
                 // watermark right after it is applied.
                 if outcome == crate::processor::Outcome::Applied {
                     if let Some(event_time) = task.processor.engine().watermark() {
-                        self.metrics.observe_event_to_emit(event_time, now);
+                        self.shared.metrics.observe_event_to_emit(event_time, now);
                     }
                 }
                 outcome
@@ -148,16 +144,21 @@ impl Pipeline {
             InputTopic::Absences => task.processor.absence(payload, source, &mut self.scratch),
         };
         task.dirty = true;
-        self.metrics.record_input(input, outcome);
+        self.shared.metrics.record_input(input, outcome);
         self.batch.offsets.insert((input, p), step.offset + 1);
         self.batch.messages += 1;
-        self.send_outputs(message.key())
+        let sent = self.send_outputs(message.key())?;
+        if let (true, Some(elapsed)) = (sent.week_closed, engine_time) {
+            self.shared.metrics.observe_week_close(elapsed);
+        }
+        Ok(())
     }
 
     /// Begins a transaction unless one is open.
-    pub(super) fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
+    fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
         if !self.batch.open {
-            self.producer
+            self.kafka
+                .producer
                 .begin_transaction()
                 .map_err(PipelineError::kafka("beginning a transaction"))?;
             self.batch.open = true;
@@ -166,27 +167,39 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Sends the outputs in `scratch` (dead letters keyed by `input_key`).
-    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<(), PipelineError> {
+    /// Sends the outputs in `scratch` (dead letters keyed by `input_key`), counts them in the
+    /// batch's tally, feeds decisions to the weekly compliance gauges and empties `scratch`.
+    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<Sent, PipelineError> {
+        let mut sent = Sent::default();
         if self.scratch.is_empty() {
-            return Ok(());
+            return Ok(sent);
         }
-        let topics = &self.config.processor.topics;
+        let topics = &self.shared.config.processor.topics;
         for output in &self.scratch {
-            if let Some(record) =
-                to_record(output, topics, input_key, &self.ce_source, &self.now_text)
-            {
+            if let Some(record) = to_record(
+                output,
+                topics,
+                input_key,
+                &self.shared.ce_source,
+                &self.round.now_text,
+            ) {
                 let mut base = BaseRecord::to(record.topic)
                     .payload(record.payload.as_slice())
                     .headers(record.headers);
                 if let Some(key) = record.key {
                     base = base.key(key);
                 }
-                send(&self.producer, base)?;
+                send(&self.kafka.producer, base)?;
+            }
+            self.batch.tally.add(output);
+            match output {
+                Output::Decision(decision) => self.shared.metrics.record_decision(decision),
+                Output::WeekClosed(_) => sent.week_closed = true,
+                _ => {}
             }
         }
-        self.batch.outputs.append(&mut self.scratch);
-        Ok(())
+        self.scratch.clear();
+        Ok(sent)
     }
 
     /// Sends one changelog record to partition `p`.
@@ -196,24 +209,24 @@ impl Pipeline {
         key: &str,
         value: Option<&[u8]>,
     ) -> Result<(), PipelineError> {
-        let mut base = BaseRecord::to(&self.config.processor.topics.changelog)
+        let mut base = BaseRecord::to(&self.shared.config.processor.topics.changelog)
             .partition(p)
             .key(key.as_bytes());
         if let Some(value) = value {
             base = base.payload(value);
         }
-        send(&self.producer, base)
+        send(&self.kafka.producer, base)
     }
 
     /// The idle advance of §3.3: a partition without a badge for `idle_advance_after` has its
     /// watermark moved to `now - idle_advance_after`. Checked at most once a second.
     pub fn idle_advance(&mut self) -> Result<(), PipelineError> {
-        if self.last_idle_check.elapsed() < Duration::from_secs(1) {
+        if self.timers.idle_check.elapsed() < Duration::from_secs(1) {
             return Ok(());
         }
-        self.last_idle_check = Instant::now();
-        let idle = self.config.processor.time.idle_advance_after;
-        let target = self.clock.now().sub_duration(idle);
+        self.timers.idle_check = Instant::now();
+        let idle = self.shared.config.processor.time.idle_advance_after;
+        let target = self.shared.clock.now().sub_duration(idle);
         let due: Vec<i32> = self
             .tasks
             .iter()
@@ -230,21 +243,27 @@ impl Pipeline {
             };
             let started = Instant::now();
             task.processor.advance_watermark(target, &mut self.scratch);
+            let elapsed = started.elapsed();
             if self
                 .scratch
                 .iter()
-                .any(|o| matches!(o, crate::engine::Output::Decision(d) if !d.correction))
+                .all(|o| matches!(o, Output::WeekClosed(_)))
             {
-                self.metrics.observe_week_close(started.elapsed());
+                // Nothing to send. An advance without records is written with the
+                // partition's next batch (its changes stay tracked): replaying it after a
+                // crash emits nothing either.
+                if !self.scratch.is_empty() {
+                    self.shared.metrics.observe_week_close(elapsed);
+                    self.scratch.clear();
+                }
+                continue;
             }
-            if !self.scratch.is_empty() {
-                // Outputs and the state that produced them commit together. An advance
-                // without outputs is written with the partition's next batch (its changes
-                // stay tracked): replaying it after a crash emits nothing either.
-                task.dirty = true;
-                tracing::debug!(partition = p, outputs = self.scratch.len(), "idle advance");
-                self.ensure_transaction()?;
-                self.send_outputs(None)?;
+            // Outputs and the state that produced them commit together.
+            task.dirty = true;
+            tracing::debug!(partition = p, outputs = self.scratch.len(), "idle advance");
+            self.ensure_transaction()?;
+            if self.send_outputs(None)?.week_closed {
+                self.shared.metrics.observe_week_close(elapsed);
             }
         }
         Ok(())
@@ -255,6 +274,7 @@ impl Pipeline {
         let cap = Duration::from_millis(20);
         match self.batch.started {
             Some(started) if self.batch.open => self
+                .shared
                 .config
                 .processor
                 .state
@@ -268,18 +288,24 @@ impl Pipeline {
     /// Whether the open batch holds `batch_max_messages` (checked per message).
     pub fn batch_full(&self) -> bool {
         self.batch.open
-            && self.batch.messages >= self.config.processor.state.batch_max_messages as usize
+            && self.batch.messages >= self.shared.config.processor.state.batch_max_messages as usize
     }
 
     /// Whether the open batch should be committed now (full, or open for `batch_max_wait`).
     pub fn batch_due(&self) -> bool {
         self.batch_full()
             || (self.batch.open
-                && self
-                    .batch
-                    .started
-                    .is_some_and(|s| s.elapsed() >= self.config.processor.state.batch_max_wait))
+                && self.batch.started.is_some_and(|s| {
+                    s.elapsed() >= self.shared.config.processor.state.batch_max_wait
+                }))
     }
+}
+
+/// What [`Pipeline::send_outputs`] saw.
+#[derive(Default)]
+struct Sent {
+    /// A zone closed a week ([`Output::WeekClosed`]).
+    week_closed: bool,
 }
 
 /// The coordinates of a message, read before it is applied.
