@@ -11,6 +11,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "toolchain"
+# rust-toolchain.toml pins the release CI uses. Where rustup knows it only as `stable` (same
+# version), name it locally instead of letting rustup download it.
+pinned=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
+if ! rustup toolchain list | grep -q "^$pinned-"; then
+  stable_version=$(cd / && rustc +stable --version | awk '{print $2}')
+  if [ "$stable_version" = "$pinned" ]; then
+    rustup toolchain link "$pinned" "$(cd / && rustc +stable --print sysroot)"
+  fi
+fi
+cargo --version
+
 step "tools"
 scripts/install-tools.sh
 
