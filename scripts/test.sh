@@ -12,13 +12,15 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain"
-# rust-toolchain.toml pins the release CI uses. Where rustup knows it only as `stable` (same
-# version), name it locally instead of letting rustup download it.
+# rust-toolchain.toml pins the release CI uses. Where rustup knows that release only as
+# `stable` (the same version), give it the pinned name locally instead of letting rustup try
+# a download (rustup refuses release names for `toolchain link`, so a symlink it is).
 pinned=$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)
 if ! rustup toolchain list | grep -q "^$pinned-"; then
-  stable_version=$(cd / && rustc +stable --version | awk '{print $2}')
+  stable_version=$(cd / && rustc +stable --version | cut -d' ' -f2)
   if [ "$stable_version" = "$pinned" ]; then
-    rustup toolchain link "$pinned" "$(cd / && rustc +stable --print sysroot)"
+    stable_root=$(cd / && rustc +stable --print sysroot)
+    ln -s "$stable_root" "$(dirname "$stable_root")/$pinned-$(basename "$stable_root" | sed 's/^stable-//')"
   fi
 fi
 cargo --version
