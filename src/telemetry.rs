@@ -31,6 +31,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat, PrivacyConfig};
+use crate::engine::Output;
 
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -159,5 +160,38 @@ impl Pseudonym {
             out.push_str(&format!("{byte:02x}"));
         }
         out
+    }
+}
+
+/// Logs one output that concerns an employee at DEBUG, naming people only through
+/// `pseudonym`: an operator who must trace one complaint enables `debug` and looks up the
+/// employee's pseudonym (computed with the same key) in the logs. Nothing is computed unless
+/// DEBUG is enabled for this module.
+pub fn log_output(pseudonym: &Pseudonym, output: &Output) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    match output {
+        Output::Decision(d) => tracing::debug!(
+            employee = %pseudonym.name(d.employee_id.as_str()),
+            week = %d.week,
+            status = d.status.as_str(),
+            revision = d.revision,
+            "decision"
+        ),
+        Output::Change(c) => tracing::debug!(
+            employee = %pseudonym.name(c.employee_id.as_str()),
+            week = %c.week,
+            status = c.status.as_str(),
+            "compliance change"
+        ),
+        Output::Alert(a) => tracing::debug!(
+            employee = %pseudonym.name(a.employee_id.as_str()),
+            manager = %pseudonym.name(&a.manager_id),
+            week = %a.week,
+            kind = a.kind.as_str(),
+            "manager alert"
+        ),
+        Output::AlertWithoutManager(_) | Output::DeadLetter(_) | Output::WeekClosed(_) => {}
     }
 }

@@ -115,3 +115,46 @@ fn pseudonyms_are_keyed_stable_and_hide_the_id() {
     assert_eq!(raw.name("e-42"), "e-42");
     assert!(!format!("{a:?}").contains("key-a"));
 }
+
+#[test]
+fn per_employee_events_are_logged_at_debug_under_the_pseudonym_only() {
+    use attendance_compliance::engine::Output;
+    use attendance_compliance::telemetry::log_output;
+
+    let outputs = crate::helpers::drive_basic_week(&attendance_compliance::metrics::Metrics::new());
+    assert!(outputs.iter().any(|o| matches!(o, Output::Decision(_))));
+    let pseudonym = Pseudonym::new(&PrivacyConfig {
+        log_employee_ids: false,
+        pseudonym_key: Secret::new("key-a"),
+    });
+
+    let debug = Buffer::default();
+    let sub = subscriber(&log(LogFormat::Json, "debug"), false, debug.clone()).expect("subscriber");
+    tracing::subscriber::with_default(sub, || {
+        outputs.iter().for_each(|o| log_output(&pseudonym, o))
+    });
+    let text = debug.text();
+    let mut named = 0;
+    for output in &outputs {
+        if let Output::Decision(d) = output {
+            let id = d.employee_id.as_str();
+            assert!(
+                text.contains(&pseudonym.name(id)),
+                "no pseudonym for a decision: {text}"
+            );
+            assert!(
+                !text.contains(&format!("\"{id}\"")),
+                "raw id {id} in the logs: {text}"
+            );
+            named += 1;
+        }
+    }
+    assert!(named > 0);
+
+    let info = Buffer::default();
+    let sub = subscriber(&log(LogFormat::Json, "info"), false, info.clone()).expect("subscriber");
+    tracing::subscriber::with_default(sub, || {
+        outputs.iter().for_each(|o| log_output(&pseudonym, o))
+    });
+    assert_eq!(info.text(), "", "per-employee events are DEBUG only");
+}

@@ -17,6 +17,7 @@ use crate::domain::output::Source;
 use crate::engine::Output;
 use crate::kafka::context::LogContext;
 use crate::kafka::records::to_record;
+use crate::telemetry;
 
 impl Pipeline {
     /// Reads what the table consumers have (roster first); true when anything was read.
@@ -192,6 +193,7 @@ impl Pipeline {
                 send(&self.kafka.producer, base)?;
             }
             self.batch.tally.add(output);
+            telemetry::log_output(&self.shared.pseudonym, output);
             match output {
                 Output::Decision(decision) => self.shared.metrics.record_decision(decision),
                 Output::WeekClosed(_) => sent.week_closed = true,

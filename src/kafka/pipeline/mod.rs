@@ -36,6 +36,7 @@ use crate::engine::Output;
 use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
+use crate::telemetry::Pseudonym;
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -155,6 +156,8 @@ struct Shared {
     progress: Arc<Progress>,
     /// `ce_source` of every output record.
     ce_source: String,
+    /// How employees are named in DEBUG logs (`[privacy]`).
+    pseudonym: Pseudonym,
 }
 
 /// The clocks, read once per round of the main loop (per message they cost ~4% of the CPU
@@ -196,6 +199,7 @@ impl Pipeline {
     /// A pipeline owning no partition yet.
     pub fn new(clients: Clients, services: Services) -> Self {
         let now = services.clock.now();
+        let pseudonym = Pseudonym::new(&services.config.processor.privacy);
         let ce_source = format!(
             "/attendance-compliance/{}",
             services.config.processor.kafka.group_id
@@ -213,6 +217,7 @@ impl Pipeline {
                 clock: services.clock,
                 metrics: services.metrics,
                 health: services.health,
+                pseudonym,
                 progress: services.progress,
                 ce_source,
             },
