@@ -49,5 +49,5 @@ export ATTENDANCE_BIN="$PWD/target/debug/attendance-compliance"
 
 step "tests"
 cargo test --all-targets --no-fail-fast 2>&1 | tee target/test-output.txt
-# Observability checks (promtool) are added below by the observability work.
+
 step "observability checks (promtool, kubeconform, compose, hadolint)"; scripts/check-observability.sh

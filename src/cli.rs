@@ -1,4 +1,4 @@
-//! The command line: `replay`, `check-config`, `generate` (and later `run`, `demo`).
+//! The command line: `run`, `demo`, `replay`, `check-config`, `generate`.
 
 use std::path::PathBuf;
 

@@ -3,14 +3,17 @@
 //! Badge events, the roster and approved absences come in; weekly decisions, compliance
 //! changes, manager alerts and dead letters go out. The behaviour contract is SPEC.md.
 //!
-//! Codemap:
-//! - [`domain`]: the vocabulary (instants, local days, ISO weeks, statuses, ids);
-//! - [`wire`]: decoding and validating inputs, the shapes of the outputs;
-//! - [`config`]: the configuration directory, layered and validated;
-//! - [`engine`]: the pure state machine (no I/O, no clock reads);
+//! Codemap (a module imports only modules above it in this list, or beside it):
+//! - [`domain`]: the vocabulary (instants, local days, ISO weeks, statuses, employee ids, the
+//!   output values and the rejection of an input);
+//! - [`wire`]: bytes in: decoding and validating the input topics into domain records;
+//! - [`config`]: the configuration directory, layered and validated, and the topic names;
+//! - [`engine`]: the pure state machine (no I/O, no clock reads); reports what it did as
+//!   typed [`engine::Output`]s;
 //! - [`processor`]: the single path from raw messages to outputs, shared by every shell;
 //! - [`replay`]: the batch shell over files;
-//! - [`generate`]: synthetic companies for tests, benchmarks and the demo.
+//! - [`generate`]: synthetic companies for tests, benchmarks and the demo;
+//! - [`cli`]: the command line's arguments.
 //! - [`kafka`], [`service`], [`demo`]: the live shell over Kafka, the process around it, the
 //!   demo on a mock cluster;
 //! - [`clock`], [`health`], [`metrics`], [`http`], [`telemetry`]: what the live shell reads
