@@ -50,7 +50,7 @@ pub(crate) fn load(
 
     let mut processor = ProcessorConfig::default();
     let mut provenance = layer::Provenance::default();
-    if let Some(Some(raw)) = processor_raw {
+    if let Some(raw) = processor_raw {
         let source = layer::Source::file(PROCESSOR_FILE);
         layer::apply(&mut processor, raw, &source, &mut provenance, &mut findings);
     }
@@ -115,18 +115,18 @@ fn read_required<T: DeserializeOwned>(
     read_file(&path, file, findings)
 }
 
-/// Reads and deserializes a file that may be absent: `Some(None)` when absent, `None` when
-/// present but unreadable.
+/// Reads and deserializes a file that may be absent: `None` when it is absent, or present but
+/// unreadable (that problem is in `findings`).
 fn read_optional<T: DeserializeOwned>(
     dir: &Path,
     file: &str,
     findings: &mut Findings,
-) -> Option<Option<T>> {
+) -> Option<T> {
     let path = dir.join(file);
     if !path.exists() {
-        return Some(None);
+        return None;
     }
-    read_file(&path, file, findings).map(Some)
+    read_file(&path, file, findings)
 }
 
 fn read_file<T: DeserializeOwned>(path: &Path, file: &str, findings: &mut Findings) -> Option<T> {
