@@ -147,7 +147,16 @@ pub enum Source {
     },
 }
 
+/// A dead letter keeps at most this many bytes of the original message (twice the 64 KiB
+/// input limit). Longer payloads are cut to this prefix and flagged (`payload_truncated`,
+/// with the full length and SHA-256), so that a dead letter always fits a Kafka record:
+/// escaped as JSON (`\u0001` is 6 bytes) the kept prefix is at most 768 KiB.
+pub const DEAD_LETTER_PAYLOAD_MAX: usize = 128 * 1024;
+
 /// A dead letter (topic `attendance-dead-letters`, key as received).
+///
+/// A payload longer than [`DEAD_LETTER_PAYLOAD_MAX`] is truncated; only then do the three
+/// `payload_truncated`, `payload_bytes` and `payload_sha256` fields appear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     /// Always 1.
@@ -162,19 +171,50 @@ pub struct DeadLetter {
     pub payload: Option<String>,
     /// The original bytes, base64, when they are not UTF-8.
     pub payload_base64: Option<String>,
+    /// Set when the payload holds only a prefix of the original bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_truncated: Option<bool>,
+    /// The original length in bytes, when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_bytes: Option<u64>,
+    /// The SHA-256 of all the original bytes (lower-case hex), when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_sha256: Option<String>,
+}
+
+/// What is known of a message too long to keep whole: its first
+/// [`DEAD_LETTER_PAYLOAD_MAX`] bytes (or fewer), its length and its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadPrefix {
+    /// The first bytes of the message.
+    pub prefix: Vec<u8>,
+    /// The full length in bytes.
+    pub len: u64,
+    /// SHA-256 of the full message.
+    pub sha256: [u8; 32],
+}
+
+impl PayloadPrefix {
+    /// The prefix, length and digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let keep = bytes.len().min(DEAD_LETTER_PAYLOAD_MAX);
+        Self {
+            prefix: bytes[..keep].to_vec(),
+            len: bytes.len() as u64,
+            sha256: sha2::Sha256::digest(bytes).into(),
+        }
+    }
 }
 
 impl DeadLetter {
-    /// A dead letter for `bytes` from `source`.
+    /// A dead letter for `bytes` from `source`; truncated when longer than
+    /// [`DEAD_LETTER_PAYLOAD_MAX`].
     pub fn new(reason: DeadLetterReason, detail: String, source: Source, bytes: &[u8]) -> Self {
-        use base64::Engine as _;
-        let (payload, payload_base64) = match std::str::from_utf8(bytes) {
-            Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            ),
-        };
+        if bytes.len() > DEAD_LETTER_PAYLOAD_MAX {
+            return Self::truncated(reason, detail, source, PayloadPrefix::of(bytes));
+        }
+        let (payload, payload_base64) = text_or_base64(bytes);
         Self {
             schema_version: SCHEMA_VERSION,
             reason,
@@ -182,6 +222,130 @@ impl DeadLetter {
             source,
             payload,
             payload_base64,
+            payload_truncated: None,
+            payload_bytes: None,
+            payload_sha256: None,
         }
+    }
+
+    /// A dead letter for a message of which only `seen` is known (replay does not read an
+    /// over-long line whole). The payload is the prefix, cut back to a character boundary
+    /// when it is text (`payload`), else base64 (`payload_base64`); a message that fits
+    /// [`DEAD_LETTER_PAYLOAD_MAX`] whole is kept whole, exactly like [`DeadLetter::new`].
+    pub fn truncated(
+        reason: DeadLetterReason,
+        detail: String,
+        source: Source,
+        seen: PayloadPrefix,
+    ) -> Self {
+        let mut prefix = &seen.prefix[..seen.prefix.len().min(DEAD_LETTER_PAYLOAD_MAX)];
+        if seen.len <= prefix.len() as u64 {
+            return Self::new(reason, detail, source, prefix);
+        }
+        if let Err(e) = std::str::from_utf8(prefix) {
+            // A character cut by the limit (at most 3 bytes) does not make the text binary.
+            if e.error_len().is_none() {
+                prefix = &prefix[..e.valid_up_to()];
+            }
+        }
+        let (payload, payload_base64) = text_or_base64(prefix);
+        let mut hex = String::with_capacity(64);
+        for byte in seen.sha256 {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+        }
+        Self {
+            schema_version: SCHEMA_VERSION,
+            reason,
+            detail,
+            source,
+            payload,
+            payload_base64,
+            payload_truncated: Some(true),
+            payload_bytes: Some(seen.len),
+            payload_sha256: Some(hex),
+        }
+    }
+}
+
+fn text_or_base64(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    use base64::Engine as _;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> Source {
+        Source::File {
+            file: "badges.jsonl".into(),
+            line: 7,
+        }
+    }
+
+    fn serialized(dl: &DeadLetter) -> Vec<u8> {
+        serde_json::to_vec(dl).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_payload_up_to_the_limit_is_kept_whole_without_truncation_fields() {
+        let bytes = vec![b'x'; DEAD_LETTER_PAYLOAD_MAX];
+        let dl = DeadLetter::new(DeadLetterReason::TooLarge, "big".into(), source(), &bytes);
+        assert_eq!(dl.payload.as_deref().map(str::len), Some(bytes.len()));
+        let text = String::from_utf8(serialized(&dl)).unwrap_or_default();
+        assert!(!text.contains("payload_truncated"), "{}", &text[..80]);
+    }
+
+    #[test]
+    fn control_bytes_far_over_the_limit_fit_a_kafka_record_once_escaped() {
+        let bytes = vec![1u8; 200 * 1024];
+        let dl = DeadLetter::new(DeadLetterReason::TooLarge, "big".into(), source(), &bytes);
+        assert_eq!(dl.payload_truncated, Some(true));
+        assert_eq!(dl.payload_bytes, Some(200 * 1024));
+        assert_eq!(
+            dl.payload.as_deref().map(str::len),
+            Some(DEAD_LETTER_PAYLOAD_MAX)
+        );
+        let len = serialized(&dl).len();
+        assert!(len > 6 * DEAD_LETTER_PAYLOAD_MAX, "escaped: {len}");
+        assert!(len < 800 * 1024, "a dead letter of {len} bytes");
+    }
+
+    #[test]
+    fn the_hash_covers_all_the_bytes_and_a_cut_character_is_dropped() {
+        use sha2::Digest as _;
+        let mut bytes = vec![b'a'; DEAD_LETTER_PAYLOAD_MAX - 1];
+        bytes.extend_from_slice("é and more".as_bytes());
+        let dl = DeadLetter::new(DeadLetterReason::TooLarge, "big".into(), source(), &bytes);
+        let payload = dl.payload.clone().unwrap_or_default();
+        assert_eq!(payload.len(), DEAD_LETTER_PAYLOAD_MAX - 1);
+        let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(dl.payload_sha256, Some(hex));
+    }
+
+    #[test]
+    fn binary_payloads_over_the_limit_are_base64_of_the_prefix() {
+        let bytes = vec![0xffu8; DEAD_LETTER_PAYLOAD_MAX + 10];
+        let dl = DeadLetter::new(DeadLetterReason::TooLarge, "big".into(), source(), &bytes);
+        assert!(dl.payload.is_none());
+        let b64 = dl.payload_base64.unwrap_or_default();
+        assert_eq!(b64.len(), DEAD_LETTER_PAYLOAD_MAX.div_ceil(3) * 4);
+    }
+
+    #[test]
+    fn a_prefix_that_is_the_whole_message_is_an_ordinary_dead_letter() {
+        let bytes = b"{\"oops\"".to_vec();
+        let seen = PayloadPrefix::of(&bytes);
+        let a = DeadLetter::truncated(DeadLetterReason::MalformedJson, "d".into(), source(), seen);
+        let b = DeadLetter::new(DeadLetterReason::MalformedJson, "d".into(), source(), &bytes);
+        assert_eq!(a, b);
     }
 }
