@@ -143,10 +143,10 @@ impl Processor {
     /// An absence message (§1.3).
     pub fn absence(&mut self, bytes: &[u8], source: Source, out: &mut dyn Sink) -> Outcome {
         match self.validator.decode_absence(bytes) {
-            Ok(absence) => {
-                self.engine.apply_absence(absence, out);
-                Outcome::Applied
-            }
+            Ok(absence) => match self.engine.apply_absence(absence, out) {
+                Ok(()) => Outcome::Applied,
+                Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
+            },
             Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
         }
     }

@@ -345,7 +345,12 @@ mod tests {
         let bytes = b"{\"oops\"".to_vec();
         let seen = PayloadPrefix::of(&bytes);
         let a = DeadLetter::truncated(DeadLetterReason::MalformedJson, "d".into(), source(), seen);
-        let b = DeadLetter::new(DeadLetterReason::MalformedJson, "d".into(), source(), &bytes);
+        let b = DeadLetter::new(
+            DeadLetterReason::MalformedJson,
+            "d".into(),
+            source(),
+            &bytes,
+        );
         assert_eq!(a, b);
     }
 }

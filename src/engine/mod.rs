@@ -99,6 +99,8 @@ struct ZoneState {
     risk_week: Week,
     risk_day: u32,
     risk_at: Timestamp,
+    /// Weeks `[from, resume)` to skip when the schedules reach them (bounded catch-up).
+    skip: Option<(Week, Week)>,
 }
 
 /// The attendance-compliance state machine for one input partition (or a whole replay).
@@ -116,7 +118,30 @@ pub struct Engine {
     tracking: bool,
     dirty: Vec<u32>,
     removed: Vec<Box<str>>,
+    /// Slots of removed employees, reused before the vector grows.
+    free: Vec<u32>,
+    /// Employees held without a roster record (their badges wait for one, §2).
+    unrostered: usize,
+    /// The UTC week of the watermark when employees without a roster record were last
+    /// pruned (see [`Engine::prune_unrostered`]).
+    pruned_at: Option<Week>,
+    /// Interner size (bytes) at which it is next compacted.
+    interner_compact_at: usize,
 }
+
+/// A single watermark advance that would close more weeks than this in a zone skips the
+/// empty stretch in between (see [`Engine::advance_watermark`]).
+pub const MAX_CATCH_UP_WEEKS: i32 = 53;
+
+/// At most this many absence records per employee (§1.3); more are dead-lettered
+/// `too_large` so that one employee's changelog record stays far below a Kafka record's size.
+pub const MAX_ABSENCES_PER_EMPLOYEE: usize = 1_000;
+
+/// At most this many bytes of absence ids and kinds per employee (same reason).
+pub const MAX_ABSENCE_TEXT_BYTES: usize = 256 * 1024;
+
+/// The interner is never compacted below this size.
+const INTERNER_COMPACT_MIN: usize = 1 << 20;
 
 impl Engine {
     /// A fresh engine for a validated configuration.
@@ -135,6 +160,7 @@ impl Engine {
                 risk_week: Week(0),
                 risk_day: 0,
                 risk_at: Timestamp::from_unix(i64::MAX, 0),
+                skip: None,
             })
             .collect();
         let site_days = rules
@@ -155,6 +181,10 @@ impl Engine {
             tracking: false,
             dirty: Vec::new(),
             removed: Vec::new(),
+            free: Vec::new(),
+            unrostered: 0,
+            pruned_at: None,
+            interner_compact_at: INTERNER_COMPACT_MIN,
         }
     }
 
@@ -173,6 +203,12 @@ impl Engine {
         self.index.len()
     }
 
+    /// Number of employees held without a roster record: their office days wait for one and
+    /// are forgotten after `retention_weeks` (§8, docs/SEMANTICS.md).
+    pub fn unrostered_held(&self) -> usize {
+        self.unrostered
+    }
+
     /// Approximate bytes of per-employee state.
     pub fn state_bytes(&self) -> usize {
         self.employees
@@ -180,17 +216,42 @@ impl Engine {
             .map(Employee::approx_bytes)
             .sum::<usize>()
             + self.index.approx_bytes()
+            + self.interner.approx_bytes()
     }
 
     fn employee_slot(&mut self, id: &str) -> usize {
         if let Some(i) = self.index.get(&self.employees, id) {
             return i as usize;
         }
-        let i = self.employees.len();
-        self.employees.push(Employee::new(id));
+        let i = match self.free.pop() {
+            Some(slot) => {
+                self.employees[slot as usize] = Employee::new(id);
+                slot as usize
+            }
+            None => {
+                self.employees.push(Employee::new(id));
+                self.employees.len() - 1
+            }
+        };
         self.index.insert(&self.employees, i as u32);
+        self.unrostered += 1;
         self.touch(i);
         i
+    }
+
+    /// Forgets the employee in slot `i` (already removed from the index) and frees the slot.
+    /// Zone member lists drop it lazily ([`Engine::sort_members`]).
+    fn release_slot(&mut self, i: usize) {
+        let employee = &mut self.employees[i];
+        match employee.roster.take() {
+            Some(r) => self.zones[usize::from(r.zone)].sorted = false,
+            None => self.unrostered = self.unrostered.saturating_sub(1),
+        }
+        if self.tracking {
+            self.removed.push(std::mem::take(&mut employee.id));
+        }
+        *employee = Employee::new("");
+        self.free.push(i as u32);
     }
 
     fn zone_context(&self, zone: u16) -> ZoneContext {
@@ -211,14 +272,7 @@ impl Engine {
             RosterChange::Upsert(record) => self.upsert_roster(record),
             RosterChange::Remove { employee_id } => {
                 if let Some(i) = self.index.remove(&self.employees, employee_id.as_str()) {
-                    if self.tracking {
-                        self.removed.push(employee_id.as_str().into());
-                    }
-                    let employee = &mut self.employees[i as usize];
-                    if let Some(r) = employee.roster.take() {
-                        self.zones[usize::from(r.zone)].members.retain(|&m| m != i);
-                    }
-                    *employee = Employee::new("");
+                    self.release_slot(i as usize);
                 }
             }
         }
@@ -243,10 +297,10 @@ impl Engine {
         };
         let old_zone = self.employees[i].roster.as_ref().map(|o| o.zone);
         if old_zone != Some(zone) {
-            if let Some(old) = old_zone {
-                self.zones[usize::from(old)]
-                    .members
-                    .retain(|&m| m as usize != i);
+            match old_zone {
+                // The old zone's list drops `i` lazily (sort_members), in O(1) here.
+                Some(old) => self.zones[usize::from(old)].sorted = false,
+                None => self.unrostered = self.unrostered.saturating_sub(1),
             }
             let z = &mut self.zones[usize::from(zone)];
             z.members.push(i as u32);
@@ -254,11 +308,17 @@ impl Engine {
         }
         self.employees[i].roster = Some(roster);
         self.touch(i);
+        self.maybe_compact_interner();
     }
 
     /// Applies an absence record (§1.3); re-evaluates closed weeks it touches within the
-    /// correction window (§3.5).
-    pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut dyn Sink) {
+    /// correction window (§3.5). Returns a `too_large` rejection, changing nothing, when the
+    /// employee would hold more than [`MAX_ABSENCES_PER_EMPLOYEE`] absences or
+    /// [`MAX_ABSENCE_TEXT_BYTES`] of their ids and kinds.
+    pub fn apply_absence(&mut self, a: AbsenceRecord, out: &mut dyn Sink) -> Result<(), Rejection> {
+        if let Some(i) = self.index.get(&self.employees, a.employee_id.as_str()) {
+            self.check_absence_budget(i as usize, &a)?;
+        }
         let i = self.employee_slot(a.employee_id.as_str());
         let kind = a.kind.as_deref().map(|k| self.interner.intern(k));
         let record = Absence {
@@ -278,17 +338,87 @@ impl Engine {
             None => employee.absences.push(record),
         }
         self.touch(i);
+        self.maybe_compact_interner();
         let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) else {
-            return;
+            return Ok(());
         };
         let Some(closed) = self.closed_through(zone) else {
-            return;
+            return Ok(());
         };
         let oldest_correctable = closed.plus(1 - self.rules.correction_weeks as i32);
         let from = touched.0.week().max(oldest_correctable);
         if from <= closed && touched.1.week() >= from {
             self.reevaluate_from(i, from, out);
         }
+        Ok(())
+    }
+
+    fn check_absence_budget(&self, i: usize, a: &AbsenceRecord) -> Result<(), Rejection> {
+        let employee = &self.employees[i];
+        let text = |id: &str, kind: usize| id.len() + kind;
+        let mut count = employee.absences.len();
+        let mut bytes: usize = employee
+            .absences
+            .iter()
+            .map(|x| text(&x.id, x.kind.map_or(0, |k| self.interner.get(k).len())))
+            .sum();
+        if let Some(old) = employee.absences.iter().find(|x| *x.id == *a.absence_id) {
+            count -= 1;
+            bytes -= text(&old.id, old.kind.map_or(0, |k| self.interner.get(k).len()));
+        }
+        count += 1;
+        bytes += text(&a.absence_id, a.kind.as_deref().map_or(0, str::len));
+        if count > MAX_ABSENCES_PER_EMPLOYEE {
+            return Err(Rejection::new(
+                DeadLetterReason::TooLarge,
+                format!(
+                    "the employee already holds {} absences, the limit is \
+                     {MAX_ABSENCES_PER_EMPLOYEE} per employee",
+                    count - 1
+                ),
+            ));
+        }
+        if bytes > MAX_ABSENCE_TEXT_BYTES {
+            return Err(Rejection::new(
+                DeadLetterReason::TooLarge,
+                format!(
+                    "the employee's absences would hold {bytes} bytes of ids and kinds, the \
+                     limit is {MAX_ABSENCE_TEXT_BYTES} per employee"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the interner from the strings still referenced once it has doubled since
+    /// the last compaction, so free-text values that are no longer used (an org renamed, an
+    /// absence kind forgotten) do not accumulate. Amortized O(1) per interned string.
+    fn maybe_compact_interner(&mut self) {
+        if self.interner.approx_bytes() < self.interner_compact_at {
+            return;
+        }
+        let old = std::mem::take(&mut self.interner);
+        let map = |sym: &mut state::Sym, new: &mut Interner| *sym = new.intern(old.get(*sym));
+        let mut new = Interner::default();
+        for employee in &mut self.employees {
+            if let Some(r) = employee.roster.as_mut() {
+                if let Some(m) = r.manager.as_mut() {
+                    map(m, &mut new);
+                }
+                if let Some(v) = r.vp.as_mut() {
+                    map(v, &mut new);
+                }
+                map(&mut r.org, &mut new);
+                map(&mut r.group, &mut new);
+            }
+            for absence in &mut employee.absences {
+                if let Some(k) = absence.kind.as_mut() {
+                    map(k, &mut new);
+                }
+            }
+        }
+        self.interner = new;
+        self.interner_compact_at = (2 * self.interner.approx_bytes()).max(INTERNER_COMPACT_MIN);
     }
 
     /// Applies a badge (§3.1, §3.5) and then advances the watermark (§3.6). Returns the
@@ -319,6 +449,17 @@ impl Engine {
                     effect = BadgeEffect::Correction;
                 }
             }
+        } else if let Some(horizon) = self.unrostered_horizon() {
+            if week < horizon {
+                return Err(Rejection::new(
+                    DeadLetterReason::TooLate,
+                    format!(
+                        "office day {day} is in {week}; badges of employees not in the roster \
+                         are kept for {} weeks (the oldest week kept is {horizon})",
+                        self.rules.retention_weeks
+                    ),
+                ));
+            }
         }
         let new_day = badge.direction == Direction::In && self.employees[i].add_office_day(day);
         if new_day {
@@ -338,13 +479,121 @@ impl Engine {
     /// Moves the watermark forward to `to` (never back) and fires what became due. Shells
     /// call it for the idle advance (§3.3) and at the end of a replay with `--now` (§7). It
     /// does nothing before the first badge: there is no week the processor saw from its start.
+    ///
+    /// Work is bounded however far `to` lies from the previous watermark: when a zone would
+    /// close more than [`MAX_CATCH_UP_WEEKS`] weeks, the weeks that start after the previous
+    /// watermark (so hold no applied badge) and end more than `retention_weeks` before `to`
+    /// are skipped — neither closed with decisions nor checked for at-risk; they could never
+    /// be corrected anyway (docs/SEMANTICS.md, "Bounded work").
     pub fn advance_watermark(&mut self, to: Timestamp, out: &mut dyn Sink) {
         if self.first_badge.is_none() || self.watermark.is_some_and(|w| w >= to) {
             return;
         }
+        let previous = self.watermark.or(self.first_badge);
         self.watermark = Some(to);
+        if let Some(previous) = previous {
+            self.skip_empty_stretch(previous, to);
+        }
         if self.next_due.is_some_and(|due| due <= to) {
             self.fire_due(to, out);
+        }
+        self.prune_unrostered(to);
+    }
+
+    /// See [`Engine::advance_watermark`].
+    fn skip_empty_stretch(&mut self, previous: Timestamp, to: Timestamp) {
+        let retention = self.rules.retention_weeks as i32;
+        let mut skipped = false;
+        // A skip is only ever set here, after the previous advance has fired everything.
+        for z in 0..self.zones.len() {
+            let tz = self.zones[z].tz;
+            let target = local_day(tz, to).week();
+            if target.0 - self.zones[z].next_close.0 <= MAX_CATCH_UP_WEEKS {
+                continue;
+            }
+            let from = local_day(tz, previous)
+                .week()
+                .plus(1)
+                .max(self.zones[z].next_close);
+            let resume = target.plus(-retention);
+            if resume > from {
+                self.zones[z].skip = Some((from, resume));
+                skipped |= self.apply_skip(z);
+            }
+        }
+        if skipped {
+            self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
+        }
+    }
+
+    /// Moves zone `z`'s schedules over its pending skip once they reach it; returns whether
+    /// anything moved.
+    fn apply_skip(&mut self, z: usize) -> bool {
+        let Some((from, resume)) = self.zones[z].skip else {
+            return false;
+        };
+        let tz = self.zones[z].tz;
+        let mut moved = false;
+        if self.zones[z].next_close >= from && self.zones[z].next_close < resume {
+            self.zones[z].next_close = resume;
+            self.zones[z].close_at = self.close_instant(tz, resume);
+            moved = true;
+        }
+        let zone = &mut self.zones[z];
+        if zone.risk_week >= from && zone.risk_week < resume {
+            zone.risk_week = resume;
+            zone.risk_day = 0;
+            zone.risk_at = local_midnight(tz, resume.monday());
+            moved = true;
+        }
+        if zone.next_close >= resume && zone.risk_week >= resume {
+            zone.skip = None;
+        }
+        moved
+    }
+
+    /// The oldest week an employee without a roster record keeps office days for:
+    /// `retention_weeks` before the watermark's UTC week.
+    fn unrostered_horizon(&self) -> Option<Week> {
+        let watermark = self.watermark?;
+        let week = local_day(chrono_tz::UTC, watermark).week();
+        Some(week.plus(-(self.rules.retention_weeks as i32)))
+    }
+
+    /// Once per UTC week of the watermark: employees without a roster record forget office
+    /// days and absences older than [`Engine::unrostered_horizon`], and are forgotten when
+    /// nothing is left (so a flood of ids that never join the roster is held for a bounded
+    /// time; [`Engine::unrostered_held`] counts them).
+    fn prune_unrostered(&mut self, watermark: Timestamp) {
+        let week = local_day(chrono_tz::UTC, watermark).week();
+        if self.pruned_at.is_some_and(|w| w >= week) {
+            return;
+        }
+        self.pruned_at = Some(week);
+        let Some(horizon) = self.unrostered_horizon() else {
+            return;
+        };
+        for i in 0..self.employees.len() {
+            let employee = &self.employees[i];
+            if employee.roster.is_some() || employee.id.is_empty() {
+                continue;
+            }
+            let monday = horizon.monday();
+            let stale = employee.office.first().is_some_and(|(w, _)| *w < horizon)
+                || employee.absences.iter().any(|a| a.end < monday);
+            if !stale {
+                continue;
+            }
+            let employee = &mut self.employees[i];
+            employee.forget_before(horizon);
+            if employee.office.is_empty() && employee.absences.is_empty() {
+                let id = employee.id.clone();
+                if let Some(slot) = self.index.remove(&self.employees, &id) {
+                    self.release_slot(slot as usize);
+                }
+            } else {
+                self.touch(i);
+            }
         }
     }
 
@@ -403,6 +652,9 @@ impl Engine {
 
     fn fire_due(&mut self, watermark: Timestamp, out: &mut dyn Sink) {
         loop {
+            for z in 0..self.zones.len() {
+                self.apply_skip(z);
+            }
             let mut best: Option<Due> = None;
             for (zone, state) in self.zones.iter().enumerate() {
                 let candidates = [
@@ -456,12 +708,21 @@ impl Engine {
         self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
     }
 
+    /// Sorts zone `z`'s members by employee id and drops those that left it (removed,
+    /// moved to another zone, slot reused: removal is lazy so that it is O(1)).
     fn sort_members(&mut self, z: usize) {
         if !self.zones[z].sorted {
             let employees = &self.employees;
-            self.zones[z]
-                .members
-                .sort_by(|&a, &b| employees[a as usize].id.cmp(&employees[b as usize].id));
+            let zone = z as u16;
+            let members = &mut self.zones[z].members;
+            members.retain(|&m| employees[m as usize].roster.is_some_and(|r| r.zone == zone));
+            members.sort_unstable_by(|&a, &b| {
+                employees[a as usize]
+                    .id
+                    .cmp(&employees[b as usize].id)
+                    .then(a.cmp(&b))
+            });
+            members.dedup();
             self.zones[z].sorted = true;
         }
     }
@@ -543,6 +804,8 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod bounds;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Day, EmployeeId, Status, Timestamp, Week};
 
-use super::state::{Absence, DecisionRecord, Employee, Roster};
+use super::state::{Absence, DecisionRecord, Roster};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
@@ -162,6 +162,9 @@ impl Engine {
         let dirty = std::mem::take(&mut self.dirty);
         for i in dirty {
             let i = i as usize;
+            if !self.employees[i].dirty {
+                continue; // listed twice (its slot was freed and reused) or released
+            }
             self.employees[i].dirty = false;
             if self.employees[i].id.is_empty() {
                 continue; // removed after it was touched
@@ -243,7 +246,7 @@ impl Engine {
         }
         let Some(bytes) = value else {
             if let Some(i) = self.index.remove(&self.employees, key) {
-                self.employees[i as usize] = Employee::new("");
+                self.release_slot(i as usize);
             }
             return Ok(());
         };
@@ -324,11 +327,16 @@ impl Engine {
             zone.members.clear();
             zone.sorted = false;
         }
+        self.free.clear();
+        self.unrostered = 0;
         for (i, employee) in self.employees.iter().enumerate() {
-            if let Some(r) = &employee.roster {
-                self.zones[usize::from(r.zone)].members.push(i as u32);
+            match &employee.roster {
+                Some(r) => self.zones[usize::from(r.zone)].members.push(i as u32),
+                None if employee.id.is_empty() => self.free.push(i as u32),
+                None => self.unrostered += 1,
             }
         }
+        self.maybe_compact_interner();
         if let Some(first) = self.first_badge {
             self.start_schedules(first);
             if let Some(wm) = self.watermark {

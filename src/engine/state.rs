@@ -14,6 +14,7 @@ pub(super) type Sym = u32;
 pub(super) struct Interner {
     strings: Vec<Box<str>>,
     index: FxHashMap<Box<str>, Sym>,
+    bytes: usize,
 }
 
 impl Interner {
@@ -25,7 +26,14 @@ impl Interner {
         let sym = self.strings.len() as Sym;
         self.strings.push(s.into());
         self.index.insert(s.into(), sym);
+        // Each string is held twice (vector and map) plus the two entries' overhead.
+        self.bytes += 2 * s.len() + 48;
         sym
+    }
+
+    /// Approximate bytes held (what compaction is triggered on).
+    pub(super) fn approx_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The string of `sym`.

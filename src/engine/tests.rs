@@ -144,6 +144,12 @@ impl Company {
             .roster(None, Some(json.as_bytes()), Self::source(), &mut self.out)
     }
 
+    /// A roster tombstone for `id`.
+    pub(crate) fn roster_tombstone(&mut self, id: &str) -> Outcome {
+        self.processor
+            .roster(Some(id.as_bytes()), None, Self::source(), &mut self.out)
+    }
+
     /// An active corporate employee at `site`, managed by m-1, hired long ago.
     pub(crate) fn employee(&mut self, id: &str, group: &str, site: &str) {
         let json = format!(

@@ -56,6 +56,7 @@ pub struct Metrics {
     batch_messages: Histogram,
     event_to_emit: Histogram,
     state_employees: IntGaugeVec,
+    state_unrostered: IntGaugeVec,
     state_bytes: IntGaugeVec,
     restore_duration: Histogram,
     restore_records: IntCounter,
@@ -218,6 +219,13 @@ impl Metrics {
                 r,
                 "attendance_state_employees",
                 "Employees with state, per input partition.",
+                &["partition"],
+            ),
+            state_unrostered: gauge_vec(
+                r,
+                "attendance_state_unrostered_employees",
+                "Employees held without a roster record (their badges wait for one and are \
+                 forgotten after the retention), per input partition.",
                 &["partition"],
             ),
             state_bytes: gauge_vec(
@@ -431,13 +439,22 @@ impl Metrics {
             .set(lag.max(0));
     }
 
-    /// Sets a partition's state size, from `Engine::employees_tracked` and
-    /// `Engine::state_bytes`.
-    pub fn set_state_size(&self, partition: i32, employees: usize, bytes: usize) {
+    /// Sets a partition's state size, from `Engine::employees_tracked`,
+    /// `Engine::unrostered_held` and `Engine::state_bytes`.
+    pub fn set_state_size(
+        &self,
+        partition: i32,
+        employees: usize,
+        unrostered: usize,
+        bytes: usize,
+    ) {
         let p = partition.to_string();
         self.state_employees
             .with_label_values(&[&p])
             .set(i64::try_from(employees).unwrap_or(i64::MAX));
+        self.state_unrostered
+            .with_label_values(&[&p])
+            .set(i64::try_from(unrostered).unwrap_or(i64::MAX));
         self.state_bytes
             .with_label_values(&[&p])
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
@@ -450,6 +467,7 @@ impl Metrics {
         let _ = self.watermark.remove_label_values(&[&p]);
         let _ = self.watermark_lag.remove_label_values(&[&p]);
         let _ = self.state_employees.remove_label_values(&[&p]);
+        let _ = self.state_unrostered.remove_label_values(&[&p]);
         let _ = self.state_bytes.remove_label_values(&[&p]);
         for topic in InputTopic::ALL {
             let _ = self.consumer_lag.remove_label_values(&[topic.as_str(), &p]);

@@ -73,6 +73,7 @@ pub(crate) fn drive_basic_week(metrics: &Metrics) -> Vec<Output> {
     metrics.set_state_size(
         0,
         processor.engine().employees_tracked(),
+        processor.engine().unrostered_held(),
         processor.engine().state_bytes(),
     );
     metrics.record_outputs(&outputs);

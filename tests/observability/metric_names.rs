@@ -220,6 +220,13 @@ fn every_input_message_is_counted_once_with_its_outcome() {
         1.0
     );
     assert!(sum(&s, "attendance_state_employees", &[("partition", "0")]) > 0.0);
+    let employees = sum(&s, "attendance_state_employees", &[("partition", "0")]);
+    let unrostered = sum(
+        &s,
+        "attendance_state_unrostered_employees",
+        &[("partition", "0")],
+    );
+    assert!((0.0..employees).contains(&unrostered), "{unrostered}");
     assert!(
         sum(
             &s,
@@ -382,6 +389,7 @@ fn forgetting_a_partition_removes_its_series() {
         "attendance_watermark_seconds{",
         "attendance_watermark_lag_seconds{",
         "attendance_state_bytes{",
+        "attendance_state_unrostered_employees{",
         "attendance_consumer_lag_messages{",
     ] {
         assert!(

@@ -182,6 +182,7 @@ impl Pipeline {
                 self.shared.metrics.set_state_size(
                     *p,
                     engine.employees_tracked(),
+                    engine.unrostered_held(),
                     engine.state_bytes(),
                 );
             }
