@@ -155,7 +155,7 @@ fn produce(config: &Config, dir: &std::path::Path) -> anyhow::Result<u64> {
         .set("bootstrap.servers", &config.processor.kafka.brokers)
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .context("while creating the demo producer")?;
     let topics = &config.processor.topics;
     let mut count = 0;

@@ -220,7 +220,7 @@ impl OutputReader {
             )
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_committed")
-            .create_with_context(LogContext)?;
+            .create_with_context(LogContext::default())?;
         let t = &config.processor.topics;
         let topics = [
             t.decisions.clone(),

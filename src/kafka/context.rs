@@ -1,13 +1,15 @@
 //! librdkafka callbacks: logs and errors forwarded to `tracing`, delivery failures noted, and
 //! the group consumer's rebalance callbacks handed to the [`Pipeline`].
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use super::pipeline::{Pipeline, PipelineError};
@@ -38,9 +40,43 @@ fn forward_error(error: &KafkaError, reason: &str) {
     tracing::warn!(target: "librdkafka", error = %error, "{reason}");
 }
 
-/// Context of the producer and the assign-only consumers.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LogContext;
+/// Whether the broker (or the producer's own size check) refuses a record for good: it
+/// would be refused again however often it is sent, so retrying its transaction cannot help
+/// (the pipeline dead-letters the input message it came from instead).
+pub fn is_refusal(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::MessageBatchTooLarge
+            | RDKafkaErrorCode::InvalidRecord
+    )
+}
+
+/// A record refused for good, as the delivery report told it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The topic the record was for.
+    pub topic: String,
+    /// The broker's (or librdkafka's) error.
+    pub error: String,
+}
+
+/// Context of the producer and the assign-only consumers. The producer's context also keeps
+/// the first record refused for good since the pipeline last asked ([`LogContext::take_refusal`]).
+#[derive(Debug, Default, Clone)]
+pub struct LogContext {
+    refused: Arc<Mutex<Option<Refusal>>>,
+}
+
+impl LogContext {
+    /// The first refusal since the last call, if any.
+    pub fn take_refusal(&self) -> Option<Refusal> {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
 
 impl ClientContext for LogContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
@@ -60,8 +96,15 @@ impl ProducerContext for LogContext {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         // Inside a transaction a failed delivery also fails `commit_transaction`, which
         // aborts and rewinds the batch: nothing is lost, this line only explains why.
-        if let Err((error, _)) = result {
+        if let Err((error, message)) = result {
             tracing::debug!(error = %error, "delivery failed (the transaction will abort)");
+            if error.rdkafka_error_code().is_some_and(is_refusal) {
+                let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+                refused.get_or_insert_with(|| Refusal {
+                    topic: message.topic().to_owned(),
+                    error: error.to_string(),
+                });
+            }
         }
     }
 }

@@ -85,7 +85,7 @@ fn create<T: rdkafka::config::FromClientConfigAndContext<LogContext>>(
     what: &'static str,
 ) -> Result<T, PipelineError> {
     config
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .map_err(PipelineError::kafka(what))
 }
 
@@ -249,7 +249,7 @@ fn main_loop(
         if let Some(fatal) = context.take_fatal() {
             return Err(fatal);
         }
-        let (tables_busy, wait) = {
+        let (tables_busy, wait, full) = {
             let mut pipeline = context.pipeline();
             pipeline.start_round();
             let busy = match pipeline.poll_tables(consumer) {
@@ -264,11 +264,13 @@ fn main_loop(
             } else {
                 pipeline.poll_wait()
             };
-            (busy, wait)
+            (busy, wait, pipeline.batch_full())
         };
         let mut wait = wait;
-        // Up to 1000 badges per round, then tables and housekeeping again.
-        for _ in 0..1000 {
+        // Up to 1000 badges per round, then tables and housekeeping again (none when the
+        // tables filled the batch: it commits first).
+        let rounds = if full { 0 } else { 1000 };
+        for _ in 0..rounds {
             match consumer.poll(wait) {
                 None => break,
                 Some(Ok(message)) => {

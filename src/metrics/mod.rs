@@ -47,6 +47,7 @@ pub struct Metrics {
     alerts_without_manager: IntCounterVec,
     corrections: IntCounter,
     changelog_records: IntCounter,
+    refused_messages: IntCounter,
     watermark: GaugeVec,
     watermark_lag: GaugeVec,
     consumer_lag: IntGaugeVec,
@@ -165,6 +166,15 @@ impl Metrics {
                     "State changelog records written (committed with their batch).",
                 ))
                 .unwrap_or_else(|e| panic!("changelog records: {e}")),
+            ),
+            refused_messages: reg(
+                r,
+                IntCounter::with_opts(opts(
+                    "attendance_refused_messages_total",
+                    "Input messages dead-lettered because the broker refused a record made \
+                     from them for good (e.g. larger than a topic's max.message.bytes).",
+                ))
+                .unwrap_or_else(|e| panic!("refused messages: {e}")),
             ),
             watermark: float_gauge_vec(
                 r,
@@ -472,6 +482,12 @@ impl Metrics {
         for topic in InputTopic::ALL {
             let _ = self.consumer_lag.remove_label_values(&[topic.as_str(), &p]);
         }
+    }
+
+    /// Counts an input message marked for dead-lettering because the broker refused a record
+    /// made from it for good.
+    pub fn record_refusal(&self) {
+        self.refused_messages.inc();
     }
 
     /// Records a finished transaction: its duration and whether it committed or aborted.

@@ -210,7 +210,7 @@ fn bench_latency() {
         .set("linger.ms", "1")
         .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "1000000")
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .expect("producer");
     let id = |e: u32| format!("lat-{e:06}");
     let send = |topic: &str, key: &str, value: String| {
@@ -442,7 +442,7 @@ fn bench_restore() {
         .set("linger.ms", "20")
         .set("compression.type", "lz4")
         .set("queue.buffering.max.messages", "1000000")
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .expect("producer");
     let t = Instant::now();
     let mut bytes = 0usize;
@@ -498,7 +498,7 @@ fn bench_restore() {
             k.group_id = format!("{}-restore", topics.changelog);
             k
         })
-        .create_with_context(LogContext)
+        .create_with_context(LogContext::default())
         .expect("consumer");
     let all: Vec<i32> = (0..partitions).collect();
     let restored = restore::restore(&consumer, &topics.changelog, &all, &config).expect("restore");

@@ -168,11 +168,23 @@ impl Kafka {
         company: &Company,
         limit: Duration,
     ) {
-        let want = company.messages();
+        self.wait_committed(group, topics, company.partitions, company.messages(), limit);
+    }
+
+    /// Waits until `group` has committed `want` input messages over `partitions`, and every
+    /// message of its input topics (bounded by `limit`).
+    pub(crate) fn wait_committed(
+        &self,
+        group: &str,
+        topics: &Topics,
+        partitions: i32,
+        want: i64,
+        limit: Duration,
+    ) {
         let deadline = Instant::now() + limit;
         loop {
             // Transient errors (a broker that just restarted) are retried until the deadline.
-            let progress = self.try_progress(group, topics, company.partitions);
+            let progress = self.try_progress(group, topics, partitions);
             if let Ok((done, total)) = progress {
                 if done >= want && done == total {
                     return;
@@ -255,6 +267,14 @@ impl Kafka {
 
     /// Produces `key\tvalue` lines of `file` to `topic` partition `p` with kcat.
     pub(crate) fn produce(&self, file: &Path, topic: &str, p: i32) {
+        assert!(
+            self.try_produce(file, topic, p),
+            "kcat -P {topic}:{p} failed"
+        );
+    }
+
+    /// [`Kafka::produce`]; false when kcat reports a message it could not deliver.
+    pub(crate) fn try_produce(&self, file: &Path, topic: &str, p: i32) -> bool {
         let status = Command::new("kcat")
             .args([
                 "-P",
@@ -278,7 +298,24 @@ impl Kafka {
             .stdin(std::fs::File::open(file).expect("open keyed file"))
             .status()
             .expect("kcat -P");
-        assert!(status.success(), "kcat -P {topic}:{p} failed");
+        status.success()
+    }
+
+    /// Sets one configuration value of `topic` (incremental alter, bounded wait).
+    pub(crate) fn set_topic_config(&self, topic: &str, key: &str, value: &str) {
+        use rdkafka::admin::{AlterConfig, ResourceSpecifier};
+        let admin = self.admin();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(key, value);
+        let results = runtime
+            .block_on(admin.alter_configs(&[change], &AdminOptions::new()))
+            .expect("alter configs");
+        for r in results {
+            r.unwrap_or_else(|(resource, e)| panic!("altering {resource:?}: {e}"));
+        }
     }
 }
 
@@ -449,7 +486,7 @@ impl Company {
         self.dir.path().join("config")
     }
 
-    fn part(&self, p: i32, name: &str) -> PathBuf {
+    pub(crate) fn part(&self, p: i32, name: &str) -> PathBuf {
         self.dir.path().join(format!("p{p}")).join(name)
     }
 
@@ -759,6 +796,26 @@ impl Service {
     /// The log so far.
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `/metrics` of the running service (its address is in the start-up log line).
+    pub(crate) fn metrics_text(&self) -> String {
+        use std::io::Read as _;
+        let log = self.log_text();
+        let addr = log
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("listen="))
+            .unwrap_or_else(|| panic!("no listen= in the log: {log}"));
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect to /metrics");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .expect("request");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response");
+        response
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod bench;
 mod harness;
+mod poison;
 mod scenarios;
 
 use std::time::{Duration, Instant};
@@ -120,6 +121,22 @@ fn broker_restart_mid_run_equals_replay() {
         return;
     };
     scenarios::broker_restart(&kafka);
+}
+
+#[test]
+fn hostile_sizes_keep_the_partition_flowing_and_equal_replay() {
+    let Some(kafka) = Kafka::get("hostile_sizes") else {
+        return;
+    };
+    poison::hostile_sizes(&kafka);
+}
+
+#[test]
+fn a_record_the_broker_refuses_is_dead_lettered_after_abort_and_rewind() {
+    let Some(kafka) = Kafka::get("refused_record") else {
+        return;
+    };
+    poison::refused_record(&kafka);
 }
 
 #[test]

@@ -11,9 +11,11 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Offset;
 
+use super::quarantine::Poison;
 use super::{GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::config::InputTopic;
-use crate::domain::output::Source;
+use crate::domain::output::{DeadLetter, PayloadPrefix, Source};
+use crate::domain::DeadLetterReason;
 use crate::engine::Output;
 use crate::kafka::context::LogContext;
 use crate::kafka::records::to_record;
@@ -36,6 +38,9 @@ impl Pipeline {
                         any = true;
                         let step = Step::of(&message);
                         self.apply(input, &message, step)?;
+                        if self.batch_full() {
+                            return Ok(true);
+                        }
                     }
                     Some(Err(KafkaError::PartitionEOF(p))) => self.table_end(consumer, input, p)?,
                     Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
@@ -115,6 +120,9 @@ impl Pipeline {
             partition: p,
             offset: step.offset,
         };
+        if let Some(poison) = self.quarantine.poison(input, p, step.offset) {
+            return self.dead_letter_refused(input, message, source, poison.clone());
+        }
         let Some(task) = self.tasks.get_mut(&p) else {
             return Ok(());
         };
@@ -152,6 +160,52 @@ impl Pipeline {
         if let (true, Some(elapsed)) = (sent.week_closed, engine_time) {
             self.shared.metrics.observe_week_close(elapsed);
         }
+        Ok(())
+    }
+
+    /// Dead-letters, instead of applying, a message whose records the broker refused for
+    /// good (see `quarantine`): `too_large`, payload and key cut to what the poison mark allows.
+    fn dead_letter_refused(
+        &mut self,
+        input: InputTopic,
+        message: &BorrowedMessage<'_>,
+        source: Source,
+        poison: Poison,
+    ) -> Result<(), PipelineError> {
+        let payload = message.payload().unwrap_or_default();
+        let mut seen = PayloadPrefix::of(payload);
+        seen.prefix.truncate(poison.payload_prefix());
+        let detail = format!(
+            "a record made from this message was refused by the broker for good ({}): \
+             dead-lettered instead of applied",
+            poison.error
+        );
+        tracing::warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            bytes = payload.len(),
+            error = %poison.error,
+            "dead-lettering a message whose records the broker refuses"
+        );
+        self.scratch.push(Output::DeadLetter(DeadLetter::truncated(
+            DeadLetterReason::TooLarge,
+            detail,
+            source,
+            seen,
+        )));
+        self.shared.metrics.record_input(
+            input,
+            crate::processor::Outcome::DeadLettered(DeadLetterReason::TooLarge),
+        );
+        self.batch
+            .offsets
+            .insert((input, message.partition()), message.offset() + 1);
+        self.batch.messages += 1;
+        let key = message
+            .key()
+            .map(|k| &k[..k.len().min(poison.key_prefix())]);
+        self.send_outputs(key)?;
         Ok(())
     }
 
@@ -223,7 +277,9 @@ impl Pipeline {
     /// The idle advance of §3.3: a partition without a badge for `idle_advance_after` has its
     /// watermark moved to `now - idle_advance_after`. Checked at most once a second.
     pub fn idle_advance(&mut self) -> Result<(), PipelineError> {
-        if self.timers.idle_check.elapsed() < Duration::from_secs(1) {
+        // While a refused record is searched for, it must be a message's own: the advance
+        // waits until that is done.
+        if self.timers.idle_check.elapsed() < Duration::from_secs(1) || self.quarantine.active() {
             return Ok(());
         }
         self.timers.idle_check = Instant::now();
@@ -287,10 +343,13 @@ impl Pipeline {
         }
     }
 
-    /// Whether the open batch holds `batch_max_messages` (checked per message).
+    /// Whether the open batch holds `batch_max_messages` (checked per message), or fewer
+    /// while a message whose record the broker refused is searched for (see `quarantine`).
     pub fn batch_full(&self) -> bool {
-        self.batch.open
-            && self.batch.messages >= self.shared.config.processor.state.batch_max_messages as usize
+        let max = self
+            .quarantine
+            .batch_limit(self.shared.config.processor.state.batch_max_messages as usize);
+        self.batch.open && self.batch.messages >= max
     }
 
     /// Whether the open batch should be committed now (full, or open for `batch_max_wait`).

@@ -16,6 +16,7 @@
 //! Precondition: each partition is processed in offset order by one thread (this one).
 
 mod apply;
+mod quarantine;
 mod txn;
 
 use std::collections::BTreeMap;
@@ -70,6 +71,32 @@ pub enum PipelineError {
     /// The topics are missing or not co-partitioned.
     #[error(transparent)]
     Topics(#[from] super::topics::TopicError),
+    /// The broker refuses even the smallest dead letter of an input message: nothing can
+    /// be written for it, so the partition cannot move on without losing it.
+    #[error(
+        "kafka: input {topic} partition {partition} offset {offset}: even its minimal dead \
+         letter was refused ({error}); check the topics' max.message.bytes"
+    )]
+    Refused {
+        /// Input topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+        /// The last refusal.
+        error: String,
+    },
+    /// Transactions keep aborting without a commit in between.
+    #[error("kafka: {aborts} transactions aborted in a row over {seconds} s without a commit; last: {last}")]
+    Stuck {
+        /// Aborts in a row.
+        aborts: u32,
+        /// Since the first of them.
+        seconds: u64,
+        /// The last abort's cause.
+        last: String,
+    },
 }
 
 impl PipelineError {
@@ -190,6 +217,8 @@ pub struct Pipeline {
     timers: Timers,
     /// Outputs of the message being applied, sent before the next one.
     scratch: Vec<Output>,
+    /// What the last aborts taught: one message per batch, messages to dead-letter.
+    quarantine: quarantine::Quarantine,
 }
 
 /// The consumer type the pipeline works with.
@@ -233,6 +262,7 @@ impl Pipeline {
                 state_report: Instant::now(),
             },
             scratch: Vec::new(),
+            quarantine: quarantine::Quarantine::default(),
         }
     }
 

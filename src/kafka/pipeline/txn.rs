@@ -18,8 +18,10 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::quarantine::{Escalation, Quarantine};
 use super::{Batch, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::config::InputTopic;
+use crate::kafka::context::is_refusal;
 
 /// How long a retriable transaction step is retried before it counts as fatal.
 const RETRY_FOR: Duration = Duration::from_secs(300);
@@ -118,6 +120,8 @@ impl Pipeline {
         })?;
         let commit_done = commit_started.elapsed();
         let batch = std::mem::take(&mut self.batch);
+        self.quarantine.committed(&batch.offsets);
+        let _ = self.kafka.producer.context().take_refusal();
         let elapsed = batch.started.map(|s| s.elapsed()).unwrap_or_default();
         self.shared.metrics.observe_transaction(elapsed, true);
         self.shared.metrics.observe_batch(elapsed, batch.messages);
@@ -225,6 +229,9 @@ impl Pipeline {
     pub fn abort_and_rewind(&mut self, consumer: &GroupConsumer) -> Result<(), PipelineError> {
         let partitions = self.partitions();
         tracing::warn!(?partitions, "aborting the transaction and rewinding");
+        // Outputs a failed send left unsent belong to the aborted batch: the rewound
+        // messages produce them again.
+        self.scratch.clear();
         self.abort()?;
         self.drop_partitions(&partitions);
         if partitions.is_empty() {
@@ -272,9 +279,63 @@ impl Pipeline {
         match error {
             PipelineError::Abortable { context, source } => {
                 tracing::warn!(error = %source, "{context} failed");
+                let refusal = match self.kafka.producer.context().take_refusal() {
+                    Some(r) => Some(format!("{} (topic {})", r.error, r.topic)),
+                    None => source
+                        .rdkafka_error_code()
+                        .filter(|code| is_refusal(*code))
+                        .map(|_| source.to_string()),
+                };
+                let offsets = self.batch.offsets.clone();
+                let messages = self.batch.messages;
+                let poisoned = self
+                    .quarantine
+                    .aborted(
+                        &offsets,
+                        messages,
+                        refusal,
+                        &source.to_string(),
+                        Instant::now(),
+                    )
+                    .map_err(|e| self.escalate(e))?;
+                if let Some((input, partition, offset)) = poisoned {
+                    self.shared.metrics.record_refusal();
+                    tracing::warn!(
+                        topic = self.topic(input),
+                        partition,
+                        offset,
+                        "the broker refused a record made from this message for good: \
+                         it will be dead-lettered"
+                    );
+                }
                 self.abort_and_rewind(consumer)
             }
             fatal => Err(fatal),
+        }
+    }
+
+    fn escalate(&self, escalation: Escalation) -> PipelineError {
+        match escalation {
+            Escalation::Refused {
+                input,
+                partition,
+                offset,
+                error,
+            } => PipelineError::Refused {
+                topic: self.topic(input).to_owned(),
+                partition,
+                offset,
+                error,
+            },
+            Escalation::Stuck {
+                aborts,
+                seconds,
+                last,
+            } => PipelineError::Stuck {
+                aborts,
+                seconds,
+                last,
+            },
         }
     }
 
@@ -286,6 +347,7 @@ impl Pipeline {
         lost: bool,
     ) -> Result<(), PipelineError> {
         tracing::info!(partitions = ?revoked, lost, "partitions revoked");
+        self.quarantine.forget(revoked);
         if lost {
             let open = self.batch.open;
             self.drop_partitions(revoked);
@@ -318,6 +380,8 @@ impl Pipeline {
     /// about to be recreated; the next producer aborts the open transaction).
     pub fn abandon(&mut self) {
         self.batch = Batch::default();
+        self.scratch.clear();
+        self.quarantine = Quarantine::default();
         let partitions = self.partitions();
         self.drop_partitions(&partitions);
     }
