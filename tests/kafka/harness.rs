@@ -495,6 +495,15 @@ impl Company {
         self.counts.values().sum::<u64>() as i64
     }
 
+    /// Roster and absence messages, every partition.
+    pub(crate) fn counts_tables(&self) -> i64 {
+        self.counts
+            .iter()
+            .filter(|((input, _), _)| *input != "badges")
+            .map(|(_, n)| *n as i64)
+            .sum()
+    }
+
     pub(crate) fn badges(&self) -> u64 {
         (0..self.partitions)
             .map(|p| self.counts.get(&("badges", p)).copied().unwrap_or(0))

@@ -1,0 +1,315 @@
+//! The soak (docs/RELIABILITY.md, "Soak"): a steady badge rate against the real broker for
+//! a long time, with one broker restart and one instance restart (SIGKILL) in the middle.
+//! Ignored by default; `scripts/soak.sh` runs it with the release build and prints the
+//! figures: RSS of the service over time, consumer lag, and whether the read_committed
+//! outputs equal replay.
+//!
+//! Settings (environment): `SOAK_MINUTES` (30), `SOAK_RATE` (5000 badges/s),
+//! `SOAK_PARTITIONS` (4), `SOAK_SAMPLE_SECONDS` (10).
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use attendance_compliance::generate::GenerateOptions;
+use attendance_compliance::kafka::context::LogContext;
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resident set size of a process, in KiB (0 when it is gone).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One sample of the soak.
+struct Sample {
+    at: Duration,
+    instance: u32,
+    instance_age: Duration,
+    rss_kib: u64,
+    lag: Option<i64>,
+    sent: u64,
+}
+
+#[test]
+#[ignore = "soak: scripts/soak.sh"]
+fn soak() {
+    let Some(kafka) = Kafka::get("soak") else {
+        return;
+    };
+    let minutes = env_or("SOAK_MINUTES", 30);
+    let rate = env_or("SOAK_RATE", 5000);
+    let partitions = env_or("SOAK_PARTITIONS", 4) as i32;
+    let every = Duration::from_secs(env_or("SOAK_SAMPLE_SECONDS", 10));
+    let duration = Duration::from_secs(minutes * 60);
+    let warm_up = duration / 6;
+
+    // Enough badges for the whole run (about 4 badges per employee-week).
+    let need = rate * minutes * 60;
+    let weeks = 26u32;
+    let employees = (need * 11 / 10 / (4 * u64::from(weeks))).max(1000) as u32;
+    let t = Instant::now();
+    let company = Company::generate(
+        &GenerateOptions {
+            employees,
+            weeks,
+            start_monday: start_monday(weeks, 0),
+            seed: 2026,
+            ..GenerateOptions::default()
+        },
+        partitions,
+        "soak",
+    );
+    eprintln!(
+        "generated {} employees x {weeks} weeks: {} badges in {:.0}s (need {need})",
+        employees,
+        company.badges(),
+        t.elapsed().as_secs_f64()
+    );
+    assert!(company.badges() >= need, "not enough badges generated");
+    // Per partition, the first `share` badges in file order: exactly what replay reads.
+    let mut lines: Vec<Vec<(Vec<u8>, Vec<u8>)>> = Vec::new();
+    let mut sent_per_partition = Vec::new();
+    for p in 0..partitions {
+        let keyed = std::fs::read(company.part(p, "badges.keyed")).expect("keyed badges");
+        let part: Vec<(Vec<u8>, Vec<u8>)> = keyed
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| {
+                let tab = l.iter().position(|b| *b == b'\t')?;
+                Some((l[..tab].to_vec(), l[tab + 1..].to_vec()))
+            })
+            .collect();
+        lines.push(part);
+    }
+    let total_lines: u64 = lines.iter().map(|l| l.len() as u64).sum();
+    for part in &lines {
+        let share = (part.len() as u64 * need).div_ceil(total_lines) as usize;
+        sent_per_partition.push(share.min(part.len()));
+    }
+    // Replay's input: the same prefixes.
+    for (p, share) in sent_per_partition.iter().enumerate() {
+        let path = company.part(p as i32, "badges.jsonl");
+        let text = std::fs::read(&path).expect("badges");
+        let kept: Vec<&[u8]> = text
+            .split_inclusive(|b| *b == b'\n')
+            .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+            .take(*share)
+            .collect();
+        std::fs::write(&path, kept.concat()).expect("replay badges");
+    }
+
+    let topics = Topics::unique("soak");
+    kafka.create_topics(&topics, partitions, &[]);
+    company.produce_tables(&kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let env = ServiceEnv {
+        kafka: &kafka,
+        topics: &topics,
+        group: &group,
+        instance: "soak-0",
+        extra: Vec::new(),
+    };
+    let log = company.dir.path().join("service.log");
+    let producer: ThreadedProducer<LogContext> = ClientConfig::new()
+        .set("bootstrap.servers", &kafka.brokers)
+        .set("linger.ms", "5")
+        .set("enable.idempotence", "true")
+        .set("message.timeout.ms", "600000")
+        .set("queue.buffering.max.messages", "2000000")
+        .create_with_context(LogContext::default())
+        .expect("producer");
+    let sent = AtomicU64::new(0);
+    let feeding = AtomicBool::new(true);
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut events: Vec<String> = Vec::new();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        // The feed: round-robin over the partitions at a fixed rate, file order kept.
+        scope.spawn(|| {
+            let mut next = vec![0usize; lines.len()];
+            let mut n = 0u64;
+            'feed: loop {
+                let mut any = false;
+                for (p, part) in lines.iter().enumerate() {
+                    if next[p] >= sent_per_partition[p] {
+                        continue;
+                    }
+                    any = true;
+                    let (key, value) = &part[next[p]];
+                    next[p] += 1;
+                    let due = started + Duration::from_secs_f64(n as f64 / rate as f64);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let mut record = BaseRecord::<[u8], [u8]>::to(&topics.badges)
+                        .partition(p as i32)
+                        .key(key.as_slice())
+                        .payload(value.as_slice());
+                    loop {
+                        match producer.send(record) {
+                            Ok(()) => break,
+                            Err((_, back)) => {
+                                record = back;
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                    }
+                    n += 1;
+                    sent.store(n, Ordering::Relaxed);
+                }
+                if !any {
+                    break 'feed;
+                }
+            }
+            producer.flush(Duration::from_secs(600)).expect("flush");
+            feeding.store(false, Ordering::Relaxed);
+        });
+
+        let mut instance = 0u32;
+        let mut service = Service::spawn(&company.config_dir(), &env, log.clone());
+        let mut born = Instant::now();
+        let mut broker_restarted = false;
+        let mut instance_restarted = false;
+        let mut next_sample = Instant::now();
+        while feeding.load(Ordering::Relaxed) || started.elapsed() < duration {
+            if Instant::now() >= next_sample {
+                next_sample += every;
+                let lag = kafka
+                    .try_progress(&group, &topics, partitions)
+                    .ok()
+                    .map(|(done, total)| total - done);
+                samples.push(Sample {
+                    at: started.elapsed(),
+                    instance,
+                    instance_age: born.elapsed(),
+                    rss_kib: rss_kib(service.child.id()),
+                    lag,
+                    sent: sent.load(Ordering::Relaxed),
+                });
+            }
+            if !broker_restarted && started.elapsed() >= duration / 3 {
+                broker_restarted = true;
+                let t = Instant::now();
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka-broker.sh");
+                let status = Command::new(script)
+                    .arg("restart")
+                    .status()
+                    .expect("kafka-broker.sh restart");
+                assert!(status.success(), "kafka-broker.sh restart failed");
+                events.push(format!(
+                    "broker restarted at {:.0}s (took {:.1}s)",
+                    started.elapsed().as_secs_f64() - t.elapsed().as_secs_f64(),
+                    t.elapsed().as_secs_f64()
+                ));
+            }
+            if !instance_restarted && started.elapsed() >= duration * 2 / 3 {
+                instance_restarted = true;
+                events.push(format!(
+                    "instance SIGKILLed and restarted at {:.0}s",
+                    started.elapsed().as_secs_f64()
+                ));
+                service.kill();
+                service = Service::spawn(&company.config_dir(), &env, log.clone());
+                instance += 1;
+                born = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        kafka.wait_committed(
+            &group,
+            &topics,
+            partitions,
+            company.counts_tables() + sent.load(Ordering::Relaxed) as i64,
+            Duration::from_secs(600),
+        );
+        let live = Outputs::read(&kafka, &topics);
+        let expected = company.expected(None);
+        live.assert_same(&expected, "soak");
+        let status = service.terminate(Duration::from_secs(60));
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+        eprintln!(
+            "SOAK outputs: {} decisions, {} changes, {} alerts, {} dead letters, equal to replay",
+            live.decisions.len(),
+            live.changes.len(),
+            live.alerts.len(),
+            live.dead_letters.len()
+        );
+    });
+
+    let secs = started.elapsed().as_secs_f64();
+    let total = sent.load(Ordering::Relaxed);
+    eprintln!(
+        "SOAK: {total} badges over {secs:.0}s ({:.0}/s), {partitions} partitions",
+        total as f64 / secs
+    );
+    for e in &events {
+        eprintln!("SOAK event: {e}");
+    }
+    for s in &samples {
+        eprintln!(
+            "SOAK sample: t={:>5.0}s instance={} age={:>5.0}s rss={:>7} KiB lag={} sent={}",
+            s.at.as_secs_f64(),
+            s.instance,
+            s.instance_age.as_secs_f64(),
+            s.rss_kib,
+            s.lag.map_or("?".to_owned(), |l| l.to_string()),
+            s.sent
+        );
+    }
+    let lags: Vec<i64> = samples.iter().filter_map(|s| s.lag).collect();
+    eprintln!(
+        "SOAK lag: max {} messages, median {}",
+        lags.iter().max().copied().unwrap_or(0),
+        median(&lags)
+    );
+    for instance in 0..=1 {
+        let rss: Vec<i64> = samples
+            .iter()
+            .filter(|s| s.instance == instance && s.instance_age >= warm_up && s.rss_kib > 0)
+            .map(|s| s.rss_kib as i64)
+            .collect();
+        if rss.is_empty() {
+            continue;
+        }
+        let m = median(&rss) as f64;
+        let (lo, hi) = (
+            *rss.iter().min().unwrap_or(&0) as f64,
+            *rss.iter().max().unwrap_or(&0) as f64,
+        );
+        eprintln!(
+            "SOAK rss instance {instance} after {:.0}s warm-up: {} samples, median {m:.0} KiB, \
+             min {:+.1}%, max {:+.1}%",
+            warm_up.as_secs_f64(),
+            rss.len(),
+            (lo / m - 1.0) * 100.0,
+            (hi / m - 1.0) * 100.0
+        );
+    }
+    let name = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak.log");
+    let _ = std::fs::copy(&log, &name);
+    eprintln!("SOAK service log: {}", name.display());
+}
+
+fn median(v: &[i64]) -> i64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
