@@ -5,6 +5,7 @@
 #
 #   kcat        Kafka command-line client (produce/consume/metadata), package `kcat`
 #   promtool    Prometheus rule/metrics checker, package `prometheus`
+#   time        GNU time (/usr/bin/time: peak RSS of the flood tests), package `time`
 #
 # Idempotent: runs `apt-get update` and `apt-get install` only when a tool is missing,
 # then prints the versions. The package's service is not started (policy-rc.d on
@@ -21,6 +22,7 @@ fi
 missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v promtool >/dev/null || missing+=(prometheus)
+[[ -x /usr/bin/time ]] || missing+=(time)
 
 if ((${#missing[@]})); then
   echo "install-tools: installing ${missing[*]}" >&2
