@@ -29,6 +29,7 @@ mod duration;
 mod env;
 mod files;
 mod layer;
+pub mod limits;
 mod load;
 mod processor;
 mod raw;
@@ -140,26 +141,58 @@ pub struct Problem {
 
 impl Problem {
     /// A problem in `file` about `field` (empty for the whole file).
+    ///
+    /// Control characters (and the Unicode bidirectional overrides) in any of the three are
+    /// escaped (`\n`, `\u{1b}`), since they may echo external text such as an environment
+    /// variable's name or value: a problem is always one line that cannot move the cursor,
+    /// recolour the terminal or forge a log line.
     pub fn new(
         file: impl Into<String>,
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         Self {
-            file: file.into(),
-            field: field.into(),
-            message: message.into(),
+            file: escape_controls(file.into()),
+            field: escape_controls(field.into()),
+            message: escape_controls(message.into()),
         }
     }
 }
 
-impl fmt::Display for Problem {
-    /// `file: field: message`, or `file: message` when there is no field.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
+/// Whether `c` is a control character or a Unicode bidirectional override or isolate.
+pub(crate) fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [unsafe character](is_unsafe_char) written as its Rust escape
+/// (`\n`, `\r`, `\t`, `\u{1b}`); text without one is returned as it is.
+pub(crate) fn escape_controls(text: String) -> String {
+    if !text.chars().any(is_unsafe_char) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_default());
         } else {
-            write!(f, "{}: {}: {}", self.file, self.field, self.message)
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    /// `file: field: message`, or `file: message` when there is no field; always one line
+    /// (control characters escaped, also in a `Problem` built field by field).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = escape_controls(self.file.clone());
+        let message = escape_controls(self.message.clone());
+        if self.field.is_empty() {
+            write!(f, "{file}: {message}")
+        } else {
+            let field = escape_controls(self.field.clone());
+            write!(f, "{file}: {field}: {message}")
         }
     }
 }
