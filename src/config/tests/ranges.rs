@@ -185,7 +185,7 @@ fn too_many_policies_groups_and_rungs_are_refused() {
         rungs.join(", ")
     );
     for i in 0..limits::MAX_POLICIES {
-        policies.push_str(&policy(&format!("")).replace("id = \"p\"", &format!("id = \"p{i}\"")));
+        policies.push_str(&policy("").replace("id = \"p\"", &format!("id = \"p{i}\"")));
     }
     let dir = TempConfig::new().with("policies.toml", &policies);
     let problems = load_err(dir.path(), no_env());
