@@ -115,6 +115,9 @@ pub const LOG_LEVEL_BYTES: (usize, usize) = (1, 1_024);
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most unreadable keys (unknown key, wrong type) reported per file; reading stops there.
 pub const MAX_KEY_PROBLEMS_PER_FILE: usize = 100;
+/// Each unreadable key costs one more reading of the whole file: a large file stops after
+/// fewer (about this many bytes read in all, and at least one key reported).
+pub const MAX_TOLERANT_READ_BYTES: usize = 32 * 1024 * 1024;
 /// Most problems listed by one load; the rest are counted in a last line.
 pub const MAX_REPORTED_PROBLEMS: usize = 1_000;
 

@@ -15,7 +15,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, PROCESSOR_FILE, SITES_FILE};
-use super::limits::{MAX_FILE_BYTES, MAX_KEY_PROBLEMS_PER_FILE, MAX_REPORTED_PROBLEMS};
+use super::limits::{
+    MAX_FILE_BYTES, MAX_KEY_PROBLEMS_PER_FILE, MAX_REPORTED_PROBLEMS, MAX_TOLERANT_READ_BYTES,
+};
 use super::raw::{RawHolidaysFile, RawPoliciesFile, RawProcessor, RawSitesFile};
 use super::{env, layer, validate, Config, ConfigErrors, Findings, Loaded, ProcessorConfig};
 
@@ -207,16 +209,17 @@ pub(crate) fn parse_tolerantly<T: DeserializeOwned>(
     }
     let span = document.span();
     let mut root = Spanned::new(span, DeValue::Table(document.into_inner()));
-    // Each round either succeeds or drops one key, and re-reads the whole document: after
-    // MAX_KEY_PROBLEMS_PER_FILE rounds it stops, so a file full of typos costs bounded time.
-    for round in 0..=MAX_KEY_PROBLEMS_PER_FILE {
-        if round == MAX_KEY_PROBLEMS_PER_FILE {
+    // Each round either succeeds or drops one key, and re-reads the whole document: it stops
+    // after MAX_KEY_PROBLEMS_PER_FILE rounds, fewer for a large file (at most
+    // MAX_TOLERANT_READ_BYTES read in all), so a file full of typos costs bounded time.
+    let rounds = (MAX_TOLERANT_READ_BYTES / text.len().max(1)).clamp(1, MAX_KEY_PROBLEMS_PER_FILE);
+    for round in 0..=rounds {
+        if round == rounds {
             findings.error(
                 file,
                 "",
                 format!(
-                    "more than {MAX_KEY_PROBLEMS_PER_FILE} unknown keys or wrong types; \
-                     stopped reading this file"
+                    "more than {rounds} unknown keys or wrong types; stopped reading this file"
                 ),
             );
             return None;
