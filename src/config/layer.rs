@@ -192,6 +192,35 @@ pub(crate) fn finish(
         }
     }
 
+    // A batch is one transaction: open longer than the transaction timeout, the broker
+    // aborts it and the batch is retried for ever.
+    if let Some(timeout) = config.kafka.client.get("transaction.timeout.ms") {
+        let wait = config.state.batch_max_wait;
+        match timeout.trim().parse::<u64>() {
+            Ok(ms) if u128::from(ms) <= wait.as_millis() => {
+                let (file, field) = provenance.of("state.batch_max_wait");
+                findings.error(
+                    &file,
+                    &field,
+                    format!(
+                        "{} is not shorter than kafka.client.transaction.timeout.ms ({ms} ms): \
+                         every batch would be aborted",
+                        limits::format_duration(wait)
+                    ),
+                );
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let (file, field) = provenance.of("kafka.client.transaction.timeout.ms");
+                findings.error(
+                    &file,
+                    &field,
+                    format!("expected a whole number of milliseconds, got {timeout:?}"),
+                );
+            }
+        }
+    }
+
     let (file, field) = provenance.of("privacy.pseudonym_key");
     let key = config.privacy.pseudonym_key.expose();
     if key.is_empty() || key == DEV_PSEUDONYM_KEY {

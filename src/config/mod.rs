@@ -19,6 +19,11 @@
 //! program (a policy starting on a Wednesday, holidays for a region without sites, the
 //! development pseudonym key) are returned as warnings next to the valid [`Config`].
 //!
+//! Every value has a range, defined once in [`limits`] (and shown in docs/CONFIGURATION.md):
+//! a value outside it is an error like any other, so whatever loads is safe for the engine
+//! (bounded weeks, loops and allocations; no date arithmetic near overflow). Problems echo
+//! external text with its control characters escaped, one line each.
+//!
 //! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
 //! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
 //! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
@@ -94,7 +99,7 @@ pub struct Policy {
     /// Office days required per week, 0 to 7.
     pub required_days: u8,
     /// Weeks summed for the verdict: 1 judges each week alone, N sums the last N weeks;
-    /// at least 1. Default 1.
+    /// 1 to 26 ([`limits::ROLLING_WEEKS`]). Default 1.
     pub rolling_weeks: u32,
     /// Whether Saturday and Sunday office days count. Default false.
     pub count_weekends: bool,
@@ -103,14 +108,15 @@ pub struct Policy {
     pub new_hire_grace_weeks: u32,
     /// Non-compliant streak at which promotions require VP approval. Default 1.
     pub promotion_hold_after_weeks: u32,
-    /// Escalation ladder, `after_weeks` strictly increasing and each at least 1. Default empty.
+    /// Escalation ladder, `after_weeks` strictly increasing, at most
+    /// [`limits::MAX_ESCALATION_RUNGS`] rungs. Default empty.
     pub escalation: Vec<EscalationRung>,
 }
 
 /// One rung of a policy's escalation ladder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EscalationRung {
-    /// Streak of non-compliant weeks from which this rung applies; at least 1.
+    /// Streak of non-compliant weeks from which this rung applies; 1 to 520.
     pub after_weeks: u32,
     /// Level named in manager alerts, e.g. `"verbal_warning"`; non-empty.
     pub level: String,

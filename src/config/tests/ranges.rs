@@ -509,3 +509,33 @@ fn values_at_the_ends_of_every_range_load() {
     assert_eq!(loaded.config.policies[0].rolling_weeks, 26);
     assert_eq!(loaded.config.processor.time.correction_weeks, 52);
 }
+
+#[test]
+fn a_batch_must_close_before_the_transaction_timeout() {
+    let dir = TempConfig::new().with("processor.toml", "[state]\nbatch_max_wait = \"10s\"\n");
+    let problems = load_err(
+        dir.path(),
+        env(&[("ATTENDANCE__KAFKA__CLIENT__TRANSACTION_TIMEOUT_MS", "10000")]),
+    );
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "state.batch_max_wait",
+        "10s is not shorter than kafka.client.transaction.timeout.ms (10000 ms)",
+    );
+    let problems = load_err(
+        dir.path(),
+        env(&[("ATTENDANCE__KAFKA__CLIENT__TRANSACTION_TIMEOUT_MS", "ten")]),
+    );
+    assert_problem(
+        &problems,
+        "environment",
+        "ATTENDANCE__KAFKA__CLIENT__TRANSACTION_TIMEOUT_MS",
+        "expected a whole number of milliseconds, got \"ten\"",
+    );
+    let dir = TempConfig::new().with("processor.toml", "[state]\nbatch_max_wait = \"9s\"\n");
+    load_ok(
+        dir.path(),
+        env(&[("ATTENDANCE__KAFKA__CLIENT__TRANSACTION_TIMEOUT_MS", "10000")]),
+    );
+}
