@@ -539,3 +539,66 @@ fn a_batch_must_close_before_the_transaction_timeout() {
         env(&[("ATTENDANCE__KAFKA__CLIENT__TRANSACTION_TIMEOUT_MS", "10000")]),
     );
 }
+
+mod arbitrary_text {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines built from real keys and sections, numbers, durations, dates and hostile text.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("allowed_lateness"),
+            Just("correction_weeks"),
+            Just("batch_max_wait"),
+            Just("rolling_weeks"),
+            Just("required_days"),
+            Just("policy_groups"),
+            Just("effective_from"),
+            Just("id"),
+            Just("\"a\\u001bb\""),
+        ];
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[0-9]{1,25}(ms|s|m|h|d)".prop_map(|d| format!("\"{d}\"")),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            "\\PC{0,12}".prop_map(|t| format!("{t:?}")),
+            "[\\x00-\\x1f\\[\\]{}=\"',.]{0,12}",
+        ];
+        prop_oneof![
+            Just("[time]".to_owned()),
+            Just("[state]".to_owned()),
+            Just("[[policy]]".to_owned()),
+            Just("[[site]]".to_owned()),
+            (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the files hold, loading returns (no panic) and every problem is one line
+        /// without control characters.
+        #[test]
+        fn any_text_loads_or_is_reported_on_single_lines(
+            processor in proptest::collection::vec(line(), 0..12),
+            policies in proptest::collection::vec(line(), 0..12),
+            variable in "\\PC{0,6}[\\x00-\\x1f]?",
+        ) {
+            let dir = TempConfig::new()
+                .with("processor.toml", &processor.join("\n"))
+                .with("policies.toml", &policies.join("\n"));
+            let name = format!("ATTENDANCE__TIME__{variable}");
+            let result = Config::load_with_env(dir.path(), env(&[(name.as_str(), "1\n")]));
+            if let Err(errors) = result {
+                prop_assert!(!errors.problems.is_empty());
+                for problem in &errors.problems {
+                    let shown = problem.to_string();
+                    prop_assert!(
+                        !shown.chars().any(crate::config::is_unsafe_char),
+                        "{:?}", shown
+                    );
+                }
+            }
+        }
+    }
+}
