@@ -317,6 +317,14 @@ fn configs_at_the_ends_of_every_range_drive_the_engine() {
         let dir = config_dir(&case);
         let loaded = Config::load_with_env(dir.path(), Vec::<(String, String)>::new())
             .unwrap_or_else(|e| panic!("{e}\n{}\n{}", case.policies_toml(), case.processor_toml()));
+        let retention = Processor::new(&loaded.config)
+            .engine()
+            .rules()
+            .retention_weeks;
+        assert!(
+            i64::from(retention) <= limits::MAX_RETENTION_WEEKS,
+            "the engine keeps {retention} weeks, more than the documented maximum"
+        );
         let (closed, bound) = drive_bounded(&loaded.config);
         assert!(closed > 0, "the jump to 9999 closes weeks");
         assert!(closed <= bound, "{closed} weeks closed, bound {bound}");
