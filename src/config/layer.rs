@@ -9,11 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use super::files::PROCESSOR_FILE;
+use super::limits;
 use super::raw::RawProcessor;
 use super::{values, Findings, LogFormat, ProcessorConfig, Secret, DEV_PSEUDONYM_KEY};
 
-/// Largest `time.correction_weeks`: a year of closed weeks.
-const MAX_CORRECTION_WEEKS: i64 = 52;
 /// librdkafka properties that the dedicated settings own.
 const RESERVED_CLIENT_PROPERTIES: [(&str, &str); 4] = [
     ("bootstrap.servers", "kafka.brokers"),
@@ -96,24 +95,27 @@ pub(crate) fn apply(
         findings,
     };
     if let Some(time) = raw.time {
-        set!(layer, config, time.allowed_lateness, values::duration);
-        set!(layer, config, time.idle_advance_after, |text| {
-            values::non_zero(values::duration(text)?)
+        set!(layer, config, time.allowed_lateness, |text| {
+            values::duration_in(text, limits::ALLOWED_LATENESS)
         });
-        set!(layer, config, time.max_future_skew, values::duration);
+        set!(layer, config, time.idle_advance_after, |text| {
+            values::duration_in(text, limits::IDLE_ADVANCE_AFTER)
+        });
+        set!(layer, config, time.max_future_skew, |text| {
+            values::duration_in(text, limits::MAX_FUTURE_SKEW)
+        });
         set!(layer, config, time.correction_weeks, |n| {
-            values::in_range(n, 0, MAX_CORRECTION_WEEKS)
+            values::in_range(n, limits::CORRECTION_WEEKS)
         });
     }
     if let Some(kafka) = raw.kafka {
         set!(layer, config, kafka.brokers, values::broker_list);
-        set!(layer, config, kafka.group_id, values::non_empty);
-        set!(
-            layer,
-            config,
-            kafka.transactional_id_prefix,
-            values::non_empty
-        );
+        set!(layer, config, kafka.group_id, |text| {
+            values::text_in(text, limits::GROUP_ID_BYTES)
+        });
+        set!(layer, config, kafka.transactional_id_prefix, |text| {
+            values::text_in(text, limits::TRANSACTIONAL_ID_PREFIX_BYTES)
+        });
         layer.client_properties(&mut config.kafka.client, kafka.client.unwrap_or_default());
     }
     if let Some(topics) = raw.topics {
@@ -131,15 +133,26 @@ pub(crate) fn apply(
     }
     if let Some(state) = raw.state {
         set!(layer, config, state.batch_max_messages, |n| {
-            values::in_range(n, 1, u32::MAX.into())
+            values::in_range(n, limits::BATCH_MAX_MESSAGES)
         });
-        set!(layer, config, state.batch_max_wait, values::duration);
+        set!(layer, config, state.batch_max_wait, |text| {
+            values::duration_in(text, limits::BATCH_MAX_WAIT)
+        });
     }
     if let Some(privacy) = raw.privacy {
         set!(layer, config, privacy.log_employee_ids, Ok);
-        set!(layer, config, privacy.pseudonym_key, |key| Ok(Secret::new(
-            key
-        )));
+        set!(layer, config, privacy.pseudonym_key, |key: String| {
+            let (min, max) = limits::PSEUDONYM_KEY_BYTES;
+            if (min..=max).contains(&key.len()) {
+                Ok(Secret::new(key))
+            } else {
+                // Never echo the key itself.
+                Err(format!(
+                    "must be {min} to {max} bytes, got {} bytes",
+                    key.len()
+                ))
+            }
+        });
     }
     if let Some(log) = raw.log {
         set!(layer, config, log.format, |text| LogFormat::from_str(&text));
@@ -147,7 +160,9 @@ pub(crate) fn apply(
             let field = source.field("log.level");
             layer.findings.warn(&source.file, &field, warning);
         }
-        set!(layer, config, log.level, values::non_empty);
+        set!(layer, config, log.level, |text| {
+            values::text_in(text, limits::LOG_LEVEL_BYTES)
+        });
     }
 }
 
@@ -174,6 +189,35 @@ pub(crate) fn finish(
                 &field,
                 format!("topic {topic:?} is also used for topics.{other}; every topic must differ"),
             );
+        }
+    }
+
+    // A batch is one transaction: open longer than the transaction timeout, the broker
+    // aborts it and the batch is retried for ever.
+    if let Some(timeout) = config.kafka.client.get("transaction.timeout.ms") {
+        let wait = config.state.batch_max_wait;
+        match timeout.trim().parse::<u64>() {
+            Ok(ms) if u128::from(ms) <= wait.as_millis() => {
+                let (file, field) = provenance.of("state.batch_max_wait");
+                findings.error(
+                    &file,
+                    &field,
+                    format!(
+                        "{} is not shorter than kafka.client.transaction.timeout.ms ({ms} ms): \
+                         every batch would be aborted",
+                        limits::format_duration(wait)
+                    ),
+                );
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let (file, field) = provenance.of("kafka.client.transaction.timeout.ms");
+                findings.error(
+                    &file,
+                    &field,
+                    format!("expected a whole number of milliseconds, got {timeout:?}"),
+                );
+            }
         }
     }
 
@@ -236,10 +280,33 @@ impl Layer<'_> {
                 Err(format!("set {setting} instead"))
             } else if name.is_empty() {
                 Err("empty property name".to_owned())
+            } else if name.len() > limits::MAX_CLIENT_NAME_BYTES
+                || name.chars().any(super::is_unsafe_char)
+            {
+                Err(format!(
+                    "property names are 1 to {} bytes without control characters",
+                    limits::MAX_CLIENT_NAME_BYTES
+                ))
             } else if !seen.insert(name.clone()) {
                 Err("set twice (quoted and as a dotted key)".to_owned())
+            } else if !client.contains_key(&name) && client.len() >= limits::MAX_CLIENT_PROPERTIES {
+                Err(format!(
+                    "more than {} properties; at most {} are allowed",
+                    limits::MAX_CLIENT_PROPERTIES,
+                    limits::MAX_CLIENT_PROPERTIES
+                ))
             } else {
-                value
+                value.and_then(|value| {
+                    if value.len() > limits::MAX_CLIENT_VALUE_BYTES {
+                        Err(format!(
+                            "value of {} bytes; at most {} are allowed",
+                            value.len(),
+                            limits::MAX_CLIENT_VALUE_BYTES
+                        ))
+                    } else {
+                        Ok(value)
+                    }
+                })
             };
             match checked {
                 Ok(value) => {

@@ -15,6 +15,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, PROCESSOR_FILE, SITES_FILE};
+use super::limits::{
+    MAX_FILE_BYTES, MAX_KEY_PROBLEMS_PER_FILE, MAX_REPORTED_PROBLEMS, MAX_TOLERANT_READ_BYTES,
+};
 use super::raw::{RawHolidaysFile, RawPoliciesFile, RawProcessor, RawSitesFile};
 use super::{env, layer, validate, Config, ConfigErrors, Findings, Loaded, ProcessorConfig};
 
@@ -59,6 +62,8 @@ pub(crate) fn load(
 
     sort_by_place(&mut findings.errors);
     sort_by_place(&mut findings.warnings);
+    cap(&mut findings.errors);
+    cap(&mut findings.warnings);
     match (sites, holidays, policies) {
         (Some(sites), Some(holidays), Some(policies)) if findings.errors.is_empty() => Ok(Loaded {
             config: Config {
@@ -72,6 +77,19 @@ pub(crate) fn load(
         _ => Err(ConfigErrors {
             problems: findings.errors,
         }),
+    }
+}
+
+/// Keeps the first [`MAX_REPORTED_PROBLEMS`] problems and counts the rest in a last one.
+fn cap(problems: &mut Vec<super::Problem>) {
+    if problems.len() > MAX_REPORTED_PROBLEMS {
+        let more = problems.len() - MAX_REPORTED_PROBLEMS;
+        problems.truncate(MAX_REPORTED_PROBLEMS);
+        problems.push(super::Problem::new(
+            "configuration",
+            "",
+            format!("{more} more problems not listed; fix the ones above first"),
+        ));
     }
 }
 
@@ -130,10 +148,37 @@ fn read_optional<T: DeserializeOwned>(
 }
 
 fn read_file<T: DeserializeOwned>(path: &Path, file: &str, findings: &mut Findings) -> Option<T> {
-    let text = match std::fs::read_to_string(path) {
+    // Read at most one byte more than allowed, so that a huge file (or a device that never
+    // ends) is refused without being read whole.
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|opened| {
+        use std::io::Read;
+        opened.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+    });
+    if let Err(error) = read {
+        findings.error(file, "", format!("cannot read {}: {error}", path.display()));
+        return None;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        findings.error(
+            file,
+            "",
+            format!("larger than {MAX_FILE_BYTES} bytes; a configuration file must be smaller"),
+        );
+        return None;
+    }
+    let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
-            findings.error(file, "", format!("cannot read {}: {error}", path.display()));
+            let at = error.utf8_error().valid_up_to();
+            findings.error(
+                file,
+                "",
+                format!(
+                    "cannot read {}: not UTF-8 (invalid byte at offset {at})",
+                    path.display()
+                ),
+            );
             return None;
         }
     };
@@ -164,8 +209,21 @@ pub(crate) fn parse_tolerantly<T: DeserializeOwned>(
     }
     let span = document.span();
     let mut root = Spanned::new(span, DeValue::Table(document.into_inner()));
-    // Each round either succeeds or drops one key, so this ends; the bound is a backstop.
-    for _ in 0..=text.len() {
+    // Each round either succeeds or drops one key, and re-reads the whole document: it stops
+    // after MAX_KEY_PROBLEMS_PER_FILE rounds, fewer for a large file (at most
+    // MAX_TOLERANT_READ_BYTES read in all), so a file full of typos costs bounded time.
+    let rounds = (MAX_TOLERANT_READ_BYTES / text.len().max(1)).clamp(1, MAX_KEY_PROBLEMS_PER_FILE);
+    for round in 0..=rounds {
+        if round == rounds {
+            findings.error(
+                file,
+                "",
+                format!(
+                    "more than {rounds} unknown keys or wrong types; stopped reading this file"
+                ),
+            );
+            return None;
+        }
         let error = match T::deserialize(ValueDeserializer::from(root.clone())) {
             Ok(value) => return Some(value),
             Err(error) => error,

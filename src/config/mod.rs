@@ -19,6 +19,11 @@
 //! program (a policy starting on a Wednesday, holidays for a region without sites, the
 //! development pseudonym key) are returned as warnings next to the valid [`Config`].
 //!
+//! Every value has a range, defined once in [`limits`] (and shown in docs/CONFIGURATION.md):
+//! a value outside it is an error like any other, so whatever loads is safe for the engine
+//! (bounded weeks, loops and allocations; no date arithmetic near overflow). Problems echo
+//! external text with its control characters escaped, one line each.
+//!
 //! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
 //! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
 //! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
@@ -29,6 +34,7 @@ mod duration;
 mod env;
 mod files;
 mod layer;
+pub mod limits;
 mod load;
 mod processor;
 mod raw;
@@ -93,7 +99,7 @@ pub struct Policy {
     /// Office days required per week, 0 to 7.
     pub required_days: u8,
     /// Weeks summed for the verdict: 1 judges each week alone, N sums the last N weeks;
-    /// at least 1. Default 1.
+    /// 1 to 26 ([`limits::ROLLING_WEEKS`]). Default 1.
     pub rolling_weeks: u32,
     /// Whether Saturday and Sunday office days count. Default false.
     pub count_weekends: bool,
@@ -102,14 +108,15 @@ pub struct Policy {
     pub new_hire_grace_weeks: u32,
     /// Non-compliant streak at which promotions require VP approval. Default 1.
     pub promotion_hold_after_weeks: u32,
-    /// Escalation ladder, `after_weeks` strictly increasing and each at least 1. Default empty.
+    /// Escalation ladder, `after_weeks` strictly increasing, at most
+    /// [`limits::MAX_ESCALATION_RUNGS`] rungs. Default empty.
     pub escalation: Vec<EscalationRung>,
 }
 
 /// One rung of a policy's escalation ladder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EscalationRung {
-    /// Streak of non-compliant weeks from which this rung applies; at least 1.
+    /// Streak of non-compliant weeks from which this rung applies; 1 to 520.
     pub after_weeks: u32,
     /// Level named in manager alerts, e.g. `"verbal_warning"`; non-empty.
     pub level: String,
@@ -140,26 +147,58 @@ pub struct Problem {
 
 impl Problem {
     /// A problem in `file` about `field` (empty for the whole file).
+    ///
+    /// Control characters (and the Unicode bidirectional overrides) in any of the three are
+    /// escaped (`\n`, `\u{1b}`), since they may echo external text such as an environment
+    /// variable's name or value: a problem is always one line that cannot move the cursor,
+    /// recolour the terminal or forge a log line.
     pub fn new(
         file: impl Into<String>,
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         Self {
-            file: file.into(),
-            field: field.into(),
-            message: message.into(),
+            file: escape_controls(file.into()),
+            field: escape_controls(field.into()),
+            message: escape_controls(message.into()),
         }
     }
 }
 
-impl fmt::Display for Problem {
-    /// `file: field: message`, or `file: message` when there is no field.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
+/// Whether `c` is a control character or a Unicode bidirectional override or isolate.
+pub(crate) fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [unsafe character](is_unsafe_char) written as its Rust escape
+/// (`\n`, `\r`, `\t`, `\u{1b}`); text without one is returned as it is.
+pub(crate) fn escape_controls(text: String) -> String {
+    if !text.chars().any(is_unsafe_char) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_default());
         } else {
-            write!(f, "{}: {}: {}", self.file, self.field, self.message)
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl fmt::Display for Problem {
+    /// `file: field: message`, or `file: message` when there is no field; always one line
+    /// (control characters escaped, also in a `Problem` built field by field).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = escape_controls(self.file.clone());
+        let message = escape_controls(self.message.clone());
+        if self.field.is_empty() {
+            write!(f, "{file}: {message}")
+        } else {
+            let field = escape_controls(self.field.clone());
+            write!(f, "{file}: {field}: {message}")
         }
     }
 }

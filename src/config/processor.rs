@@ -42,13 +42,13 @@ pub struct ProcessorConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeConfig {
     /// How long after a week ends (home zone) late badges are still awaited before the week
-    /// closes. Default 24h.
+    /// closes. Default 24h; 0s to 90d.
     pub allowed_lateness: Duration,
     /// After this long without a badge, a partition's watermark advances to
-    /// `now - idle_advance_after`, so quiet weekends still close weeks. Default 5m; not zero.
+    /// `now - idle_advance_after`, so quiet weekends still close weeks. Default 5m; 1s to 3650d.
     pub idle_advance_after: Duration,
     /// Badges more than this far ahead of the processing clock are dead-lettered as
-    /// `future_timestamp`. Default 24h.
+    /// `future_timestamp`. Default 24h; 0s to 30d.
     pub max_future_skew: Duration,
     /// How many of the most recently closed weeks late data may still correct; 0 to 52.
     /// Default 4.
@@ -110,10 +110,11 @@ impl Default for HttpConfig {
 /// `[state]` settings: changelog writes are batched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateConfig {
-    /// Largest number of input messages handled before a batch is flushed; at least 1.
+    /// Largest number of input messages handled before a batch is flushed; 1 to 100000.
     /// Default 10000.
     pub batch_max_messages: u32,
-    /// Longest time a batch stays open before it is flushed. Default 100ms.
+    /// Longest time a batch stays open before it is flushed; 1ms to 10s, and shorter than
+    /// `kafka.client."transaction.timeout.ms"` when that is set. Default 100ms.
     pub batch_max_wait: Duration,
 }
 

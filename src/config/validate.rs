@@ -10,6 +10,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate, Weekday};
 
 use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, SITES_FILE};
+use super::limits::{self, MAX_NAME_BYTES};
 use super::raw::{DateValue, RawHolidaysFile, RawPoliciesFile, RawPolicy, RawRung, RawSitesFile};
 use super::{EscalationRung, Findings, Policy, Site};
 
@@ -25,6 +26,14 @@ pub(crate) fn sites(raw: RawSitesFile, findings: &mut Findings) -> Vec<Site> {
             "no [[site]] tables; at least one site is required",
         );
     }
+    too_many(
+        findings,
+        file,
+        "site",
+        "[[site]] tables",
+        entries.len(),
+        limits::MAX_SITES,
+    );
     let mut first_index_of_id: BTreeMap<String, usize> = BTreeMap::new();
     let mut sites = Vec::new();
     for (index, entry) in entries.into_iter().enumerate() {
@@ -32,16 +41,16 @@ pub(crate) fn sites(raw: RawSitesFile, findings: &mut Findings) -> Vec<Site> {
         let errors_before = findings.errors.len();
         let id = required(findings, file, &field("id"), entry.id);
         if let Some(id) = &id {
-            if id.trim().is_empty() {
-                findings.error(file, &field("id"), "must not be empty");
-            } else if let Some(first) = first_index_of_id.get(id) {
-                findings.error(
-                    file,
-                    &field("id"),
-                    format!("duplicate site id {id:?}, also site[{first}]"),
-                );
-            } else {
-                first_index_of_id.insert(id.clone(), index);
+            if name_ok(findings, file, &field("id"), id) {
+                if let Some(first) = first_index_of_id.get(id) {
+                    findings.error(
+                        file,
+                        &field("id"),
+                        format!("duplicate site id {id:?}, also site[{first}]"),
+                    );
+                } else {
+                    first_index_of_id.insert(id.clone(), index);
+                }
             }
         }
         let timezone =
@@ -58,11 +67,8 @@ pub(crate) fn sites(raw: RawSitesFile, findings: &mut Findings) -> Vec<Site> {
                 }
             });
         let region = required(findings, file, &field("region"), entry.region);
-        if region
-            .as_ref()
-            .is_some_and(|region| region.trim().is_empty())
-        {
-            findings.error(file, &field("region"), "must not be empty");
+        if let Some(region) = &region {
+            name_ok(findings, file, &field("region"), region);
         }
         if let (Some(id), Some(timezone), Some(region)) = (id, timezone, region) {
             if findings.errors.len() == errors_before {
@@ -83,7 +89,16 @@ pub(crate) fn holidays(
     findings: &mut Findings,
 ) -> BTreeMap<String, BTreeSet<NaiveDate>> {
     let mut holidays = BTreeMap::new();
-    for (region, dates) in raw.holidays.unwrap_or_default() {
+    let regions = raw.holidays.unwrap_or_default();
+    too_many(
+        findings,
+        HOLIDAYS_FILE,
+        "holidays",
+        "holiday regions",
+        regions.len(),
+        limits::MAX_HOLIDAY_REGIONS,
+    );
+    for (region, dates) in regions {
         let region_field = format!("holidays.{}", toml_key(&region));
         if region.trim().is_empty() {
             findings.error(
@@ -91,7 +106,17 @@ pub(crate) fn holidays(
                 &region_field,
                 "region name must not be empty",
             );
+        } else {
+            name_ok(findings, HOLIDAYS_FILE, &region_field, &region);
         }
+        too_many(
+            findings,
+            HOLIDAYS_FILE,
+            &region_field,
+            "dates",
+            dates.len(),
+            limits::MAX_HOLIDAYS_PER_REGION,
+        );
         let mut valid = BTreeSet::new();
         for (index, date) in dates.iter().enumerate() {
             match parse_date(date) {
@@ -136,6 +161,14 @@ pub(crate) fn policies(raw: RawPoliciesFile, findings: &mut Findings) -> Vec<Pol
             "no [[policy]] tables: no week will be evaluated",
         );
     }
+    too_many(
+        findings,
+        POLICIES_FILE,
+        "policy",
+        "[[policy]] tables",
+        entries.len(),
+        limits::MAX_POLICIES,
+    );
     let valid: Vec<(usize, Policy)> = entries
         .into_iter()
         .enumerate()
@@ -173,6 +206,21 @@ pub(crate) fn policies(raw: RawPoliciesFile, findings: &mut Findings) -> Vec<Pol
             }
         }
     }
+    let groups: BTreeSet<&str> = valid
+        .iter()
+        .flat_map(|(_, policy)| policy.policy_groups.iter().map(String::as_str))
+        .collect();
+    if groups.len() > limits::MAX_POLICY_GROUPS {
+        findings.error(
+            POLICIES_FILE,
+            "policy",
+            format!(
+                "{} distinct policy groups over all policies; at most {} are allowed",
+                groups.len(),
+                limits::MAX_POLICY_GROUPS
+            ),
+        );
+    }
     let has_errors = findings.errors.iter().any(|p| p.file == POLICIES_FILE);
     if has_errors {
         Vec::new()
@@ -188,11 +236,11 @@ fn policy(index: usize, raw: RawPolicy, findings: &mut Findings) -> Option<Polic
     let errors_before = findings.errors.len();
 
     let id = required(findings, file, &field("id"), raw.id);
-    if id.as_ref().is_some_and(|id| id.trim().is_empty()) {
-        findings.error(file, &field("id"), "must not be empty");
+    if let Some(id) = &id {
+        name_ok(findings, file, &field("id"), id);
     }
     let version = required(findings, file, &field("version"), raw.version)
-        .and_then(|n| ranged(findings, &field("version"), n, 0, u32::MAX.into()));
+        .and_then(|n| ranged(findings, &field("version"), n, limits::VERSION));
 
     let policy_groups = required(findings, file, &field("policy_groups"), raw.policy_groups);
     if let Some(groups) = &policy_groups {
@@ -203,12 +251,18 @@ fn policy(index: usize, raw: RawPolicy, findings: &mut Findings) -> Option<Polic
                 "must list at least one policy group",
             );
         }
+        too_many(
+            findings,
+            file,
+            &field("policy_groups"),
+            "policy groups",
+            groups.len(),
+            limits::MAX_POLICY_GROUPS,
+        );
         let mut seen = BTreeSet::new();
         for (position, group) in groups.iter().enumerate() {
             let group_field = format!("{}[{position}]", field("policy_groups"));
-            if group.trim().is_empty() {
-                findings.error(file, &group_field, "must not be empty");
-            } else if !seen.insert(group) {
+            if name_ok(findings, file, &group_field, group) && !seen.insert(group) {
                 findings.warn(
                     file,
                     &group_field,
@@ -241,13 +295,12 @@ fn policy(index: usize, raw: RawPolicy, findings: &mut Findings) -> Option<Polic
     }
 
     let required_days = required(findings, file, &field("required_days"), raw.required_days)
-        .and_then(|n| ranged(findings, &field("required_days"), n, 0, 7));
+        .and_then(|n| ranged(findings, &field("required_days"), n, limits::REQUIRED_DAYS));
     let rolling_weeks = ranged(
         findings,
         &field("rolling_weeks"),
         raw.rolling_weeks.unwrap_or(1),
-        1,
-        u32::MAX.into(),
+        limits::ROLLING_WEEKS,
     );
     let count_weekends = raw.count_weekends.unwrap_or(false);
     if let Some(days) = required_days.filter(|days| *days > 5 && !count_weekends) {
@@ -261,17 +314,24 @@ fn policy(index: usize, raw: RawPolicy, findings: &mut Findings) -> Option<Polic
         findings,
         &field("new_hire_grace_weeks"),
         raw.new_hire_grace_weeks.unwrap_or(0),
-        0,
-        u32::MAX.into(),
+        limits::NEW_HIRE_GRACE_WEEKS,
     );
     let promotion_hold_after_weeks = ranged(
         findings,
         &field("promotion_hold_after_weeks"),
         raw.promotion_hold_after_weeks.unwrap_or(1),
-        0,
-        u32::MAX.into(),
+        limits::PROMOTION_HOLD_AFTER_WEEKS,
     );
-    let escalation = escalation(index, raw.escalation.unwrap_or_default(), findings);
+    let rungs = raw.escalation.unwrap_or_default();
+    too_many(
+        findings,
+        file,
+        &field("escalation"),
+        "escalation rungs",
+        rungs.len(),
+        limits::MAX_ESCALATION_RUNGS,
+    );
+    let escalation = escalation(index, rungs, findings);
 
     if findings.errors.len() != errors_before {
         return None;
@@ -304,7 +364,7 @@ fn escalation(
     for (index, rung) in rungs.into_iter().enumerate() {
         let field = |key: &str| format!("policy[{policy_index}].escalation[{index}].{key}");
         let after_weeks = required(findings, file, &field("after_weeks"), rung.after_weeks)
-            .and_then(|n| ranged(findings, &field("after_weeks"), n, 1, u32::MAX.into()));
+            .and_then(|n| ranged(findings, &field("after_weeks"), n, limits::AFTER_WEEKS));
         if let (Some(before), Some(now)) = (previous, after_weeks) {
             if now <= before {
                 findings.error(
@@ -319,8 +379,8 @@ fn escalation(
         }
         previous = after_weeks.or(previous);
         let level = required(findings, file, &field("level"), rung.level);
-        if level.as_ref().is_some_and(|level| level.trim().is_empty()) {
-            findings.error(file, &field("level"), "must not be empty");
+        if let Some(level) = &level {
+            name_ok(findings, file, &field("level"), level);
         }
         if let (Some(after_weeks), Some(level)) = (after_weeks, level) {
             valid.push(EscalationRung { after_weeks, level });
@@ -342,22 +402,58 @@ fn ranged<T: TryFrom<i64>>(
     findings: &mut Findings,
     field: &str,
     value: i64,
-    min: i64,
-    max: i64,
+    (min, max): (i64, i64),
 ) -> Option<T> {
     let converted = (min..=max)
         .contains(&value)
         .then(|| T::try_from(value).ok())
         .flatten();
     if converted.is_none() {
-        let message = if max == i64::from(u32::MAX) {
-            format!("must be at least {min}, got {value}")
-        } else {
-            format!("must be between {min} and {max}, got {value}")
-        };
-        findings.error(POLICIES_FILE, field, message);
+        findings.error(
+            POLICIES_FILE,
+            field,
+            format!("must be between {min} and {max}, got {value}"),
+        );
     }
     converted
+}
+
+/// Records a problem when a list at `field` holds more than `max` entries.
+fn too_many(
+    findings: &mut Findings,
+    file: &str,
+    field: &str,
+    what: &str,
+    count: usize,
+    max: usize,
+) {
+    if count > max {
+        findings.error(
+            file,
+            field,
+            format!("{count} {what}; at most {max} are allowed"),
+        );
+    }
+}
+
+/// Checks a name (site id, region, policy id, policy group, escalation level): not blank,
+/// at most [`MAX_NAME_BYTES`], no control characters. Records a problem and returns false
+/// otherwise.
+fn name_ok(findings: &mut Findings, file: &str, field: &str, name: &str) -> bool {
+    let message = if name.trim().is_empty() {
+        "must not be empty".to_owned()
+    } else if name.len() > MAX_NAME_BYTES {
+        format!(
+            "must be 1 to {MAX_NAME_BYTES} bytes, got {} bytes",
+            name.len()
+        )
+    } else if name.chars().any(super::is_unsafe_char) {
+        format!("must not contain control characters, got {name:?}")
+    } else {
+        return true;
+    };
+    findings.error(file, field, message);
+    false
 }
 
 /// A local date: a string exactly `YYYY-MM-DD`, or a TOML date without time or offset.
@@ -375,6 +471,7 @@ pub(crate) fn parse_date(value: &DateValue) -> Result<NaiveDate, String> {
             }
             NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .map_err(|_| format!("{text:?} is not a calendar date"))
+                .and_then(date_in_range)
         }
         DateValue::Toml(datetime) => match (datetime.date, datetime.time, datetime.offset) {
             (Some(date), None, None) => NaiveDate::from_ymd_opt(
@@ -382,10 +479,24 @@ pub(crate) fn parse_date(value: &DateValue) -> Result<NaiveDate, String> {
                 u32::from(date.month),
                 u32::from(date.day),
             )
-            .ok_or_else(|| format!("{datetime} is not a calendar date")),
+            .ok_or_else(|| format!("{datetime} is not a calendar date"))
+            .and_then(date_in_range),
             _ => Err(format!(
                 "expected a date without time or offset, got {datetime}"
             )),
         },
+    }
+}
+
+/// `date` when within [`limits::MIN_DATE`] to [`limits::MAX_DATE`].
+fn date_in_range(date: NaiveDate) -> Result<NaiveDate, String> {
+    if (limits::MIN_DATE..=limits::MAX_DATE).contains(&date) {
+        Ok(date)
+    } else {
+        Err(format!(
+            "must be between {} and {}, got {date}",
+            limits::MIN_DATE,
+            limits::MAX_DATE
+        ))
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::limits::{format_duration, BROKERS_BYTES, TOPIC_BYTES};
 use super::parse_duration;
 use super::raw::DurationText;
 
@@ -14,15 +15,44 @@ pub(crate) fn duration(text: DurationText) -> Result<Duration, String> {
     parse_duration(&text.0)
 }
 
-pub(crate) fn non_zero(duration: Duration) -> Result<Duration, String> {
-    if duration.is_zero() {
-        Err("must be longer than zero".to_owned())
+/// A duration within `min..=max`. A zero below a positive minimum is "must be longer than
+/// zero" (an interval the service waits on).
+pub(crate) fn duration_in(
+    text: DurationText,
+    (min, max): (Duration, Duration),
+) -> Result<Duration, String> {
+    let value = duration(text.clone())?;
+    if (min..=max).contains(&value) {
+        return Ok(value);
+    }
+    let (min, max) = (format_duration(min), format_duration(max));
+    if value.is_zero() {
+        Err(format!(
+            "must be longer than zero (between {min} and {max})"
+        ))
     } else {
-        Ok(duration)
+        Err(format!("must be between {min} and {max}, got {:?}", text.0))
     }
 }
 
-pub(crate) fn in_range<T: TryFrom<i64>>(value: i64, min: i64, max: i64) -> Result<T, String> {
+/// Text of `min..=max` bytes without control characters; blank text is "must not be empty"
+/// when `min` is positive.
+pub(crate) fn text_in(text: String, (min, max): (usize, usize)) -> Result<String, String> {
+    if min > 0 && text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else if text.len() < min || text.len() > max {
+        Err(format!(
+            "must be {min} to {max} bytes, got {} bytes",
+            text.len()
+        ))
+    } else if text.chars().any(super::is_unsafe_char) {
+        Err(format!("must not contain control characters, got {text:?}"))
+    } else {
+        Ok(text)
+    }
+}
+
+pub(crate) fn in_range<T: TryFrom<i64>>(value: i64, (min, max): (i64, i64)) -> Result<T, String> {
     if (min..=max).contains(&value) {
         T::try_from(value).map_err(|_| format!("must be between {min} and {max}, got {value}"))
     } else {
@@ -30,15 +60,8 @@ pub(crate) fn in_range<T: TryFrom<i64>>(value: i64, min: i64, max: i64) -> Resul
     }
 }
 
-pub(crate) fn non_empty(text: String) -> Result<String, String> {
-    if text.trim().is_empty() {
-        Err("must not be empty".to_owned())
-    } else {
-        Ok(text)
-    }
-}
-
 pub(crate) fn broker_list(text: String) -> Result<String, String> {
+    let text = text_in(text, BROKERS_BYTES)?;
     if text.split(',').any(|broker| broker.trim().is_empty()) {
         Err(format!(
             "expected comma-separated host:port entries, got {text:?}"
@@ -53,9 +76,10 @@ pub(crate) fn topic_name(name: String) -> Result<String, String> {
     let valid_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if name.is_empty() || name.len() > 249 || !valid_chars || name == "." || name == ".." {
+    let (min, max) = TOPIC_BYTES;
+    if name.len() < min || name.len() > max || !valid_chars || name == "." || name == ".." {
         Err(format!(
-            "invalid Kafka topic name {name:?}: use 1 to 249 characters of A-Z, a-z, 0-9, '.', '_', '-'"
+            "invalid Kafka topic name {name:?}: use {min} to {max} characters of A-Z, a-z, 0-9, '.', '_', '-'"
         ))
     } else {
         Ok(name)

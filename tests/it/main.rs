@@ -1,6 +1,7 @@
 //! The single integration-test binary: golden replay scenarios, schema validation of every
 //! output value, determinism of whole replays.
 
+mod config_ranges;
 mod floods;
 mod generated;
 mod helpers;

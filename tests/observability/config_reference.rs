@@ -1,19 +1,29 @@
 //! docs/CONFIGURATION.md against the code: every processor setting documented, every
 //! documented default equal to the built-in default, every documented key and environment
-//! variable accepted by the loader.
+//! variable accepted by the loader; every setting and file key with a documented range equal
+//! to the code's (`config::limits`), and the loader accepting exactly that range.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use attendance_compliance::config::limits::{self, format_duration, Range};
 use attendance_compliance::config::{Config, ProcessorConfig};
 
 use crate::helpers::root;
 
-/// One documented key: `section.key`, default as TOML text, environment variable.
+/// One documented key: `section.key`, default as TOML text, range, environment variable.
 struct Documented {
     key: String,
     default: String,
+    range: String,
     env: String,
+}
+
+fn unquote(cell: &str, line: &str) -> String {
+    cell.strip_prefix('`')
+        .and_then(|c| c.strip_suffix('`'))
+        .unwrap_or_else(|| panic!("cell {cell:?} is not `code` in: {line}"))
+        .to_owned()
 }
 
 fn documented() -> Vec<Documented> {
@@ -28,22 +38,39 @@ fn documented() -> Vec<Documented> {
         .filter(|line| line.starts_with("| `"))
         .map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            let unquote = |cell: &str| {
-                cell.strip_prefix('`')
-                    .and_then(|c| c.strip_suffix('`'))
-                    .unwrap_or_else(|| panic!("cell {cell:?} is not `code` in: {line}"))
-                    .to_owned()
-            };
             assert!(
-                cells.len() >= 6,
-                "row needs key, default, environment, meaning: {line}"
+                cells.len() >= 7,
+                "row needs key, default, range, environment, meaning: {line}"
             );
-            assert!(!cells[4].is_empty(), "no meaning given: {line}");
+            assert!(!cells[3].is_empty(), "no range given: {line}");
+            assert!(!cells[5].is_empty(), "no meaning given: {line}");
             Documented {
-                key: unquote(cells[1]),
-                default: unquote(cells[2]),
-                env: unquote(cells[3]),
+                key: unquote(cells[1], line),
+                default: unquote(cells[2], line),
+                range: cells[3].to_owned(),
+                env: unquote(cells[4], line),
             }
+        })
+        .collect()
+}
+
+/// The rows of the `sites.toml`, `holidays.toml`, `policies.toml` keys table: key, range.
+fn documented_file_keys() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("docs/CONFIGURATION.md"))
+        .expect("docs/CONFIGURATION.md exists");
+    let section = text
+        .split("## Keys of `sites.toml`, `holidays.toml` and `policies.toml`")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the reference has a section on the keys of the other files");
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            assert!(cells.len() >= 5, "row needs key, range, meaning: {line}");
+            assert!(!cells[3].is_empty(), "no meaning given: {line}");
+            (unquote(cells[1], line), cells[2].to_owned())
         })
         .collect()
 }
@@ -186,4 +213,167 @@ fn every_documented_environment_variable_is_accepted() {
             .unwrap_or_else(|e| panic!("{} is rejected: {e}", d.env));
         assert_eq!(loaded, defaults, "{} with the documented default", d.env);
     }
+}
+
+#[test]
+fn every_setting_has_a_range_in_the_code_and_the_same_range_in_the_docs() {
+    let ranged: BTreeSet<String> = limits::PROCESSOR_RANGES
+        .iter()
+        .chain(limits::PROCESSOR_CHOICES.iter())
+        .map(|(key, _)| (*key).to_owned())
+        .collect();
+    assert_eq!(
+        ranged,
+        keys_in_code(),
+        "config::limits::PROCESSOR_RANGES must name every processor setting exactly once"
+    );
+    for d in documented() {
+        let range = limits::range_of(&d.key)
+            .unwrap_or_else(|| panic!("{} has no range in config::limits", d.key));
+        assert_eq!(
+            d.range,
+            range.to_string(),
+            "documented range of {} differs from the code's",
+            d.key
+        );
+    }
+}
+
+#[test]
+fn every_file_key_has_the_code_s_range_in_the_docs() {
+    let documented = documented_file_keys();
+    let keys: BTreeSet<String> = documented.iter().map(|(key, _)| key.clone()).collect();
+    let code: BTreeSet<String> = limits::FILE_RANGES
+        .iter()
+        .map(|(key, _)| *key)
+        .chain(limits::FILE_NAME_KEYS)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        keys, code,
+        "docs/CONFIGURATION.md and config::limits::FILE_RANGES list different keys"
+    );
+    for (key, range) in documented {
+        let code = limits::range_of(&key).unwrap_or_else(|| panic!("{key} has no range"));
+        assert_eq!(range, code.to_string(), "documented range of {key}");
+    }
+}
+
+/// A value just inside and just outside each end of a range, as TOML text.
+fn probes(range: Range) -> Vec<(String, bool)> {
+    match range {
+        Range::Integer { min, max } => vec![
+            (min.to_string(), true),
+            (max.to_string(), true),
+            ((min - 1).to_string(), false),
+            ((max + 1).to_string(), false),
+        ],
+        Range::Duration { min, max } => {
+            let quoted = |d| format!("\"{}\"", format_duration(d));
+            let mut probes = vec![
+                (quoted(min), true),
+                (quoted(max), true),
+                (quoted(max + std::time::Duration::from_millis(1)), false),
+            ];
+            if let Some(below) = min.checked_sub(std::time::Duration::from_millis(1)) {
+                probes.push((quoted(below), false));
+            }
+            probes
+        }
+        Range::Bytes { min, max } => {
+            let mut probes = vec![
+                (format!("\"{}\"", "a".repeat(max)), true),
+                (format!("\"{}\"", "a".repeat(max + 1)), false),
+            ];
+            if min > 0 {
+                probes.push((format!("\"{}\"", "a".repeat(min)), true));
+            }
+            probes
+        }
+        Range::Date { .. } | Range::Bool | Range::Words(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn the_loader_accepts_exactly_the_documented_range_of_each_setting() {
+    let mut checked = 0;
+    for (key, range) in limits::PROCESSOR_RANGES {
+        let (section, name) = key.split_once('.').expect("section.key");
+        for (value, accepted) in probes(range) {
+            let dir = config_dir_with(&format!("[{section}]\n{name} = {value}\n"));
+            let result = load(dir.path(), Vec::new());
+            match (&result, accepted) {
+                (Ok(_), true) => {}
+                (Err(error), false) if error.contains(key) => {}
+                _ => panic!(
+                    "{key} = {:.60}: expected {}, got {result:?}",
+                    value,
+                    if accepted {
+                        "accepted"
+                    } else {
+                        "an error naming it"
+                    }
+                ),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "only {checked} probes");
+}
+
+#[test]
+fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number() {
+    let policy = |line: &str| {
+        format!(
+            "[[policy]]\nid = \"p\"\nversion = 1\npolicy_groups = [\"g\"]\n\
+             effective_from = \"2026-05-04\"\nrequired_days = 3\n{line}\n"
+        )
+        .replace(
+            "version = 1\n",
+            if line.starts_with("version") {
+                ""
+            } else {
+                "version = 1\n"
+            },
+        )
+        .replace(
+            "required_days = 3\n",
+            if line.starts_with("required_days") {
+                ""
+            } else {
+                "required_days = 3\n"
+            },
+        )
+    };
+    let mut checked = 0;
+    for (key, range) in limits::FILE_RANGES {
+        let Some(name) = key.strip_prefix("policy.") else {
+            continue;
+        };
+        let Range::Integer { .. } = range else {
+            continue;
+        };
+        if matches!(name, "policy_groups" | "escalation") {
+            continue; // list lengths, probed by the config tests
+        }
+        for (value, accepted) in probes(range) {
+            let (line, field) = match name {
+                "escalation.after_weeks" => (
+                    format!("escalation = [{{ after_weeks = {value}, level = \"x\" }}]"),
+                    "policy[0].escalation[0].after_weeks".to_owned(),
+                ),
+                _ => (format!("{name} = {value}"), format!("policy[0].{name}")),
+            };
+            let dir = config_dir_with("");
+            std::fs::write(dir.path().join("policies.toml"), policy(&line)).expect("write");
+            let result = load(dir.path(), Vec::new());
+            match (&result, accepted) {
+                (Ok(_), true) => {}
+                (Err(error), false) if error.contains(&field) && error.contains(&value) => {}
+                _ => panic!("{line}: expected accepted = {accepted}, got {result:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24, "only {checked} probes");
 }

@@ -4,6 +4,7 @@
 //! This file holds the helpers and the tests of what loads; `problems` tests what does not.
 
 mod problems;
+mod ranges;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
