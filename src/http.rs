@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -47,7 +47,15 @@ use crate::metrics::{HttpCloseReason, Metrics};
 struct AppState {
     metrics: Arc<Metrics>,
     health: Health,
+    /// `/metrics` requests admitted at once (see [`metrics_handler`]).
+    admitted: Arc<Semaphore>,
+    /// One `/metrics` encoding at a time (see [`metrics_handler`]).
+    encoding: Arc<Semaphore>,
 }
+
+/// `/metrics` requests being answered or waiting for the encoder at once; more are answered
+/// `503` at once. Room for two Prometheus replicas and a person with curl.
+const METRICS_REQUESTS_ADMITTED: usize = 4;
 
 /// The content type of the Prometheus text exposition format.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -59,14 +67,48 @@ pub fn router(metrics: Arc<Metrics>, health: Health) -> Router {
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(healthz_handler))
         .route("/readyz", get(readyz_handler))
-        .with_state(AppState { metrics, health })
+        .with_state(AppState {
+            metrics,
+            health,
+            admitted: Arc::new(Semaphore::new(METRICS_REQUESTS_ADMITTED)),
+            encoding: Arc::new(Semaphore::new(1)),
+        })
 }
 
-async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        state.metrics.gather_text(),
-    )
+/// Encodes the registry on the blocking pool, one encoding at a time: the async runtime of
+/// the listener has a single worker, and a flood of `/metrics` requests (pipelined by the
+/// hundred on connections that never read) would otherwise keep it encoding while
+/// `/healthz` waits. The permit travels into the blocking task, so a client that hangs up
+/// does not free it before the encoding ends. At most [`METRICS_REQUESTS_ADMITTED`]
+/// requests wait for the encoder; beyond, `/metrics` answers `503` at once, so that a flood
+/// cannot hold every connection slot busy (a busy connection is never evicted) and push the
+/// liveness probe into the listener's over-limit answer.
+async fn metrics_handler(State(state): State<AppState>) -> Response {
+    let Ok(_admitted) = Arc::clone(&state.admitted).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "busy\n",
+        )
+            .into_response();
+    };
+    let Ok(permit) = Arc::clone(&state.encoding).acquire_owned().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable\n").into_response();
+    };
+    let metrics = Arc::clone(&state.metrics);
+    let encoded = tokio::task::spawn_blocking(move || {
+        let text = metrics.gather_text();
+        drop(permit);
+        text
+    })
+    .await;
+    match encoded {
+        Ok(text) => ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "encoding /metrics failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable\n").into_response()
+        }
+    }
 }
 
 async fn healthz_handler() -> impl IntoResponse {

@@ -460,3 +460,31 @@ fn shutdown_closes_idle_connections_and_returns() {
         "idle socket kept after shutdown"
     );
 }
+
+#[test]
+fn a_metrics_flood_on_connections_that_never_read_leaves_healthz_answered() {
+    let server = TestServer::start(patient_limits());
+    let limit = HttpLimits::MAX_CONNECTIONS;
+    let mut flooders = Vec::new();
+    for _ in 0..300 {
+        let mut stream = server.connect();
+        let request = b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n".repeat(50);
+        stream.write_all(&request).expect("pipelined requests");
+        flooders.push(stream);
+    }
+    assert!(
+        eventually(|| server.closed(HttpCloseReason::Evicted) >= (300 - limit) as u64),
+        "the listener did not take every flooding connection"
+    );
+    for probe in 0..10 {
+        let started = Instant::now();
+        let mut stream = server.connect();
+        let answer = get_on(&mut stream, "/healthz", false);
+        let took = started.elapsed();
+        assert_eq!(answer.status, 200, "probe {probe}: {}", answer.body);
+        assert!(took < Duration::from_secs(1), "probe {probe} took {took:?}");
+    }
+    assert_eq!(server.closed(HttpCloseReason::OverLimit), 0);
+    drop(flooders);
+    server.stop();
+}
