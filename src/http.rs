@@ -19,7 +19,10 @@
 //! the accept loop never stops accepting, so a liveness probe always reaches the process:
 //! when the limit is reached, a new connection takes the slot of the oldest connection that
 //! is not answering a request (idle, or still sending its head), and only when every slot
-//! is answering a request is the newcomer answered `503` and closed.
+//! is answering a request is the newcomer answered `503` and closed. `/metrics` encodes on
+//! the blocking pool, one encoding at a time, and admits a few requests at once (`503 busy`
+//! beyond), so a scrape flood neither occupies the single async worker nor keeps every slot
+//! busy.
 
 mod connection;
 
