@@ -156,8 +156,8 @@ pub struct HttpLimits {
 impl HttpLimits {
     /// Default [`HttpLimits::header_read_timeout`]: 5 s.
     pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-    /// Default [`HttpLimits::idle_timeout`]: 60 s (longer than a usual scrape interval, so
-    /// Prometheus keeps its connection).
+    /// Default [`HttpLimits::idle_timeout`]: 60 s (four times the 15 s scrape interval of
+    /// deploy/, so Prometheus keeps its connection).
     pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
     /// Default [`HttpLimits::response_timeout`]: 30 s.
     pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
