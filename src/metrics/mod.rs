@@ -14,6 +14,7 @@
 //! Threading: `Metrics` is `Send + Sync`; share it as `Arc<Metrics>`. Every helper is cheap
 //! (atomic updates); only decisions take a short mutex (the weekly compliance tally).
 
+mod http;
 mod labels;
 mod tally;
 mod weekly;
@@ -27,6 +28,7 @@ use prometheus::{
 };
 
 pub use crate::config::{InputTopic, OutputTopic};
+pub use http::{HttpCloseReason, HttpMetrics};
 pub use labels::{output_label, RebalanceKind};
 pub use tally::OutputTally;
 pub use weekly::{WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
@@ -68,6 +70,7 @@ pub struct Metrics {
     weekly_compliance_week: Gauge,
     build_info: IntGaugeVec,
     tally: Mutex<WeeklyTally>,
+    http: HttpMetrics,
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -301,6 +304,7 @@ impl Metrics {
                 &["version"],
             ),
             tally: Mutex::new(WeeklyTally::default()),
+            http: HttpMetrics::register(r),
             registry,
         };
         m.initialise();
@@ -347,6 +351,11 @@ impl Metrics {
         self.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
+    }
+
+    /// The HTTP listener's metrics (crate::http).
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
     }
 
     /// The registry, for callers that want to add their own collectors or gather directly.

@@ -6,7 +6,9 @@ use attendance_compliance::domain::output::Decision;
 use attendance_compliance::domain::time::parse_date;
 use attendance_compliance::domain::{EmployeeId, Status, Week};
 use attendance_compliance::engine::Output;
-use attendance_compliance::metrics::{Metrics, WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};
+use attendance_compliance::metrics::{
+    HttpCloseReason, Metrics, WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG,
+};
 
 use crate::helpers::{drive_basic_week, root, run_tool};
 
@@ -85,6 +87,7 @@ fn every_name_has_the_prefix_a_unit_and_counters_end_in_total() {
         "_messages",
         "_employees",
         "_partitions",
+        "_connections",
         "_info",
         "_total",
     ];
@@ -415,4 +418,53 @@ fn promtool_accepts_the_exposition() {
         &root(),
     );
     assert!(ok, "promtool check metrics failed:\n{out}");
+}
+
+#[test]
+fn the_http_listener_counts_its_connections_and_every_close_reason_from_zero() {
+    let metrics = Metrics::new();
+    let s = samples(&metrics.gather_text());
+    assert_eq!(sum(&s, "attendance_http_open_connections", &[]), 0.0);
+    for reason in HttpCloseReason::ALL {
+        let series: Vec<_> = s
+            .iter()
+            .filter(|(n, labels, _)| {
+                n == "attendance_http_connections_closed_total"
+                    && labels.get("reason").map(String::as_str) == Some(reason.as_str())
+            })
+            .collect();
+        assert_eq!(series.len(), 1, "{reason:?} has one series from the start");
+    }
+    metrics.http().record_closed(HttpCloseReason::Evicted);
+    metrics.http().set_open_connections(7);
+    let s = samples(&metrics.gather_text());
+    assert_eq!(
+        sum(
+            &s,
+            "attendance_http_connections_closed_total",
+            &[("reason", "evicted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(&s, "attendance_http_connections_closed_total", &[]),
+        1.0
+    );
+    assert_eq!(sum(&s, "attendance_http_open_connections", &[]), 7.0);
+}
+
+#[test]
+fn every_metric_is_in_the_operations_table() {
+    let metrics = Metrics::new();
+    drive_basic_week(&metrics);
+    let operations = std::fs::read_to_string(root().join("docs/OPERATIONS.md"))
+        .expect("docs/OPERATIONS.md is readable");
+    let missing: Vec<String> = families(&metrics.gather_text())
+        .into_keys()
+        .filter(|name| !operations.contains(&format!("| `{name}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "metrics without a row in docs/OPERATIONS.md: {missing:?}"
+    );
 }
