@@ -4,3 +4,4 @@
 mod generated;
 mod helpers;
 mod replay_golden;
+mod replay_safety;
