@@ -80,6 +80,15 @@ pub(crate) fn check_out(out: &Path, names: &[&str]) -> Result<Option<OutIdentity
     };
     let meta = match std::fs::metadata(out) {
         Ok(meta) => meta,
+        // A symlink to nothing is not a directory we could create.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && std::fs::symlink_metadata(out).is_ok() =>
+        {
+            return Err(ReplayError::OutNotADirectory {
+                path: out.to_owned(),
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(write_err(out)(e)),
     };
