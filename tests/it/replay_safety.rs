@@ -50,6 +50,15 @@ fn run(cmd: &mut Command) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()))
 }
 
+/// `cmd` as a shell command line (the paths here hold no quotes).
+fn shell_words(cmd: &Command) -> String {
+    let words: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    words.join(" ")
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -265,13 +274,9 @@ fn a_write_error_half_way_exits_non_zero_and_keeps_the_old_outputs() {
     text.extend(b"{\"not\": json}\n".repeat(20_000));
     std::fs::write(&badges, text).unwrap_or_else(|e| panic!("{e}"));
     let inner = replay_cmd(&scenario().join("config"), &badges, &out);
-    let args: Vec<String> = std::iter::once(inner.get_program())
-        .chain(inner.get_args())
-        .map(|a| format!("'{}'", a.to_string_lossy()))
-        .collect();
     // RLIMIT_FSIZE makes a write past 256 KiB fail with EFBIG, as a full disk fails with
     // ENOSPC (SIGXFSZ ignored, so the write returns the error instead of killing us).
-    let script = format!("trap '' XFSZ; ulimit -f 256; exec {}", args.join(" "));
+    let script = format!("trap '' XFSZ; ulimit -f 256; exec {}", shell_words(&inner));
     let output = run(Command::new("bash").args(["-c", &script]));
     assert_refused(&output, "cannot write");
     assert_eq!(
@@ -384,4 +389,22 @@ fn a_100_mb_line_is_dead_lettered_in_bounded_memory_and_the_next_lines_are_read(
         expected
     );
     crate::helpers::validate_outputs(&out);
+}
+
+#[test]
+fn a_pipe_is_an_input_like_a_file() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = tmp.path().join("out");
+    let inner = replay_cmd(&scenario().join("config"), Path::new("/dev/stdin"), &out);
+    let badges = scenario().join("badges.jsonl");
+    let script = format!("cat '{}' | {}", badges.display(), shell_words(&inner));
+    let output = run(Command::new("bash").args(["-c", &script]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Same outputs as from the file, but for the dead letters' file name.
+    let expected = snapshot(&scenario().join("expected"));
+    for (name, content) in snapshot(&out) {
+        let want = expected.get(&name).cloned().unwrap_or_default();
+        let want = String::from_utf8_lossy(&want).replace("badges.jsonl", "stdin");
+        assert_eq!(String::from_utf8_lossy(&content), want, "{name}");
+    }
 }
