@@ -61,6 +61,7 @@ impl Writers {
             created_dirs: missing_dirs(dir),
         };
         std::fs::create_dir_all(dir).map_err(err(dir))?;
+        remove_stale_temporaries(dir);
         let mut open = |name: &str| -> Result<BufWriter<File>, ReplayError> {
             let mut attempt = 0;
             loop {
@@ -167,6 +168,41 @@ impl Writers {
                 source,
             })?;
         Ok(self.counts.clone())
+    }
+}
+
+/// The process id in a temporary's name, when `name` is one of ours.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (output, owner) = rest.rsplit_once('.')?;
+    if !OUTPUT_FILES.contains(&output) {
+        return None;
+    }
+    let (pid, attempt) = owner.split_once('-')?;
+    attempt.parse::<u32>().ok()?;
+    pid.parse().ok()
+}
+
+/// Removes the temporaries left in `dir` by replays that were killed (`SIGKILL`, Ctrl-C):
+/// only names of our exact pattern whose process no longer exists. Without `/proc` nothing
+/// is removed (a live replay's temporaries must never go).
+fn remove_stale_temporaries(dir: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -193,3 +193,30 @@ fn a_read_error_half_way_leaves_the_old_outputs_and_no_temporaries() {
         assert_eq!(text, format!("old {name}\n"));
     }
 }
+
+#[test]
+fn temporaries_of_dead_replays_are_removed_and_others_kept() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = dir.path();
+    // No live process has pid 4294967295 (above pid_max); ours is alive.
+    let dead = ".decisions.jsonl.4294967295-0.tmp".to_owned();
+    let alive = format!(".decisions.jsonl.{}-7.tmp", std::process::id());
+    let keep = [
+        alive.as_str(),
+        ".notes.txt.4294967295-0.tmp",
+        "decisions.jsonl",
+        ".decisions.jsonl.x-0.tmp",
+    ];
+    for name in keep.iter().copied().chain([dead.as_str()]) {
+        std::fs::write(out.join(name), "x").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let writers = Writers::create(out).unwrap_or_else(|e| panic!("create: {e}"));
+    drop(writers);
+    assert!(
+        !out.join(&dead).exists(),
+        "a dead replay's temporary is removed"
+    );
+    for name in keep {
+        assert!(out.join(name).exists(), "{name} is kept");
+    }
+}
