@@ -2,8 +2,8 @@
 //!
 //! Each output is written to a temporary file in `--out` itself (same file system, so that
 //! a rename moves it into place), created with `O_EXCL` so that it never follows a symlink.
-//! Only when the whole run has succeeded are the temporaries flushed, synced and renamed
-//! over the old outputs, and the directory synced. Until then `--out` holds exactly what it
+//! Only when the whole run has succeeded are the temporaries flushed and renamed over the
+//! old outputs (not fsynced: see `Writers::commit`). Until then `--out` holds exactly what it
 //! held before (plus the hidden temporaries); on any failure, and on a panic, the
 //! temporaries are removed, and so are the directories this run created. An existing output
 //! that is a symlink is replaced by a regular file: its target is never written.
@@ -136,15 +136,16 @@ impl Writers {
         }
     }
 
-    /// Flushes and syncs the temporaries and renames them over the outputs. On error the
+    /// Flushes the temporaries and renames them over the outputs. On error the
     /// temporaries not yet renamed are removed (by drop).
     pub(crate) fn commit(mut self) -> Result<ReplaySummary, ReplayError> {
         self.check()?;
+        // Flushed, not fsynced: the renames protect against a failed or killed run, which
+        // is what replay must survive; a power loss right after a run may lose the new
+        // outputs, and a deterministic rerun from the untouched inputs rebuilds them.
+        // Syncing ~1 GB of outputs would add seconds to every replay (OPERATIONS.md).
         for index in 0..self.files.len() {
-            let synced = self.files[index]
-                .flush()
-                .and_then(|()| self.files[index].get_ref().sync_all());
-            if let Err(source) = synced {
+            if let Err(source) = self.files[index].flush() {
                 return Err(self.write_error(index, source));
             }
         }
@@ -160,13 +161,6 @@ impl Writers {
             }
         }
         self.staged.created_dirs.clear();
-        // The renames themselves are durable once the directory is synced.
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|source| ReplayError::Write {
-                path: self.dir.clone(),
-                source,
-            })?;
         Ok(self.counts.clone())
     }
 }
