@@ -4,7 +4,7 @@
 //! Pure like the engine: the processing clock (`now`) is passed in by the shell.
 
 use crate::config::Config;
-use crate::domain::output::{DeadLetter, Source};
+use crate::domain::output::{DeadLetter, PayloadPrefix, Source};
 use crate::domain::Rejection;
 use crate::domain::{DeadLetterReason, EmployeeId, RosterChange, Timestamp};
 use crate::engine::{BadgeEffect, Engine, Output, Sink};
@@ -149,6 +149,26 @@ impl Processor {
             },
             Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
         }
+    }
+
+    /// A message known only by its prefix, length and digest because it is far over the
+    /// 64 KiB limit (replay's over-long lines, never read whole): dead-lettered `too_large`
+    /// with a truncated payload, whatever the input kind.
+    pub fn too_large(
+        &mut self,
+        seen: PayloadPrefix,
+        source: Source,
+        out: &mut dyn Sink,
+    ) -> Outcome {
+        let rejection = crate::wire::input::too_large(seen.len);
+        let reason = rejection.reason;
+        out.emit(Output::DeadLetter(DeadLetter::truncated(
+            reason,
+            rejection.detail,
+            source,
+            seen,
+        )));
+        Outcome::DeadLettered(reason)
     }
 
     /// Advances the watermark (idle advance, end of replay).

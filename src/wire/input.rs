@@ -213,18 +213,20 @@ impl Validator {
     }
 }
 
+/// The `too_large` rejection of a message of `len` bytes (over [`MAX_MESSAGE_BYTES`]).
+pub fn too_large(len: u64) -> Rejection {
+    Rejection::new(
+        DeadLetterReason::TooLarge,
+        format!("message is {len} bytes, the limit is {MAX_MESSAGE_BYTES}"),
+    )
+}
+
 fn read_fields<'a, const N: usize>(
     bytes: &'a [u8],
     names: &[&'static str; N],
 ) -> Result<Fields<'a, N>, Rejection> {
     if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(Rejection::new(
-            DeadLetterReason::TooLarge,
-            format!(
-                "message is {} bytes, the limit is {MAX_MESSAGE_BYTES}",
-                bytes.len()
-            ),
-        ));
+        return Err(too_large(bytes.len() as u64));
     }
     read_object(bytes, names).map_err(|e| Rejection::new(DeadLetterReason::MalformedJson, e.0))
 }

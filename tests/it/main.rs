@@ -6,3 +6,4 @@ mod floods;
 mod generated;
 mod helpers;
 mod replay_golden;
+mod replay_safety;

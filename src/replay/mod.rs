@@ -1,18 +1,30 @@
 //! The batch shell (§7): roster, absences, then badges from JSONL files through the same
 //! [`Processor`] as live mode, outputs to four JSONL files.
 //!
-//! Streams its input line by line (memory is bounded by the engine state, not file size)
-//! and is deterministic: the same input gives byte-identical files.
+//! Streams its input line by line and is deterministic: the same input gives byte-identical
+//! files. Memory is bounded by the engine state, not by the input: a line longer than
+//! 128 KiB is never held whole ([`lines`]).
+//!
+//! Replay never destroys data ([`inputs`], [`outputs`]): every input is opened before
+//! `--out` is touched, an input inside `--out` is refused, and the outputs are written to
+//! temporaries that replace the old files only when the whole run has succeeded.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+mod inputs;
+mod lines;
+mod outputs;
+#[cfg(test)]
+mod tests;
+
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::domain::output::Source;
 use crate::domain::{DeadLetterReason, Timestamp};
-use crate::engine::{Output, Sink};
 use crate::processor::{Outcome, Processor};
+use inputs::{check_out, open_input, refuse_inside, OpenedInput};
+use lines::{Line, LineReader};
+use outputs::Writers;
 
 /// The files of one replay.
 #[derive(Debug, Clone)]
@@ -107,7 +119,8 @@ pub struct ReplaySummary {
     pub state_bytes: u64,
 }
 
-/// A replay failure: files that cannot be read or written.
+/// A replay failure: files that cannot be read or written, or must not be. Every variant
+/// but `Read` and `Write` in the middle of a run is detected before `--out` is touched.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// An input file cannot be opened or read.
@@ -119,7 +132,7 @@ pub enum ReplayError {
         #[source]
         source: std::io::Error,
     },
-    /// An output file cannot be created or written.
+    /// An output file cannot be created, written, synced or renamed into place.
     #[error("cannot write {path}")]
     Write {
         /// The file.
@@ -128,16 +141,34 @@ pub enum ReplayError {
         #[source]
         source: std::io::Error,
     },
-}
-
-struct Writers {
-    dir: PathBuf,
-    decisions: BufWriter<File>,
-    changes: BufWriter<File>,
-    alerts: BufWriter<File>,
-    dead_letters: BufWriter<File>,
-    counts: ReplaySummary,
-    error: Option<std::io::Error>,
+    /// An input is a directory, a device or a socket: replay reads regular files and pipes.
+    #[error("input {path} is {what}, not a regular file or a pipe")]
+    NotAFile {
+        /// The input as given.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// An input lies inside `--out` (symlinks resolved), where outputs could replace it.
+    #[error("input {path} lies inside the output directory {out}; choose another --out")]
+    InputInsideOut {
+        /// The input as given.
+        path: PathBuf,
+        /// `--out`, canonical.
+        out: PathBuf,
+    },
+    /// `--out` exists and is not a directory.
+    #[error("--out {path} is not a directory")]
+    OutNotADirectory {
+        /// `--out`.
+        path: PathBuf,
+    },
+    /// One of the four output names in `--out` is a directory.
+    #[error("output {path} is a directory")]
+    OutputIsADirectory {
+        /// The output path.
+        path: PathBuf,
+    },
 }
 
 /// Output file names, in the order decisions, changes, alerts, dead letters.
@@ -148,95 +179,6 @@ pub const OUTPUT_FILES: [&str; 4] = [
     "dead-letters.jsonl",
 ];
 
-impl Writers {
-    fn create(dir: &Path) -> Result<Self, ReplayError> {
-        let err = |path: PathBuf| move |source| ReplayError::Write { path, source };
-        std::fs::create_dir_all(dir).map_err(err(dir.to_owned()))?;
-        let open = |name: &str| -> Result<BufWriter<File>, ReplayError> {
-            let path = dir.join(name);
-            File::create(&path)
-                .map(|f| BufWriter::with_capacity(1 << 20, f))
-                .map_err(err(path))
-        };
-        Ok(Self {
-            dir: dir.to_owned(),
-            decisions: open(OUTPUT_FILES[0])?,
-            changes: open(OUTPUT_FILES[1])?,
-            alerts: open(OUTPUT_FILES[2])?,
-            dead_letters: open(OUTPUT_FILES[3])?,
-            counts: ReplaySummary::default(),
-            error: None,
-        })
-    }
-
-    fn write_one(&mut self, output: &Output) -> std::io::Result<()> {
-        match output {
-            Output::Decision(d) => {
-                self.counts.decisions += 1;
-                line(&mut self.decisions, d)
-            }
-            Output::Change(c) => {
-                self.counts.changes += 1;
-                line(&mut self.changes, c)
-            }
-            Output::Alert(a) => {
-                self.counts.alerts += 1;
-                line(&mut self.alerts, a)
-            }
-            Output::DeadLetter(d) => line(&mut self.dead_letters, d),
-            Output::AlertWithoutManager(_) => {
-                self.counts.alerts_without_manager += 1;
-                Ok(())
-            }
-            Output::WeekClosed(_) => Ok(()),
-        }
-    }
-
-    /// The first write error since the last call, as a replay error.
-    fn check(&mut self) -> Result<(), ReplayError> {
-        match self.error.take() {
-            Some(source) => Err(ReplayError::Write {
-                path: self.dir.clone(),
-                source,
-            }),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(mut self) -> Result<ReplaySummary, ReplayError> {
-        self.check()?;
-        for w in [
-            &mut self.decisions,
-            &mut self.changes,
-            &mut self.alerts,
-            &mut self.dead_letters,
-        ] {
-            w.flush().map_err(|source| ReplayError::Write {
-                path: self.dir.clone(),
-                source,
-            })?;
-        }
-        Ok(self.counts.clone())
-    }
-}
-
-/// Outputs go straight to the files as the engine produces them: a week close for a whole
-/// zone never piles up in memory. A write error is kept and reported after the input line.
-impl Sink for Writers {
-    fn emit(&mut self, output: Output) {
-        if self.error.is_none() {
-            if let Err(e) = self.write_one(&output) {
-                self.error = Some(e);
-            }
-        }
-    }
-}
-
-fn line<T: serde::Serialize>(w: &mut BufWriter<File>, value: &T) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *w, value).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
-}
-
 #[derive(Clone, Copy)]
 enum Kind {
     Roster,
@@ -245,29 +187,52 @@ enum Kind {
 }
 
 /// Runs a replay and writes the four output files.
+///
+/// Opens every input and checks `--out` first; writes temporaries and renames them over the
+/// outputs only when everything succeeded. On error `--out` is left as it was.
 pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, ReplayError> {
-    let mut processor = Processor::new(config);
-    let mut writers = Writers::create(&input.out)?;
-    let mut summary = ReplaySummary::default();
+    let mut opened: Vec<(OpenedInput, Kind)> = Vec::with_capacity(3);
     let files = [
         (input.roster.as_ref(), Kind::Roster),
         (input.absences.as_ref(), Kind::Absences),
         (Some(&input.badges), Kind::Badges),
     ];
     for (path, kind) in files {
-        let Some(path) = path else { continue };
-        let state = FileRun {
-            path,
+        if let Some(path) = path {
+            opened.push((open_input(path)?, kind));
+        }
+    }
+    if let Some(out) = check_out(&input.out, &OUTPUT_FILES)? {
+        for (file, _) in &opened {
+            refuse_inside(file, &out)?;
+        }
+    }
+    let mut writers = Writers::create(&input.out)?;
+    let mut processor = Processor::new(config);
+    let mut summary = ReplaySummary::default();
+    for (file, kind) in opened {
+        let run = FileRun {
+            path: &file.path,
             kind,
             clock: input.clock,
-            progress: input.progress,
         };
-        state.run(&mut processor, &mut writers, &mut summary)?;
+        let bar = progress_bar(input.progress, file.size, &file.path);
+        let reader = std::io::BufReader::with_capacity(1 << 20, file.file);
+        run.run(
+            reader,
+            bar.as_ref(),
+            &mut processor,
+            &mut writers,
+            &mut summary,
+        )?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
     }
     if let Some(now) = input.advance_to {
         processor.advance_watermark(now, &mut writers);
     }
-    let counts = writers.finish()?;
+    let counts = writers.commit()?;
     summary.decisions = counts.decisions;
     summary.changes = counts.changes;
     summary.alerts = counts.alerts;
@@ -281,69 +246,65 @@ struct FileRun<'a> {
     path: &'a Path,
     kind: Kind,
     clock: Timestamp,
-    progress: bool,
 }
 
 impl FileRun<'_> {
     fn run(
         &self,
+        reader: impl BufRead,
+        bar: Option<&indicatif::ProgressBar>,
         processor: &mut Processor,
         writers: &mut Writers,
         summary: &mut ReplaySummary,
     ) -> Result<(), ReplayError> {
-        let read_err = |source| ReplayError::Read {
-            path: self.path.to_owned(),
-            source,
-        };
-        let file = File::open(self.path).map_err(read_err)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bar = progress_bar(self.progress, size, self.path);
-        let mut reader = BufReader::with_capacity(1 << 20, file);
         let name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut buf = Vec::with_capacity(1024);
+        let mut lines = LineReader::new(reader);
         let mut line_no = 0u64;
-        let mut read_bytes = 0u64;
         loop {
-            buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            read_bytes += n as u64;
             if line_no % 65_536 == 0 {
-                if let Some(bar) = &bar {
-                    bar.set_position(read_bytes);
+                if let Some(bar) = bar {
+                    bar.set_position(lines.bytes_read());
                 }
             }
-            let mut bytes = &buf[..];
-            if let Some(rest) = bytes.strip_suffix(b"\n") {
-                bytes = rest.strip_suffix(b"\r").unwrap_or(rest);
-            }
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(source) => {
+                    return Err(ReplayError::Read {
+                        path: self.path.to_owned(),
+                        source,
+                    })
+                }
+            };
+            line_no += 1;
+            let blank = match &line {
+                Line::Whole(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+                Line::Long { blank, .. } => *blank,
+            };
+            if blank {
                 continue;
             }
-            let source = || Source::File {
+            match self.kind {
+                Kind::Roster => summary.lines.roster += 1,
+                Kind::Absences => summary.lines.absences += 1,
+                Kind::Badges => summary.lines.badges += 1,
+            }
+            let source = Source::File {
                 file: name.clone(),
                 line: line_no,
             };
-            let outcome = match self.kind {
-                Kind::Roster => {
-                    summary.lines.roster += 1;
-                    processor.roster(None, Some(bytes), source(), writers)
-                }
-                Kind::Absences => {
-                    summary.lines.absences += 1;
-                    processor.absence(bytes, source(), writers)
-                }
-                Kind::Badges => {
-                    summary.lines.badges += 1;
-                    processor.badge(bytes, source(), self.clock, writers)
-                }
+            let outcome = match line {
+                Line::Whole(bytes) => match self.kind {
+                    Kind::Roster => processor.roster(None, Some(bytes), source, writers),
+                    Kind::Absences => processor.absence(bytes, source, writers),
+                    Kind::Badges => processor.badge(bytes, source, self.clock, writers),
+                },
+                // Over the limit whatever the kind: too_large comes first in §2's precedence.
+                Line::Long { seen, .. } => processor.too_large(seen, source, writers),
             };
             match outcome {
                 Outcome::Applied => {}
@@ -351,9 +312,6 @@ impl FileRun<'_> {
                 Outcome::DeadLettered(reason) => summary.dead_letters.add(reason),
             }
             writers.check()?;
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
         }
         Ok(())
     }
