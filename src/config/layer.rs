@@ -114,6 +114,13 @@ pub(crate) fn apply(
             kafka.transactional_id_prefix,
             values::non_empty
         );
+        set!(layer, config, kafka.sasl_password_file, values::secret_file);
+        set!(
+            layer,
+            config,
+            kafka.ssl_key_password_file,
+            values::secret_file
+        );
         layer.client_properties(&mut config.kafka.client, kafka.client.unwrap_or_default());
     }
     if let Some(topics) = raw.topics {

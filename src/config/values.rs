@@ -117,3 +117,27 @@ pub(crate) fn flatten_client(
         out.push((name, text));
     }
 }
+
+/// Reads a secret file (`kafka.sasl_password_file`, ...). An empty path unsets the setting.
+/// Messages name the path and the problem, never the contents.
+pub(crate) fn secret_file(path: String) -> Result<Option<super::SecretFile>, String> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8"))?;
+    let secret = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if secret.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    if secret.contains(['\n', '\r', '\0']) {
+        return Err(format!("{path} holds more than one line"));
+    }
+    Ok(Some(super::SecretFile {
+        path: path.into(),
+        secret: super::Secret::new(secret),
+    }))
+}

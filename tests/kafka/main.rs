@@ -10,6 +10,7 @@
 mod bench;
 mod harness;
 mod scenarios;
+mod secure;
 
 use std::time::{Duration, Instant};
 
