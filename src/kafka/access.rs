@@ -22,9 +22,12 @@
 //!
 //! Must not: consume or commit anything, or log a client property (secrets live there).
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -54,6 +57,75 @@ impl std::fmt::Display for Denial {
     }
 }
 
+/// Client context of the checks: logs like [`LogContext`] and remembers the errors librdkafka
+/// reports only through the error callback (a FindCoordinator refused with
+/// GroupAuthorizationFailed, a failed SASL authentication), which the blocking calls turn
+/// into a mere timeout.
+#[derive(Clone, Default)]
+struct AccessContext {
+    seen: Arc<Mutex<Vec<RDKafkaErrorCode>>>,
+}
+
+impl AccessContext {
+    fn saw(&self, code: RDKafkaErrorCode) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&code)
+    }
+
+    fn saw_authentication_failure(&self) -> bool {
+        self.saw(RDKafkaErrorCode::Authentication)
+            || self.saw(RDKafkaErrorCode::SaslAuthenticationFailed)
+    }
+}
+
+impl ClientContext for AccessContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        LogContext.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Some(code) = error.rdkafka_error_code() {
+            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if !seen.contains(&code) {
+                seen.push(code);
+            }
+        }
+        LogContext.error(error, reason);
+    }
+}
+
+impl ConsumerContext for AccessContext {}
+
+/// Repeats `call` with short timeouts until it answers, `give_up` says the answer will not
+/// come (an error seen in the callback), or `limit` passes.
+fn patiently<T>(
+    limit: Duration,
+    give_up: impl Fn() -> bool,
+    mut call: impl FnMut(Duration) -> Result<T, KafkaError>,
+) -> Result<T, KafkaError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match call(Duration::from_millis(1000)) {
+            Err(e) if Instant::now() < deadline && !give_up() => {
+                // Connection trouble (a refused login included) is retried: the error
+                // callback says why, and `give_up` reads it.
+                let retried = [
+                    RDKafkaErrorCode::OperationTimedOut,
+                    RDKafkaErrorCode::BrokerTransportFailure,
+                    RDKafkaErrorCode::AllBrokersDown,
+                ];
+                if !e.rdkafka_error_code().is_some_and(|c| retried.contains(&c)) {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Why the service may not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -63,7 +135,16 @@ pub enum AccessError {
         .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     Denied(Vec<Denial>),
-    /// A check could not be made (broker unreachable, authentication failed, ...).
+    /// The broker refused the credentials.
+    #[error(
+        "kafka authentication failed at {brokers}: check the user name, the password (file) \
+         and the TLS settings; librdkafka's log above has the broker's answer"
+    )]
+    Authentication {
+        /// The bootstrap servers.
+        brokers: String,
+    },
+    /// A check could not be made (broker unreachable, ...).
     #[error("kafka access check: {context}")]
     Kafka {
         /// What was being checked.
@@ -131,14 +212,28 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
     let mut denied = Vec::new();
 
     // 1. DESCRIBE, per topic (READ and WRITE both imply it).
-    let metadata: BaseConsumer<LogContext> = clients::metadata_client(kafka_config)
-        .create_with_context(LogContext)
+    let context = AccessContext::default();
+    let authentication = || AccessError::Authentication {
+        brokers: kafka_config.brokers.clone(),
+    };
+    let metadata: BaseConsumer<AccessContext> = clients::metadata_client(kafka_config)
+        .create_with_context(context.clone())
         .map_err(kafka("creating a metadata client"))?;
     let mut present = Vec::new();
     for (name, usage) in topic_uses(topics) {
-        let md = metadata
-            .fetch_metadata(Some(name), STEP_TIMEOUT)
-            .map_err(kafka("reading topic metadata"))?;
+        let md = patiently(
+            STEP_TIMEOUT,
+            || context.saw_authentication_failure(),
+            |t| {
+                // Serves the error callback (it runs only inside poll).
+                let _ = metadata.poll(Duration::ZERO);
+                metadata.fetch_metadata(Some(name), t)
+            },
+        );
+        if context.saw_authentication_failure() {
+            return Err(authentication());
+        }
+        let md = md.map_err(kafka("reading topic metadata"))?;
         let error = md.topics().first().and_then(|t| t.error());
         match error.map(RDKafkaErrorCode::from) {
             None => present.push((name, usage)),
@@ -153,8 +248,9 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
     drop(metadata);
 
     // 2. Group: OffsetFetch answers GroupAuthorizationFailed at once.
-    let reader: BaseConsumer<LogContext> = clients::assign_only_consumer(kafka_config)
-        .create_with_context(LogContext)
+    let group_context = AccessContext::default();
+    let reader: BaseConsumer<AccessContext> = clients::assign_only_consumer(kafka_config)
+        .create_with_context(group_context.clone())
         .map_err(kafka("creating a consumer"))?;
     let group = format!("group {}", kafka_config.group_id);
     let mut committed = TopicPartitionList::new();
@@ -162,9 +258,16 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
     if badges_present {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition(&topics.badges, 0);
-        match reader.committed_offsets(tpl, STEP_TIMEOUT) {
+        // Without DESCRIBE on the group the coordinator lookup fails (reported to the error
+        // callback only) and OffsetFetch would just time out.
+        let group_denied = || group_context.saw(RDKafkaErrorCode::GroupAuthorizationFailed);
+        let result = patiently(STEP_TIMEOUT, group_denied, |t| {
+            let _ = reader.poll(Duration::ZERO);
+            reader.committed_offsets(tpl.clone(), t)
+        });
+        match result {
             Ok(offsets) => committed = offsets,
-            Err(e) if is_code(&e, RDKafkaErrorCode::GroupAuthorizationFailed) => {
+            Err(e) if is_code(&e, RDKafkaErrorCode::GroupAuthorizationFailed) || group_denied() => {
                 denied.push(Denial {
                     operation: "READ",
                     resource: group.clone(),
