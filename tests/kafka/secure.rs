@@ -549,6 +549,7 @@ fn secure_each_missing_acl_fails_fast_naming_it_and_commits_nothing() {
         secure.acl("acl-remove", std::slice::from_ref(binding));
         let extra = secure.service_env(&prefix, &secure.service_password_file, &listen);
         let (success, elapsed, text) = run(extra, "missing-acl");
+        eprintln!("without {binding}: exited in {elapsed:?}");
         assert!(
             !success,
             "without {binding} the service must exit non-zero: {text}"
