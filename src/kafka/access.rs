@@ -86,7 +86,13 @@ impl ClientContext for AccessContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if let Some(code) = error.rdkafka_error_code() {
+        // A failed TLS handshake arrives as a transport failure; only the reason says so.
+        let code = if reason.contains("SSL handshake failed") {
+            Some(RDKafkaErrorCode::SSL)
+        } else {
+            error.rdkafka_error_code()
+        };
+        if let Some(code) = code {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             if !seen.contains(&code) {
                 seen.push(code);
@@ -141,6 +147,15 @@ pub enum AccessError {
          and the TLS settings; librdkafka's log above has the broker's answer"
     )]
     Authentication {
+        /// The bootstrap servers.
+        brokers: String,
+    },
+    /// The TLS handshake failed (the broker's certificate is not trusted, ...).
+    #[error(
+        "TLS handshake with {brokers} failed: check ssl.ca.location (the CA that signed the \
+         brokers' certificates) and the broker address; librdkafka's log above has the details"
+    )]
+    Tls {
         /// The bootstrap servers.
         brokers: String,
     },
@@ -223,7 +238,7 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
     for (name, usage) in topic_uses(topics) {
         let md = patiently(
             STEP_TIMEOUT,
-            || context.saw_authentication_failure(),
+            || context.saw_authentication_failure() || context.saw(RDKafkaErrorCode::SSL),
             |t| {
                 // Serves the error callback (it runs only inside poll).
                 let _ = metadata.poll(Duration::ZERO);
@@ -232,6 +247,11 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
         );
         if context.saw_authentication_failure() {
             return Err(authentication());
+        }
+        if context.saw(RDKafkaErrorCode::SSL) {
+            return Err(AccessError::Tls {
+                brokers: kafka_config.brokers.clone(),
+            });
         }
         let md = md.map_err(kafka("reading topic metadata"))?;
         let error = md.topics().first().and_then(|t| t.error());
