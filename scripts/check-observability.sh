@@ -122,7 +122,7 @@ step "manifest invariants"
 "$PY" - "$work/app.yaml" "$work/topics.yaml" <<'EOF'
 import sys, yaml
 app = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-topics = {d["metadata"]["name"]: d["spec"] for d in yaml.safe_load_all(open(sys.argv[2])) if d}
+topics = {d["metadata"]["name"]: d["spec"] for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "KafkaTopic"}
 kinds = {d["kind"] for d in app}
 need = {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "ServiceMonitor", "PrometheusRule"}
 assert need <= kinds, f"missing kinds: {need - kinds}"

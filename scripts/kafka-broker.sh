@@ -463,4 +463,8 @@ main() {
   esac
 }
 
-main "$@"
+# Sourceable: scripts/kafka-secure-broker.sh reuses these functions (jars, ports, launch, stop)
+# and runs its own main.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -3,6 +3,7 @@
 #   1. Debian tools (kcat, prometheus/promtool)      scripts/install-tools.sh
 #   2. formatting and lints                          cargo fmt --check, cargo clippy -D warnings
 #   3. a real single-node Kafka 4.x broker (KRaft)   scripts/kafka-broker.sh (Maven Central jars)
+#      and a second one with SASL_SSL + ACLs          scripts/kafka-secure-broker.sh
 #   4. every test: unit, property, golden replay, schema, Kafka integration, observability
 # It fails (never skips) when the broker cannot start: REQUIRE_KAFKA=1 makes the Kafka tests
 # panic instead of skipping when KAFKA_BROKERS is missing.
@@ -45,6 +46,17 @@ export "${broker_env?}"
 trap 'scripts/kafka-broker.sh stop >/dev/null 2>&1 || true' EXIT
 echo "broker at $KAFKA_BROKERS"
 export REQUIRE_KAFKA=1
+
+step "secure kafka broker (SASL_SSL, SCRAM-SHA-512, ACLs)"
+# A second broker for tests/kafka/secure.rs (docs/SECURITY.md): own state dir and ports,
+# certificates and passwords made at run time. Exports KAFKA_SECURE_*.
+export KAFKA_SECURE_STATE_DIR="${KAFKA_SECURE_STATE_DIR:-$PWD/.kafka-secure}"
+scripts/kafka-secure-broker.sh clean >/dev/null 2>&1 || true
+secure_env=$(scripts/kafka-secure-broker.sh start | grep '^KAFKA_SECURE_')
+set -a; eval "$secure_env"; set +a
+trap 'scripts/kafka-broker.sh stop >/dev/null 2>&1 || true; scripts/kafka-secure-broker.sh stop >/dev/null 2>&1 || true' EXIT
+echo "secure broker at $KAFKA_SECURE_BROKERS"
+export REQUIRE_KAFKA_SECURE=1
 export ATTENDANCE_BIN="$PWD/target/debug/attendance-compliance"
 
 step "tests"

@@ -38,6 +38,10 @@ pub fn run(config_dir: &Path) -> anyhow::Result<()> {
         tracing::warn!("configuration: {warning}");
     }
     let config = Arc::new(loaded.config);
+    // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
+    // cluster has no ACLs and skips this).
+    kafka::access::check(&config.processor.kafka, &config.processor.topics)
+        .context("while checking the service's Kafka access")?;
     serve(config, Arc::new(WallClock))
 }
 

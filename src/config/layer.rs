@@ -116,6 +116,13 @@ pub(crate) fn apply(
         set!(layer, config, kafka.transactional_id_prefix, |text| {
             values::text_in(text, limits::TRANSACTIONAL_ID_PREFIX_BYTES)
         });
+        set!(layer, config, kafka.sasl_password_file, values::secret_file);
+        set!(
+            layer,
+            config,
+            kafka.ssl_key_password_file,
+            values::secret_file
+        );
         layer.client_properties(&mut config.kafka.client, kafka.client.unwrap_or_default());
     }
     if let Some(topics) = raw.topics {

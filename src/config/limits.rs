@@ -92,6 +92,9 @@ pub const BATCH_MAX_WAIT: (Duration, Duration) =
     (Duration::from_millis(1), Duration::from_secs(10));
 /// `kafka.brokers`, in bytes.
 pub const BROKERS_BYTES: (usize, usize) = (1, 4_096);
+/// Most bytes a secret file (`kafka.sasl_password_file`, `kafka.ssl_key_password_file`) may
+/// hold: more is not read.
+pub const SECRET_FILE_MAX_BYTES: usize = 65_536;
 /// `kafka.group_id`, in bytes.
 pub const GROUP_ID_BYTES: (usize, usize) = (1, 249);
 /// `kafka.transactional_id_prefix`, in bytes (the instance id is appended to it).
@@ -231,7 +234,7 @@ pub fn format_duration(duration: Duration) -> String {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 22] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 24] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -244,6 +247,14 @@ pub const PROCESSOR_RANGES: [(&str, Range); 22] = [
     (
         "kafka.transactional_id_prefix",
         Range::bytes(TRANSACTIONAL_ID_PREFIX_BYTES),
+    ),
+    (
+        "kafka.sasl_password_file",
+        Range::Words("a file path (\"\" = none); the file holds 1 to 65536 bytes"),
+    ),
+    (
+        "kafka.ssl_key_password_file",
+        Range::Words("a file path (\"\" = none); the file holds 1 to 65536 bytes"),
     ),
     (
         "kafka.client",

@@ -54,7 +54,7 @@ pub use duration::parse_duration;
 pub use env::ENV_PREFIX;
 pub use processor::{
     HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig, Secret,
-    StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
+    SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
 pub use topics::{InputTopic, OutputTopic, TopicsConfig};
 

@@ -79,6 +79,21 @@ pub struct KafkaConfig {
     /// `bootstrap.servers`, `metadata.broker.list`, `group.id` and `transactional.id` are
     /// not allowed here: they come from the settings above. Default empty.
     pub client: BTreeMap<String, String>,
+    /// File holding the SASL password (librdkafka `sasl.password`), read at start-up; one
+    /// trailing newline is ignored. Overrides `kafka.client.sasl.password`. Default none.
+    pub sasl_password_file: Option<SecretFile>,
+    /// File holding the password of the TLS client key (librdkafka `ssl.key.password`), read
+    /// at start-up like `sasl_password_file`. Default none.
+    pub ssl_key_password_file: Option<SecretFile>,
+}
+
+/// A secret read from a file: the path may be shown, the contents never are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// Where the secret was read from.
+    pub path: std::path::PathBuf,
+    /// The file's contents without a trailing newline.
+    pub secret: Secret,
 }
 
 impl Default for KafkaConfig {
@@ -88,6 +103,8 @@ impl Default for KafkaConfig {
             group_id: "attendance-compliance".to_owned(),
             transactional_id_prefix: "attendance-compliance".to_owned(),
             client: BTreeMap::new(),
+            sasl_password_file: None,
+            ssl_key_password_file: None,
         }
     }
 }

@@ -98,6 +98,8 @@ pub(crate) struct RawKafka {
     pub(crate) brokers: Option<String>,
     pub(crate) group_id: Option<String>,
     pub(crate) transactional_id_prefix: Option<String>,
+    pub(crate) sasl_password_file: Option<String>,
+    pub(crate) ssl_key_password_file: Option<String>,
     /// `[kafka.client]`: librdkafka properties. A table because an unquoted dotted key
     /// (`security.protocol = "SSL"`) is a nested table in TOML; `layer` flattens it.
     pub(crate) client: Option<toml::Table>,

@@ -141,3 +141,77 @@ pub(crate) fn flatten_client(
         out.push((name, text));
     }
 }
+
+/// Reads a secret file (`kafka.sasl_password_file`, ...). An empty path unsets the setting.
+/// Messages name the path and the problem, never the contents.
+pub(crate) fn secret_file(path: String) -> Result<Option<super::SecretFile>, String> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let max = super::limits::SECRET_FILE_MAX_BYTES;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(&path).map_err(|e| format!("cannot read {path}: {e}"))?,
+            max as u64 + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() > max {
+        return Err(format!("{path} holds more than {max} bytes"));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8"))?;
+    let secret = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if secret.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    if secret.contains(['\n', '\r', '\0']) {
+        return Err(format!("{path} holds more than one line"));
+    }
+    Ok(Some(super::SecretFile {
+        path: path.into(),
+        secret: super::Secret::new(secret),
+    }))
+}
+
+#[cfg(test)]
+mod secret_file_tests {
+    use super::secret_file;
+
+    fn file(contents: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut f, contents).expect("write");
+        f
+    }
+
+    fn path(f: &tempfile::NamedTempFile) -> String {
+        f.path().to_str().expect("utf-8 path").to_owned()
+    }
+
+    #[test]
+    fn one_trailing_newline_is_dropped_and_the_secret_never_prints() {
+        let f = file(b"s3cret-value\r\n");
+        let read = secret_file(path(&f)).expect("readable").expect("set");
+        assert_eq!(read.secret.expose(), "s3cret-value");
+        let printed = format!("{read:?} {}", read.secret);
+        assert!(!printed.contains("s3cret"), "{printed}");
+    }
+
+    #[test]
+    fn empty_path_unsets_and_bad_files_are_named_without_their_contents() {
+        assert_eq!(secret_file(String::new()), Ok(None));
+        let empty = file(b"\n");
+        let message = secret_file(path(&empty)).expect_err("empty");
+        assert!(message.ends_with("is empty"), "{message}");
+        let two = file(b"line-one-secret\nline-two-secret\n");
+        let message = secret_file(path(&two)).expect_err("two lines");
+        assert!(!message.contains("line-one"), "{message}");
+        let missing = secret_file("/nonexistent/password".to_owned()).expect_err("missing");
+        assert!(message.contains(&path(&two)), "{message}");
+        assert!(missing.contains("/nonexistent/password"), "{missing}");
+    }
+}

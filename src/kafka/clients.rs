@@ -59,6 +59,14 @@ fn overrides(config: &mut ClientConfig, kafka: &KafkaConfig, keep_instance_id: b
         }
         config.set(key, value);
     }
+    // Secrets from files last: they win over `kafka.client` (librdkafka redacts both
+    // properties in its own logs; we never log a ClientConfig).
+    if let Some(file) = &kafka.sasl_password_file {
+        config.set("sasl.password", file.secret.expose());
+    }
+    if let Some(file) = &kafka.ssl_key_password_file {
+        config.set("ssl.key.password", file.secret.expose());
+    }
 }
 
 /// The group consumer: subscribes to the badge topic; its assignment decides which

@@ -15,7 +15,7 @@ use rdkafka::TopicPartitionList;
 use super::pipeline::{Pipeline, PipelineError};
 use crate::metrics::RebalanceKind;
 
-fn forward_log(level: RDKafkaLogLevel, facility: &str, message: &str) {
+pub(crate) fn forward_log(level: RDKafkaLogLevel, facility: &str, message: &str) {
     match level {
         RDKafkaLogLevel::Emerg
         | RDKafkaLogLevel::Alert
@@ -29,7 +29,7 @@ fn forward_log(level: RDKafkaLogLevel, facility: &str, message: &str) {
     }
 }
 
-fn forward_error(error: &KafkaError, reason: &str) {
+pub(crate) fn forward_error(error: &KafkaError, reason: &str) {
     // End of partition is an event we asked for (enable.partition.eof), not a problem.
     if matches!(error, KafkaError::PartitionEOF(_))
         || error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF)

@@ -14,6 +14,7 @@
 //! open transaction only; restore + committed offsets resume exactly after the last commit.
 //! See `docs/LIVE.md` for the design notes.
 
+pub mod access;
 pub mod clients;
 pub mod context;
 pub mod pipeline;

@@ -54,6 +54,14 @@ impl Kafka {
         }
     }
 
+    /// Another broker (the SASL_SSL one of `secure.rs`), serialised with the other tests.
+    pub(crate) fn serial(brokers: String) -> Self {
+        Self {
+            brokers,
+            _serial: SERIAL.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
     fn admin(&self) -> AdminClient<DefaultClientContext> {
         ClientConfig::new()
             .set("bootstrap.servers", &self.brokers)
@@ -590,7 +598,7 @@ impl Company {
 
 /// A dead letter without its `source` (Kafka coordinates live, file and line in replay),
 /// and without the `detail` of a `future_timestamp` one (it quotes the processing clock).
-fn without_source(line: &str) -> String {
+pub(crate) fn without_source(line: &str) -> String {
     let mut v: serde_json::Value = serde_json::from_str(line).expect("dead letter JSON");
     if let Some(map) = v.as_object_mut() {
         map.remove("source");

@@ -11,6 +11,7 @@ mod bench;
 mod harness;
 mod poison;
 mod scenarios;
+mod secure;
 mod soak;
 
 use std::time::{Duration, Instant};

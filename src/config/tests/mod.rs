@@ -144,6 +144,8 @@ fn example_processor_toml_shows_every_key() {
                 brokers: Some(_),
                 group_id: Some(_),
                 transactional_id_prefix: Some(_),
+                sasl_password_file: Some(_),
+                ssl_key_password_file: Some(_),
                 client: Some(_),
             }),
         topics:
