@@ -8,13 +8,19 @@ use attendance_fuzz_core::changelog::{frame, frame_record};
 use attendance_fuzz_core::fixture;
 
 fn main() {
-    let out_dir = std::env::args().nth(1).unwrap_or_else(|| "fuzz/seeds/changelog".to_owned());
+    let out_dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fuzz/seeds/changelog".to_owned());
     let sample = fixture::config_dir().join("..");
     let read = |name: &str| {
         std::fs::read_to_string(sample.join(name))
             .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
     };
-    let (roster, absences, badges) = (read("roster.jsonl"), read("absences.jsonl"), read("badges.jsonl"));
+    let (roster, absences, badges) = (
+        read("roster.jsonl"),
+        read("absences.jsonl"),
+        read("badges.jsonl"),
+    );
     let mut processor = fixture::processor();
     processor.track_changes();
     let mut out = Vec::new();

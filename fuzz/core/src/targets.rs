@@ -38,7 +38,11 @@ fn is_json_object(data: &[u8]) -> bool {
 fn check_rejection<T>(data: &[u8], result: &Result<T, Rejection>) {
     if data.len() > MAX_MESSAGE_BYTES {
         let reason = result.as_ref().err().map(|r| r.reason);
-        assert_eq!(reason, Some(DeadLetterReason::TooLarge), "over-long message");
+        assert_eq!(
+            reason,
+            Some(DeadLetterReason::TooLarge),
+            "over-long message"
+        );
         return;
     }
     let malformed = matches!(result, Err(r) if r.reason == DeadLetterReason::MalformedJson);
@@ -63,7 +67,9 @@ pub fn badge(data: &[u8]) {
     if let Ok(badge) = &result {
         assert!(badge.site < fixture::config().sites.len());
         assert!(!badge.event_id.is_empty() && badge.event_id.len() <= 128);
-        assert!(badge.timestamp <= now.add_duration(fixture::config().processor.time.max_future_skew));
+        assert!(
+            badge.timestamp <= now.add_duration(fixture::config().processor.time.max_future_skew)
+        );
     }
     let mut processor = fixture::processor();
     let mut out = Vec::new();
@@ -126,7 +132,11 @@ pub fn timestamp(data: &[u8]) {
             let millis = t.subsec_nanos() / 1_000_000 * 1_000_000;
             assert_eq!(back, Timestamp::from_unix(t.unix_seconds(), millis));
         }
-        for tz in [chrono_tz::Pacific::Kiritimati, chrono_tz::Etc::GMTPlus12, chrono_tz::Europe::London] {
+        for tz in [
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Europe::London,
+        ] {
             let _ = local_day(tz, t).week().label();
         }
     }
@@ -151,7 +161,8 @@ pub fn timestamp(data: &[u8]) {
 fn config_scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("attendance-fuzz-config-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("attendance-fuzz-config-{}", std::process::id()));
         if let Err(e) = std::fs::create_dir_all(&dir) {
             panic!("cannot create {}: {e}", dir.display());
         }
@@ -164,7 +175,11 @@ fn config_scratch() -> &'static PathBuf {
 /// parts), then environment lines `NAME=VALUE`.
 pub fn split_config(data: &[u8]) -> (Vec<&[u8]>, Vec<(String, String)>) {
     let mut parts: Vec<&[u8]> = data.split(|&b| b == 0xff).collect();
-    let env_part = if parts.len() > 4 { parts.split_off(4) } else { Vec::new() };
+    let env_part = if parts.len() > 4 {
+        parts.split_off(4)
+    } else {
+        Vec::new()
+    };
     let mut env = Vec::new();
     for part in env_part {
         for line in String::from_utf8_lossy(part).lines() {
@@ -182,7 +197,12 @@ pub fn split_config(data: &[u8]) -> (Vec<&[u8]>, Vec<(String, String)>) {
 pub fn config(data: &[u8]) {
     let (parts, env) = split_config(data);
     let dir = config_scratch();
-    let names = ["sites.toml", "holidays.toml", "policies.toml", "processor.toml"];
+    let names = [
+        "sites.toml",
+        "holidays.toml",
+        "policies.toml",
+        "processor.toml",
+    ];
     for (i, name) in names.iter().enumerate() {
         let path = dir.join(name);
         let written = match parts.get(i) {
@@ -198,7 +218,10 @@ pub fn config(data: &[u8]) {
     }
     match Config::load_with_env(dir, env.clone()) {
         Ok(loaded) => {
-            assert!(!loaded.config.sites.is_empty(), "a valid configuration has a site");
+            assert!(
+                !loaded.config.sites.is_empty(),
+                "a valid configuration has a site"
+            );
             for warning in &loaded.warnings {
                 assert!(!warning.message.is_empty(), "empty warning");
             }
@@ -206,7 +229,10 @@ pub fn config(data: &[u8]) {
         Err(errors) => {
             assert!(!errors.problems.is_empty(), "rejected without a problem");
             for problem in &errors.problems {
-                assert!(!problem.file.is_empty(), "problem without a file: {problem:?}");
+                assert!(
+                    !problem.file.is_empty(),
+                    "problem without a file: {problem:?}"
+                );
                 assert!(!problem.message.is_empty(), "problem without a message");
             }
         }
@@ -245,7 +271,9 @@ pub fn changelog(data: &[u8]) {
                 processor.absence(bytes, fixture::source(), &mut out);
             }
             Step::Advance(text) => {
-                let to = std::str::from_utf8(text).ok().and_then(|t| parse_timestamp(t).ok());
+                let to = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| parse_timestamp(t).ok());
                 if let Some(to) = to {
                     processor.advance_watermark(to, &mut out);
                 }
@@ -258,7 +286,10 @@ pub fn changelog(data: &[u8]) {
     let mut fresh: Engine = fixture::processor().engine().clone();
     for record in &records {
         if let Err(e) = fresh.restore(&record.key, record.value.as_deref()) {
-            panic!("the engine's own record for {:?} does not restore: {e}", record.key);
+            panic!(
+                "the engine's own record for {:?} does not restore: {e}",
+                record.key
+            );
         }
     }
     fresh.finish_restore();
