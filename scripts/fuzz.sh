@@ -65,38 +65,29 @@ run() {
   mkdir -p "$corpus" "artifacts/$target"
   local start end status=0
   start=$(date +%s)
-  # CPU time of the child is read from /proc after it exits: bash's `times` covers all
-  # children of the shell, so take the difference.
-  local before after
-  before=$(child_cpu)
-  nice -n "$niceness" "$BIN_DIR/$target" "$corpus" "seeds/$target" \
+  # `time` (the bash keyword) reports the target's user and system CPU seconds.
+  local TIMEFORMAT='%U %S'
+  { time nice -n "$niceness" "$BIN_DIR/$target" "$corpus" "seeds/$target" \
     -dict="$(dict_of "$target")" \
     -max_total_time="$seconds" -timeout="$TIMEOUT" -rss_limit_mb=2048 \
     -max_len=70000 -print_final_stats=1 \
-    -artifact_prefix="artifacts/$target/" >"$log" 2>&1 || status=$?
-  after=$(child_cpu)
+    -artifact_prefix="artifacts/$target/" >"$log" 2>&1; } 2>"$log.time" || status=$?
   end=$(date +%s)
+  local cpu
+  cpu=$(awk '{printf "%.0f", $1 + $2}' "$log.time")
   local execs cov ft units
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   units=$(find "$corpus" -type f | wc -l)
   printf 'RESULT target=%s status=%s wall_s=%s cpu_s=%s execs=%s cov=%s ft=%s corpus=%s\n' \
-    "$target" "$status" "$((end - start))" "$(awk -v a="$before" -v b="$after" 'BEGIN{printf "%.0f", b-a}')" \
+    "$target" "$status" "$((end - start))" "${cpu:-?}" \
     "${execs:-?}" "${cov:-?}" "${ft:-?}" "$units"
   if [ "$status" -ne 0 ]; then
     echo "fuzz: $target failed (status $status); last lines of $log:" >&2
     grep -E 'ERROR|panicked|Test unit written|SUMMARY' "$log" | head -20 >&2 || true
   fi
   return "$status"
-}
-
-# User + system CPU seconds of the finished children of this shell.
-child_cpu() {
-  times | tail -1 | awk '{
-    split($1, u, "m"); split($2, s, "m");
-    sub("s", "", u[2]); sub("s", "", s[2]);
-    printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
 }
 
 case "${1:-}" in
