@@ -5,6 +5,7 @@
 #   3. a real single-node Kafka 4.x broker (KRaft)   scripts/kafka-broker.sh (Maven Central jars)
 #      and a second one with SASL_SSL + ACLs          scripts/kafka-secure-broker.sh
 #   4. every test: unit, property, golden replay, schema, Kafka integration, observability
+#      (before them: scripts/fuzz.sh short, the fuzz regressions and 30 s per fuzz target)
 # It fails (never skips) when the broker cannot start: REQUIRE_KAFKA=1 makes the Kafka tests
 # panic instead of skipping when KAFKA_BROKERS is missing.
 set -euo pipefail
@@ -58,6 +59,8 @@ trap 'scripts/kafka-broker.sh stop >/dev/null 2>&1 || true; scripts/kafka-secure
 echo "secure broker at $KAFKA_SECURE_BROKERS"
 export REQUIRE_KAFKA_SECURE=1
 export ATTENDANCE_BIN="$PWD/target/debug/attendance-compliance"
+
+step "fuzz (30 s per target)"; scripts/fuzz.sh short
 
 step "tests"
 cargo test --all-targets --no-fail-fast 2>&1 | tee target/test-output.txt

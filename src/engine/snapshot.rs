@@ -135,6 +135,68 @@ fn ts_pair(t: Option<Timestamp>) -> Option<(i64, u32)> {
     t.map(|t| (t.unix_seconds(), t.subsec_nanos()))
 }
 
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z, in Unix seconds: the instants RFC 3339 can
+/// write, the only ones a badge can carry (the engine's date arithmetic is exact there).
+const FIRST_INSTANT: i64 = -62_167_219_200;
+const LAST_INSTANT: i64 = 253_402_300_799;
+/// 0000-01-01 and 9999-12-31 as days since 1970-01-01 (local dates of such instants may lie
+/// a day beyond, so the range is widened by a week on each side).
+const FIRST_DAY: i32 = -719_528 - 7;
+const LAST_DAY: i32 = 2_932_896 + 7;
+
+/// An instant of a `#meta` record, checked against the range a badge can carry (an instant
+/// beyond it would overflow the engine's calendar arithmetic).
+fn instant(pair: Option<(i64, u32)>, what: &str) -> Result<Option<Timestamp>, SnapshotError> {
+    match pair {
+        None => Ok(None),
+        Some((secs, nanos))
+            if (FIRST_INSTANT..=LAST_INSTANT).contains(&secs) && nanos < 1_000_000_000 =>
+        {
+            Ok(Some(Timestamp::from_unix(secs, nanos)))
+        }
+        Some((secs, nanos)) => Err(SnapshotError::Corrupt(format!(
+            "{what} ({secs} s, {nanos} ns) is outside years 0000 to 9999"
+        ))),
+    }
+}
+
+/// A stored day, checked against the range of dates (years 0000 to 9999, see [`instant`]).
+fn day(value: i32, what: &str) -> Result<Day, SnapshotError> {
+    if (FIRST_DAY..=LAST_DAY).contains(&value) {
+        Ok(Day(value))
+    } else {
+        Err(SnapshotError::Corrupt(format!(
+            "{what} {value} is outside years 0000 to 9999"
+        )))
+    }
+}
+
+/// A stored week (days since the epoch of its Thursday, see [`Week`]), range-checked.
+fn week(value: i32, what: &str) -> Result<Week, SnapshotError> {
+    if (FIRST_DAY / 7..=LAST_DAY / 7).contains(&value) {
+        Ok(Week(value))
+    } else {
+        Err(SnapshotError::Corrupt(format!(
+            "{what} {value} is outside years 0000 to 9999"
+        )))
+    }
+}
+
+/// Checks that `weeks` is strictly increasing (the engine's vectors are sorted by week and
+/// searched by bisection).
+fn strictly_increasing(weeks: impl Iterator<Item = Week>, what: &str) -> Result<(), SnapshotError> {
+    let mut previous: Option<Week> = None;
+    for w in weeks {
+        if previous.is_some_and(|p| p >= w) {
+            return Err(SnapshotError::Corrupt(format!(
+                "{what} are not sorted by week"
+            )));
+        }
+        previous = Some(w);
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Starts recording which employees change, for [`Engine::take_changes`]. Replay leaves
     /// it off; the live shell turns it on.
@@ -234,13 +296,32 @@ impl Engine {
 
     /// Applies one changelog record to an engine being restored. Later records for the same
     /// key replace earlier ones; call [`Engine::finish_restore`] after the last.
+    ///
+    /// A record the engine cannot have written is [`SnapshotError::Corrupt`] and changes
+    /// nothing: instants, days and weeks outside years 0000 to 9999, a watermark without or
+    /// before the first badge, office days or decisions not sorted by week, office-day bits
+    /// beyond Sunday, an absence ending before it starts, an unknown status code.
     pub fn restore(&mut self, key: &str, value: Option<&[u8]>) -> Result<(), SnapshotError> {
         if key == META_KEY {
             if let Some(bytes) = value {
                 let meta: MetaSnapshot = decode(bytes)?;
-                let ts = |p: Option<(i64, u32)>| p.map(|(s, n)| Timestamp::from_unix(s, n));
-                self.watermark = ts(meta.watermark);
-                self.first_badge = ts(meta.first_badge);
+                let watermark = instant(meta.watermark, "watermark")?;
+                let first_badge = instant(meta.first_badge, "first badge")?;
+                match (watermark, first_badge) {
+                    (Some(_), None) => {
+                        return Err(SnapshotError::Corrupt(
+                            "a watermark without a first badge".into(),
+                        ))
+                    }
+                    (Some(w), Some(f)) if w < f => {
+                        return Err(SnapshotError::Corrupt(
+                            "the watermark is before the first badge".into(),
+                        ))
+                    }
+                    _ => {}
+                }
+                self.watermark = watermark;
+                self.first_badge = first_badge;
             }
             return Ok(());
         }
@@ -259,6 +340,55 @@ impl Engine {
             )));
         }
         let snap: EmployeeSnapshot = decode(bytes)?;
+        // Everything is checked before the first symbol is interned or the slot is taken.
+        let mut office = Vec::with_capacity(snap.office.len());
+        for &(w, bits) in &snap.office {
+            if bits == 0 || bits > 0x7f {
+                return Err(SnapshotError::Corrupt(format!("office-day bits {bits:#x}")));
+            }
+            office.push((week(w, "office week")?, bits));
+        }
+        strictly_increasing(office.iter().map(|(w, _)| *w), "office days")?;
+        let mut absence_days = Vec::with_capacity(snap.absences.len());
+        for a in &snap.absences {
+            let (start, end) = (day(a.start, "absence start")?, day(a.end, "absence end")?);
+            if start > end {
+                return Err(SnapshotError::Corrupt(format!(
+                    "absence from {start} to {end} ends before it starts"
+                )));
+            }
+            absence_days.push((start, end));
+        }
+        let mut decisions = Vec::with_capacity(snap.decisions.len());
+        for d in &snap.decisions {
+            decisions.push(DecisionRecord {
+                week: week(d.week, "decision week")?,
+                status: status_of(d.status)?,
+                streak: d.streak,
+                revision: u16::try_from(d.revision).unwrap_or(u16::MAX),
+                fingerprint: d.fingerprint,
+                alerted: d.alerted,
+            });
+        }
+        strictly_increasing(decisions.iter().map(|d| d.week), "decisions")?;
+        let current = snap.current.map(status_of).transpose()?;
+        let last_closed = snap
+            .last_closed
+            .map(|w| week(w, "last closed week"))
+            .transpose()?;
+        let at_risk_week = snap
+            .at_risk_week
+            .map(|w| week(w, "at-risk week"))
+            .transpose()?;
+        let hire = match snap.roster.as_ref().and_then(|r| r.hire) {
+            Some(h) => Some(day(h, "hire date")?),
+            None => None,
+        };
+        if let Some(r) = &snap.roster {
+            if !self.rules.sites.iter().any(|s| s.id == r.home_site) {
+                return Err(SnapshotError::UnknownSite(r.home_site.clone()));
+            }
+        }
         let roster = match snap.roster {
             None => None,
             Some(r) => {
@@ -279,43 +409,32 @@ impl Engine {
                     home_site: site as u16,
                     zone,
                     region,
-                    hire: r.hire.map(Day),
+                    hire,
                     active: r.active,
                     remote: r.remote,
                 })
             }
         };
         let mut absences = Vec::with_capacity(snap.absences.len());
-        for a in snap.absences {
+        for (a, (start, end)) in snap.absences.into_iter().zip(absence_days) {
             absences.push(Absence {
                 id: a.id.into(),
-                start: Day(a.start),
-                end: Day(a.end),
+                start,
+                end,
                 kind: a.kind.as_deref().map(|k| self.interner.intern(k)),
                 approved: a.approved,
-            });
-        }
-        let mut decisions = Vec::with_capacity(snap.decisions.len());
-        for d in snap.decisions {
-            decisions.push(DecisionRecord {
-                week: Week(d.week),
-                status: status_of(d.status)?,
-                streak: d.streak,
-                revision: u16::try_from(d.revision).unwrap_or(u16::MAX),
-                fingerprint: d.fingerprint,
-                alerted: d.alerted,
             });
         }
         let i = self.employee_slot(key);
         let employee = &mut self.employees[i];
         employee.roster = roster;
-        employee.office = snap.office.into_iter().map(|(w, b)| (Week(w), b)).collect();
+        employee.office = office;
         employee.absences = absences;
         employee.decisions = decisions;
         employee.carried_streak = snap.carried_streak;
-        employee.current = snap.current.map(status_of).transpose()?;
-        employee.last_closed = snap.last_closed.map(Week);
-        employee.at_risk_week = snap.at_risk_week.map(Week);
+        employee.current = current;
+        employee.last_closed = last_closed;
+        employee.at_risk_week = at_risk_week;
         Ok(())
     }
 
@@ -340,6 +459,7 @@ impl Engine {
         if let Some(first) = self.first_badge {
             self.start_schedules(first);
             if let Some(wm) = self.watermark {
+                self.jump_schedules_near(wm);
                 self.fast_forward(wm);
             }
         }
@@ -348,5 +468,173 @@ impl Engine {
         }
         self.dirty.clear();
         self.removed.clear();
+    }
+
+    /// Moves each zone's schedules, in one step, to a week shortly before `watermark` when
+    /// they lag it by more than [`super::MAX_CATCH_UP_WEEKS`], so that
+    /// [`Engine::fast_forward`] walks a bounded number of weeks however far the restored
+    /// watermark lies from the first badge (up to 10,000 years of weeks otherwise). The
+    /// result is the one the walk reaches: the week jumped to closes, and its at-risk check
+    /// is due, before `watermark` (a week of margin beyond the allowed lateness covers DST).
+    fn jump_schedules_near(&mut self, watermark: Timestamp) {
+        let lateness_weeks = (self.rules.allowed_lateness.as_secs() / (7 * 86_400)) as i32;
+        for z in 0..self.zones.len() {
+            let tz = self.zones[z].tz;
+            let target = crate::domain::time::local_day(tz, watermark).week();
+            let close_from = target.plus(-lateness_weeks - 3);
+            if close_from.0 - self.zones[z].next_close.0 > super::MAX_CATCH_UP_WEEKS {
+                self.zones[z].next_close = close_from;
+                self.zones[z].close_at = self.close_instant(tz, close_from);
+            }
+            let risk_from = target.plus(-1);
+            let zone = &mut self.zones[z];
+            if risk_from.0 - zone.risk_week.0 > super::MAX_CATCH_UP_WEEKS {
+                zone.risk_week = risk_from;
+                zone.risk_day = 0;
+                zone.risk_at = crate::domain::time::local_midnight(tz, risk_from.monday());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tests::{load_config, ts, HOLIDAYS, POLICIES, SITES};
+
+    fn engine() -> Engine {
+        Engine::new(&load_config(SITES, HOLIDAYS, POLICIES, ""))
+    }
+
+    fn meta(watermark: Option<(i64, u32)>, first_badge: Option<(i64, u32)>) -> Vec<u8> {
+        encode(&MetaSnapshot {
+            watermark,
+            first_badge,
+        })
+    }
+
+    fn pair(s: &str) -> Option<(i64, u32)> {
+        ts_pair(Some(ts(s)))
+    }
+
+    fn employee(edit: impl FnOnce(&mut EmployeeSnapshot)) -> Vec<u8> {
+        let mut snapshot = EmployeeSnapshot {
+            roster: None,
+            office: vec![(2_940, 0b1), (2_941, 0b11)],
+            absences: vec![AbsenceSnapshot {
+                id: "a-1".into(),
+                start: 20_580,
+                end: 20_582,
+                kind: None,
+                approved: true,
+            }],
+            decisions: Vec::new(),
+            carried_streak: 0,
+            current: None,
+            last_closed: None,
+            at_risk_week: None,
+        };
+        edit(&mut snapshot);
+        encode(&snapshot)
+    }
+
+    fn is_corrupt(result: Result<(), SnapshotError>) -> bool {
+        matches!(result, Err(SnapshotError::Corrupt(_)))
+    }
+
+    #[test]
+    fn meta_instants_outside_years_0000_to_9999_are_corrupt() {
+        let mut e = engine();
+        for first in [
+            (i64::MAX, 999_999_999),
+            (i64::MIN, 0),
+            (FIRST_INSTANT - 1, 0),
+            (LAST_INSTANT + 1, 0),
+            (0, 1_000_000_000),
+        ] {
+            let value = meta(Some(first), Some(first));
+            assert!(is_corrupt(e.restore(META_KEY, Some(&value))), "{first:?}");
+            assert_eq!(e.watermark(), None);
+        }
+        let edge = meta(Some((LAST_INSTANT, 999_999_999)), Some((FIRST_INSTANT, 0)));
+        assert_eq!(e.restore(META_KEY, Some(&edge)), Ok(()));
+    }
+
+    #[test]
+    fn a_watermark_without_or_before_the_first_badge_is_corrupt() {
+        let mut e = engine();
+        let alone = meta(pair("2026-05-04T00:00:00Z"), None);
+        assert!(is_corrupt(e.restore(META_KEY, Some(&alone))));
+        let before = meta(pair("2026-05-04T00:00:00Z"), pair("2026-05-05T00:00:00Z"));
+        assert!(is_corrupt(e.restore(META_KEY, Some(&before))));
+        assert_eq!(e.watermark(), None);
+    }
+
+    fn schedules(e: &Engine) -> Vec<(Week, Timestamp, Week, u32, Timestamp)> {
+        e.zones
+            .iter()
+            .map(|z| (z.next_close, z.close_at, z.risk_week, z.risk_day, z.risk_at))
+            .collect()
+    }
+
+    #[test]
+    fn a_far_watermark_restores_the_schedules_a_week_by_week_walk_reaches() {
+        // Three years apart: far beyond MAX_CATCH_UP_WEEKS, near enough to walk.
+        let value = meta(pair("2029-07-04T13:00:00Z"), pair("2026-05-04T08:00:00Z"));
+        let mut jumped = engine();
+        jumped.restore(META_KEY, Some(&value)).expect("restores");
+        let mut walked = jumped.clone();
+        jumped.finish_restore();
+        walked.start_schedules(ts("2026-05-04T08:00:00Z"));
+        walked.fast_forward(ts("2029-07-04T13:00:00Z"));
+        assert_eq!(schedules(&jumped), schedules(&walked));
+        assert_eq!(jumped.next_due, walked.next_due);
+    }
+
+    #[test]
+    fn a_watermark_ten_thousand_years_after_the_first_badge_restores() {
+        let value = meta(Some((LAST_INSTANT, 0)), Some((FIRST_INSTANT, 0)));
+        let mut e = engine();
+        e.restore(META_KEY, Some(&value)).expect("restores");
+        e.finish_restore();
+        let last = Timestamp::from_unix(LAST_INSTANT, 0);
+        for zone in &e.zones {
+            assert!(zone.close_at > last && zone.risk_at > last);
+            assert!(zone.next_close.0 > Day(LAST_DAY).week().0 - 10);
+        }
+    }
+
+    #[test]
+    fn employee_records_the_engine_cannot_write_are_corrupt_and_change_nothing() {
+        let mut e = engine();
+        assert_eq!(e.restore("e-1", Some(&employee(|_| {}))), Ok(()));
+        let bad = [
+            employee(|s| s.office = vec![(i32::MAX, 1)]),
+            employee(|s| s.office = vec![(2_941, 1), (2_940, 1)]),
+            employee(|s| s.office = vec![(2_940, 1), (2_940, 2)]),
+            employee(|s| s.office = vec![(2_940, 0x80)]),
+            employee(|s| s.office = vec![(2_940, 0)]),
+            employee(|s| s.absences[0].end = i32::MIN),
+            employee(|s| s.absences[0].start = 20_583),
+            employee(|s| s.last_closed = Some(i32::MIN)),
+            employee(|s| s.at_risk_week = Some(i32::MAX)),
+            employee(|s| s.current = Some(3)),
+            employee(|s| {
+                s.decisions = vec![DecisionSnapshot {
+                    week: 2_940,
+                    status: 0,
+                    streak: 0,
+                    revision: 0,
+                    fingerprint: 0,
+                    alerted: false,
+                }];
+                s.decisions.push(DecisionSnapshot { ..s.decisions[0] });
+            }),
+        ];
+        for (n, value) in bad.iter().enumerate() {
+            assert!(is_corrupt(e.restore("e-2", Some(value))), "case {n}");
+        }
+        e.finish_restore();
+        assert_eq!(e.employees_tracked(), 1);
     }
 }

@@ -316,17 +316,30 @@ fn date(v: &Option<FieldValue<'_>>, field: &str) -> Result<crate::domain::Day, R
     })
 }
 
-/// A value shortened for a one-line detail.
+/// A value echoed into a detail: control characters (and the Unicode line and paragraph
+/// separators) escaped as in Rust (`\n`, `\u{1b}`) so the detail stays one line, then
+/// shortened to 80 bytes with `…`.
 fn printable(s: &str) -> String {
     const MAX: usize = 80;
-    if s.len() <= MAX {
-        return s.to_owned();
+    let mut out = String::with_capacity(s.len().min(MAX + 3));
+    for c in s.chars() {
+        let escape = c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+        let len = if escape {
+            c.escape_default().count()
+        } else {
+            c.len_utf8()
+        };
+        if out.len() + len > MAX {
+            out.push('…');
+            break;
+        }
+        if escape {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    out
 }
 
 #[cfg(test)]
@@ -347,6 +360,40 @@ mod tests {
             .decode_badge(line.as_bytes(), now())
             .unwrap_err()
             .reason
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_field_the_decoder_skips_is_malformed_json() {
+        let line = b"{\"event_id\":\"b-1\",\"employee_id\":\"e-42\",\"site_id\":\"SEA-1\",\"timestamp\":\"2026-05-05T08:59:12Z\",\"note\":\"\xff\xfe\"}";
+        let rejection = validator().decode_badge(line, now()).unwrap_err();
+        assert_eq!(rejection.reason, DeadLetterReason::MalformedJson);
+        let roster = b"{\"employee_id\":\"e-1\",\"policy_group\":\"c\",\"home_site\":\"SEA-1\",\"status\":\"active\",\"x\":[\"\xc0\"]}";
+        let rejection = validator().decode_roster(roster).unwrap_err();
+        assert_eq!(rejection.reason, DeadLetterReason::MalformedJson);
+    }
+
+    #[test]
+    fn details_that_echo_input_stay_one_line() {
+        let line = r#"{"event_id":"b","employee_id":"e-1","site_id":"SEA\n1\u001b[2J\u2028x","timestamp":"2026-05-05T08:00:00Z"}"#;
+        let rejection = validator()
+            .decode_badge(line.as_bytes(), now())
+            .unwrap_err();
+        assert_eq!(rejection.reason, DeadLetterReason::UnknownSite);
+        assert_eq!(
+            rejection.detail,
+            "site 'SEA\\n1\\u{1b}[2J\\u{2028}x' is not configured"
+        );
+    }
+
+    #[test]
+    fn printable_keeps_short_text_and_cuts_long_text_at_a_character() {
+        assert_eq!(printable("SEA-1"), "SEA-1");
+        let long = format!("{}é{}", "x".repeat(79), "y".repeat(10));
+        assert_eq!(printable(&long), format!("{}…", "x".repeat(79)));
+        let controls = "\u{7}".repeat(30);
+        let shown = printable(&controls);
+        assert!(shown.len() <= 80 + '…'.len_utf8(), "{shown}");
+        assert!(!shown.chars().any(char::is_control));
     }
 
     #[test]

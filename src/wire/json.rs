@@ -146,6 +146,14 @@ pub fn read_object<'a, const N: usize>(
         .deserialize_map(ObjectSeed { names })
         .map_err(|e| NotAnObject(describe(&e)))?;
     de.end().map_err(|e| NotAnObject(describe(&e)))?;
+    // serde_json checks UTF-8 only in the strings it decodes, not in the values it skips
+    // (`IgnoredAny`): a payload must be UTF-8 text as a whole (RFC 8259 §8.1).
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(NotAnObject(format!(
+            "invalid JSON: invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
+    }
     Ok(fields)
 }
 
@@ -191,6 +199,8 @@ mod tests {
             b"{\"a\":1",
             b"{} {}",
             b"{\"a\":\"\xff\"}",
+            b"{\"z\":\"\xff\"}",
+            b"{\"z\":[\"ok\",{\"q\":\"\xc3\"}]}",
             b"",
         ] {
             assert!(

@@ -1,0 +1,6 @@
+//! Fuzz target `changelog`: see `attendance_fuzz_core::targets::changelog` for what it feeds and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    attendance_fuzz_core::targets::changelog(data);
+});
