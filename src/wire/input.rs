@@ -316,12 +316,15 @@ fn date(v: &Option<FieldValue<'_>>, field: &str) -> Result<crate::domain::Day, R
     })
 }
 
-/// A value echoed into a detail: control characters (and the Unicode line and paragraph
-/// separators) escaped as in Rust (`\n`, `\u{1b}`) so the detail stays one line, then
-/// shortened to 80 bytes with `…`.
+/// A value echoed into a detail: [`printable_within`] 80 bytes.
 fn printable(s: &str) -> String {
-    const MAX: usize = 80;
-    let mut out = String::with_capacity(s.len().min(MAX + 3));
+    printable_within(s, 80)
+}
+
+/// `s` on one line: control characters (and the Unicode line and paragraph separators)
+/// escaped as in Rust (`\n`, `\u{1b}`), then shortened to `max` bytes with `…`.
+pub(crate) fn printable_within(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max + 3));
     for c in s.chars() {
         let escape = c.is_control() || c == '\u{2028}' || c == '\u{2029}';
         let len = if escape {
@@ -329,7 +332,7 @@ fn printable(s: &str) -> String {
         } else {
             c.len_utf8()
         };
-        if out.len() + len > MAX {
+        if out.len() + len > max {
             out.push('…');
             break;
         }

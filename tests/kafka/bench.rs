@@ -38,7 +38,8 @@ use crate::harness::{
     partition_of, start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics,
 };
 
-fn env_or(name: &str, default: u32) -> u32 {
+/// A `u32` setting from the environment, or `default` (the benchmarks and the soak).
+pub(crate) fn env_or(name: &str, default: u32) -> u32 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

@@ -18,14 +18,8 @@ use attendance_compliance::kafka::context::LogContext;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
+use crate::bench::env_or;
 use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Resident set size of a process, in KiB (0 when it is gone).
 fn rss_kib(pid: u32) -> u64 {
@@ -56,10 +50,10 @@ fn soak() {
     let Some(kafka) = Kafka::get("soak") else {
         return;
     };
-    let minutes = env_or("SOAK_MINUTES", 30);
-    let rate = env_or("SOAK_RATE", 5000);
+    let minutes = u64::from(env_or("SOAK_MINUTES", 30));
+    let rate = u64::from(env_or("SOAK_RATE", 5000));
     let partitions = env_or("SOAK_PARTITIONS", 4) as i32;
-    let every = Duration::from_secs(env_or("SOAK_SAMPLE_SECONDS", 10));
+    let every = Duration::from_secs(u64::from(env_or("SOAK_SAMPLE_SECONDS", 10)));
     let duration = Duration::from_secs(minutes * 60);
     let warm_up = duration * 2 / 5;
 

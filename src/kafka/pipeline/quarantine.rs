@@ -207,19 +207,7 @@ impl Quarantine {
 
 /// `text` on one line (control characters escaped), at most 500 bytes.
 fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(500));
-    for c in text.chars() {
-        if out.len() >= 500 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::wire::input::printable_within(text, 500)
 }
 
 #[cfg(test)]
