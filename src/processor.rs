@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::domain::output::{DeadLetter, PayloadPrefix, Source};
 use crate::domain::Rejection;
-use crate::domain::{DeadLetterReason, EmployeeId, RosterChange, Timestamp};
+use crate::domain::{DeadLetterReason, EmployeeId, OutageChange, RosterChange, Timestamp};
 use crate::engine::{BadgeEffect, Engine, Output, Sink};
 use crate::wire::input::Validator;
 
@@ -147,6 +147,51 @@ impl Processor {
                 Ok(()) => Outcome::Applied,
                 Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
             },
+            Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
+        }
+    }
+
+    /// A site-outage message (§1.5, v2). `value = None` is a tombstone withdrawing the
+    /// outage whose id is the key.
+    pub fn outage(
+        &mut self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        source: Source,
+        out: &mut dyn Sink,
+    ) -> Outcome {
+        let change = match value {
+            Some(bytes) => self
+                .validator
+                .decode_outage(bytes)
+                .map(OutageChange::Upsert),
+            None => match key
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .filter(|k| (1..=128).contains(&k.len()))
+            {
+                Some(id) => Ok(OutageChange::Remove {
+                    outage_id: id.to_owned(),
+                }),
+                None => Err(Rejection::new(
+                    DeadLetterReason::InvalidField,
+                    "tombstone key is not a valid outage_id (1 to 128 bytes of UTF-8)",
+                )),
+            },
+        };
+        match change.and_then(|change| self.engine.apply_outage(change, out)) {
+            Ok(()) => Outcome::Applied,
+            Err(rejection) => Self::dead_letter(rejection, source, value.unwrap_or_default(), out),
+        }
+    }
+
+    /// An attendance-adjustment message (§1.6, v2).
+    pub fn adjustment(&mut self, bytes: &[u8], source: Source, out: &mut dyn Sink) -> Outcome {
+        let result = self
+            .validator
+            .decode_adjustment(bytes)
+            .and_then(|a| self.engine.apply_adjustment(a, out));
+        match result {
+            Ok(()) => Outcome::Applied,
             Err(rejection) => Self::dead_letter(rejection, source, bytes, out),
         }
     }

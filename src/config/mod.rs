@@ -98,9 +98,13 @@ pub struct Policy {
     pub effective_from: NaiveDate,
     /// Office days required per week, 0 to 7.
     pub required_days: u8,
-    /// Weeks summed for the verdict: 1 judges each week alone, N sums the last N weeks;
-    /// 1 to 26 ([`limits::ROLLING_WEEKS`]). Default 1.
-    pub rolling_weeks: u32,
+    /// How weeks are judged (§4.1 `rule`, or the v1 `rolling_weeks`). Default weekly.
+    pub rule: Rule,
+    /// Minimum presence per day (§3.7, v2): a day counts only when its first `in` and last
+    /// `out` are at least this far apart. `None`: no presence rule. 1 minute to 24 hours.
+    pub min_presence: Option<std::time::Duration>,
+    /// What a day with an `in` and no later `out` is under `min_presence` (§3.7).
+    pub unverified_presence: UnverifiedPresence,
     /// Whether Saturday and Sunday office days count. Default false.
     pub count_weekends: bool,
     /// Number of ISO weeks, starting with the week of the hire date, that are exempt
@@ -111,6 +115,56 @@ pub struct Policy {
     /// Escalation ladder, `after_weeks` strictly increasing, at most
     /// [`limits::MAX_ESCALATION_RUNGS`] rungs. Default empty.
     pub escalation: Vec<EscalationRung>,
+}
+
+/// How a policy judges weeks (§4.1 `rule`, §4.3 rules 5–7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Each week alone (`{kind = "weekly"}`, or `rolling_weeks = 1`).
+    Weekly,
+    /// Office days summed over the last `weeks` weeks, 2 to 26 (`{kind = "rolling_average"}`,
+    /// or `rolling_weeks = N`).
+    RollingAverage {
+        /// Window length.
+        weeks: u32,
+    },
+    /// Non-compliant when more than `max_missed` of the last `weeks` weeks were missed
+    /// (1 ≤ weeks ≤ 26, 0 ≤ max_missed < weeks).
+    MissedWeeks {
+        /// Window length.
+        weeks: u32,
+        /// Missed weeks allowed in the window.
+        max_missed: u32,
+    },
+}
+
+impl Rule {
+    /// The number of ISO weeks of the window ending with the week judged (1 for weekly).
+    pub fn window_weeks(self) -> u32 {
+        match self {
+            Rule::Weekly => 1,
+            Rule::RollingAverage { weeks } | Rule::MissedWeeks { weeks, .. } => weeks,
+        }
+    }
+
+    /// The rule's `kind` as written in `policies.toml`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Rule::Weekly => "weekly",
+            Rule::RollingAverage { .. } => "rolling_average",
+            Rule::MissedWeeks { .. } => "missed_weeks",
+        }
+    }
+}
+
+/// `unverified_presence` (§4.1, v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnverifiedPresence {
+    /// A day with an `in` and no `out` is an office day (the default).
+    #[default]
+    Count,
+    /// It is not.
+    Ignore,
 }
 
 /// One rung of a policy's escalation ladder.

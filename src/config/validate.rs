@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use super::files::{toml_key, HOLIDAYS_FILE, POLICIES_FILE, SITES_FILE};
 use super::limits::{self, MAX_NAME_BYTES};
 use super::raw::{DateValue, RawHolidaysFile, RawPoliciesFile, RawPolicy, RawRung, RawSitesFile};
-use super::{EscalationRung, Findings, Policy, Site};
+use super::{EscalationRung, Findings, Policy, Rule, Site, UnverifiedPresence};
 
 /// Validates `sites.toml`: at least one site; ids non-empty and unique; IANA time zones;
 /// non-empty regions.
@@ -342,7 +342,12 @@ fn policy(index: usize, raw: RawPolicy, findings: &mut Findings) -> Option<Polic
         policy_groups: policy_groups?,
         effective_from: effective_from?,
         required_days: required_days?,
-        rolling_weeks: rolling_weeks?,
+        rule: match rolling_weeks? {
+            1 => Rule::Weekly,
+            weeks => Rule::RollingAverage { weeks },
+        },
+        min_presence: None,
+        unverified_presence: UnverifiedPresence::Count,
         count_weekends,
         new_hire_grace_weeks: new_hire_grace_weeks?,
         promotion_hold_after_weeks: promotion_hold_after_weeks?,

@@ -87,6 +87,71 @@ pub struct AbsenceRecord {
     pub approved: bool,
 }
 
+/// A validated site outage (§1.5, v2): the site's badge readers were down, so its
+/// employees' weekdays inside it are exempt (§4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutageRecord {
+    /// Identity of the outage (1..=128 bytes); a later record with the same id replaces it.
+    pub outage_id: String,
+    /// Index of the site in the configuration's site list.
+    pub site: usize,
+    /// First day, inclusive, local date of the site.
+    pub start: Day,
+    /// Last day, inclusive (at most 366 days after `start`, counting both).
+    pub end: Day,
+    /// `active` (true) or `cancelled` (false).
+    pub active: bool,
+}
+
+/// A site-outage message: a record, or a tombstone (null value on the compacted topic)
+/// that withdraws the outage named by the key, like a `cancelled` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutageChange {
+    /// The latest record for the outage.
+    Upsert(OutageRecord),
+    /// Null value: forget the outage with this id.
+    Remove {
+        /// The outage id (the message key).
+        outage_id: String,
+    },
+}
+
+/// What an approved adjustment does (§1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdjustmentAction {
+    /// The date is an office day (§3.1), whatever its badges and presence.
+    CreditOfficeDay,
+    /// The date is an exempt day when it is a weekday (§4.2).
+    ExcuseDay,
+}
+
+impl AdjustmentAction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjustmentAction::CreditOfficeDay => "credit_office_day",
+            AdjustmentAction::ExcuseDay => "excuse_day",
+        }
+    }
+}
+
+/// A validated attendance adjustment (§1.6, v2). The free-text `reason`, `requested_by`
+/// and `approved_by` are validated but not carried: the engine needs none of them, and
+/// §8 keeps the reason out of logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustmentRecord {
+    /// Identity of the adjustment (1..=128 bytes), per employee.
+    pub adjustment_id: String,
+    /// The employee whose record it corrects.
+    pub employee_id: EmployeeId,
+    /// The local date it concerns.
+    pub date: Day,
+    /// Credit or excuse.
+    pub action: AdjustmentAction,
+    /// `approved` (true) or `cancelled` (false).
+    pub approved: bool,
+}
+
 /// The status of a weekly decision (§4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,6 +189,8 @@ pub enum Reason {
     MetRequirement,
     /// Rules 5/6, non-compliant.
     BelowRequired,
+    /// Rule 7 (v2), non-compliant: more than `max_missed` weeks of the window missed.
+    TooManyMissedWeeks,
 }
 
 /// Kinds of manager alert (§5).

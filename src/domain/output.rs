@@ -7,8 +7,12 @@ use serde::Serialize;
 
 use crate::domain::{AlertKind, DeadLetterReason, EmployeeId, Reason, Status, Week};
 
-/// The schema version every output value carries.
+/// The schema version of changes, alerts and dead letters.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The schema version of decisions (§6 v2: `short_days`, `unverified_days`, `adjustments`
+/// and `window.missed_weeks`), whatever the configuration.
+pub const DECISION_SCHEMA_VERSION: u32 = 2;
 
 /// The policy a decision was made under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,12 +32,15 @@ pub struct Window {
     pub office_days: u32,
     /// Σ required days over `weeks`.
     pub required_days: u32,
+    /// How many of `weeks` are missed (office days below required days), under every
+    /// rule; 0 for an exempt decision (v2).
+    pub missed_weeks: u32,
 }
 
 /// A weekly decision (topic `compliance-decisions`, key employee_id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
-    /// Always 1.
+    /// Always 2 ([`DECISION_SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// Deterministic id of this revision.
     pub decision_id: String,
@@ -53,6 +60,12 @@ pub struct Decision {
     pub required_days: u32,
     /// Sorted exempt weekdays of the week.
     pub exempt_days: Vec<String>,
+    /// Sorted counted dates with presence below `min_presence` (§3.7, v2).
+    pub short_days: Vec<String>,
+    /// Sorted counted dates with an `in` and no later `out` (§3.7, v2).
+    pub unverified_days: Vec<String>,
+    /// Ids of the employee's approved adjustments dated in the week, byte order (v2).
+    pub adjustments: Vec<String>,
     /// Policy in force.
     pub policy: PolicyRef,
     /// The window judged.

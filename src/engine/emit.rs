@@ -1,7 +1,8 @@
 //! Turning evaluations into the output values of §6, with the alert and change rules of §5.
 
 use crate::domain::output::{
-    ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, SCHEMA_VERSION,
+    ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, DECISION_SCHEMA_VERSION,
+    SCHEMA_VERSION,
 };
 use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
 
@@ -58,7 +59,7 @@ impl Engine {
         let policy = &self.rules.policies[eval.policy];
         let grace_week = roster.hire.map(|h| eval.week.0 - h.week().0 + 1);
         Decision {
-            schema_version: SCHEMA_VERSION,
+            schema_version: DECISION_SCHEMA_VERSION,
             decision_id: ids::decision_id(&employee.id, eval.week, revision),
             employee_id: EmployeeId::from_parsed(&employee.id),
             week: eval.week,
@@ -68,6 +69,9 @@ impl Engine {
             office_days: bits_to_days(eval.week, eval.facts.office),
             required_days: eval.facts.required,
             exempt_days: bits_to_days(eval.week, eval.facts.exempt),
+            short_days: Vec::new(),
+            unverified_days: Vec::new(),
+            adjustments: Vec::new(),
             policy: PolicyRef {
                 id: policy.id.clone(),
                 version: policy.version,
@@ -76,6 +80,7 @@ impl Engine {
                 weeks: eval.window.weeks.iter().map(|w| w.label()).collect(),
                 office_days: eval.window.office,
                 required_days: eval.window.required,
+                missed_weeks: 0,
             },
             revision,
             correction: revision > 0,

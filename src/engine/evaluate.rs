@@ -198,7 +198,7 @@ pub(super) fn evaluate(
     if let Some(reason) = exempt {
         return Some(own(Status::Exempt, reason, streak_before));
     }
-    let rolling = policy.rolling_weeks.max(1);
+    let rolling = policy.rule.window_weeks().max(1);
     let window = if rolling == 1 {
         Window::single(week, &facts)
     } else {
@@ -229,7 +229,7 @@ fn rolling_window(
     week: Week,
     zone: ZoneContext,
 ) -> Window {
-    let n = policy.rolling_weeks.max(1) as i32;
+    let n = policy.rule.window_weeks().max(1) as i32;
     let mut weeks = Vec::with_capacity(n as usize);
     let (mut office, mut required) = (0, 0);
     for k in (0..n).rev() {
@@ -267,7 +267,7 @@ pub(super) fn at_risk(
     zone: ZoneContext,
 ) -> Option<AtRisk> {
     let policy = &rules.policies[evaluable_policy(rules, roster, week, zone)?];
-    if policy.rolling_weeks > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
+    if policy.rule.window_weeks() > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
         return None;
     }
     let facts = week_facts(rules, employee, roster, policy, week);

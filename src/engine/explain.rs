@@ -69,11 +69,15 @@ pub(super) fn decision(
             )
         }
         Reason::FullyExcused => format!("exempt in {week}: no office days required{excused}"),
-        Reason::MetRequirement | Reason::BelowRequired if eval.window.weeks.len() <= 1 => format!(
-            "{} of {} required office days in {week}{excused}",
-            eval.window.office, eval.window.required
-        ),
-        Reason::MetRequirement | Reason::BelowRequired => {
+        Reason::MetRequirement | Reason::BelowRequired | Reason::TooManyMissedWeeks
+            if eval.window.weeks.len() <= 1 =>
+        {
+            format!(
+                "{} of {} required office days in {week}{excused}",
+                eval.window.office, eval.window.required
+            )
+        }
+        Reason::MetRequirement | Reason::BelowRequired | Reason::TooManyMissedWeeks => {
             let weeks: Vec<String> = eval.window.weeks.iter().map(|w| w.label()).collect();
             let mut s = format!(
                 "{} of {} required office days over {} ({}){excused}",

@@ -21,8 +21,8 @@ use crate::domain::output::{ComplianceChange, DeadLetter, Decision, ManagerAlert
 use crate::domain::time::{local_day, local_midnight, LocalDayCache};
 use crate::domain::Rejection;
 use crate::domain::{
-    AbsenceRecord, Badge, Day, DeadLetterReason, Direction, RosterChange, RosterRecord, Timestamp,
-    Week,
+    AbsenceRecord, AdjustmentRecord, Badge, Day, DeadLetterReason, Direction, OutageChange,
+    RosterChange, RosterRecord, Timestamp, Week,
 };
 
 use evaluate::ZoneContext;
@@ -350,6 +350,26 @@ impl Engine {
         if from <= closed && touched.1.week() >= from {
             self.reevaluate_from(i, from, out);
         }
+        Ok(())
+    }
+
+    /// Applies a site-outage change (§1.5, v2) to every employee of its site.
+    pub fn apply_outage(
+        &mut self,
+        change: OutageChange,
+        out: &mut dyn Sink,
+    ) -> Result<(), Rejection> {
+        let _ = (change, out);
+        Ok(())
+    }
+
+    /// Applies an attendance adjustment (§1.6, v2).
+    pub fn apply_adjustment(
+        &mut self,
+        a: AdjustmentRecord,
+        out: &mut dyn Sink,
+    ) -> Result<(), Rejection> {
+        let _ = (a, out);
         Ok(())
     }
 

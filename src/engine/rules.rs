@@ -109,7 +109,7 @@ impl Rules {
         let longest = config
             .policies
             .iter()
-            .map(|p| p.rolling_weeks.max(1))
+            .map(|p| p.rule.window_weeks().max(1))
             .max()
             .unwrap_or(1);
         let time = &config.processor.time;

@@ -12,8 +12,8 @@ use rustc_hash::FxHashMap;
 use super::json::{read_object, FieldValue};
 use crate::domain::time::{parse_date, parse_timestamp};
 use crate::domain::{
-    AbsenceRecord, Badge, DeadLetterReason, Direction, EmployeeId, Rejection, RosterRecord,
-    Timestamp,
+    AbsenceRecord, AdjustmentRecord, Badge, DeadLetterReason, Direction, EmployeeId, OutageRecord,
+    Rejection, RosterRecord, Timestamp,
 };
 
 /// The largest message accepted: 64 KiB.
@@ -210,6 +210,24 @@ impl Validator {
             kind,
             approved,
         })
+    }
+
+    /// Decodes a site-outage record (§1.5, v2).
+    pub fn decode_outage(&self, bytes: &[u8]) -> Result<OutageRecord, Rejection> {
+        let _ = bytes;
+        Err(Rejection::new(
+            DeadLetterReason::InvalidField,
+            "site outages are not decoded yet",
+        ))
+    }
+
+    /// Decodes an attendance adjustment (§1.6, v2).
+    pub fn decode_adjustment(&self, bytes: &[u8]) -> Result<AdjustmentRecord, Rejection> {
+        let _ = bytes;
+        Err(Rejection::new(
+            DeadLetterReason::InvalidField,
+            "adjustments are not decoded yet",
+        ))
     }
 }
 

@@ -206,7 +206,7 @@ fn defaults_apply_when_processor_toml_is_absent() {
     assert_eq!(processor.log.level, "info");
 
     let policy = &loaded.config.policies[0];
-    assert_eq!(policy.rolling_weeks, 1);
+    assert_eq!(policy.rule, crate::config::Rule::Weekly);
     assert!(!policy.count_weekends);
     assert_eq!(policy.new_hire_grace_weeks, 0);
     assert_eq!(policy.promotion_hold_after_weeks, 1);
@@ -264,7 +264,7 @@ fn every_processor_setting_is_read_from_the_file() {
     let v2 = &config.policies[1];
     assert_eq!(v2.policy_groups, ["corporate", "sales"]);
     assert_eq!(v2.effective_from, date("2026-09-07"));
-    assert_eq!((v2.rolling_weeks, v2.count_weekends), (2, true));
+    assert_eq!((v2.rule.window_weeks(), v2.count_weekends), (2, true));
     assert_eq!(
         (v2.new_hire_grace_weeks, v2.promotion_hold_after_weeks),
         (3, 2)

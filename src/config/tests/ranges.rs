@@ -506,7 +506,7 @@ fn values_at_the_ends_of_every_range_load() {
              [state]\nbatch_max_messages = 100000\nbatch_max_wait = \"10s\"\n",
         );
     let loaded = load_ok(dir.path(), no_env());
-    assert_eq!(loaded.config.policies[0].rolling_weeks, 26);
+    assert_eq!(loaded.config.policies[0].rule.window_weeks(), 26);
     assert_eq!(loaded.config.processor.time.correction_weeks, 52);
 }
 
