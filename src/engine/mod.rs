@@ -938,3 +938,5 @@ mod bounds;
 mod properties;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_v2;
