@@ -6,4 +6,5 @@ mod floods;
 mod generated;
 mod helpers;
 mod replay_golden;
+mod replay_inputs;
 mod replay_safety;
