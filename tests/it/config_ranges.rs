@@ -1,8 +1,10 @@
-//! Property: any configuration `check-config` accepts can drive the engine. Policies and
-//! processor settings are drawn in, at the ends of and beyond their ranges
-//! (`config::limits`); whatever loads builds a processor that runs the basic-week scenario, a
+//! Property: any configuration `check-config` accepts can drive the engine. Policies (with
+//! each kind of v2 `rule` and the presence keys, drawn in `policies`) and processor settings
+//! are drawn in, at the ends of and beyond their ranges (`config::limits`); whatever loads builds a processor that runs the basic-week scenario, a
 //! badge near the end of time and a watermark advance to 9999-12-31 without panicking and
 //! with a bounded number of weeks closed. Whatever is within every range loads.
+
+mod policies;
 
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ use attendance_compliance::engine::{Output, MAX_CATCH_UP_WEEKS};
 use attendance_compliance::processor::Processor;
 
 use crate::helpers::root;
+use policies::{policy_case, PolicyCase, RuleCase};
 
 /// A whole number inside or at the ends of `(min, max)`; when `wild`, also just outside or
 /// far outside.
@@ -56,42 +59,6 @@ fn duration((min, max): (Duration, Duration), wild: bool) -> BoxedStrategy<Strin
         1 => any::<u64>().prop_map(|ms| format!("{ms}ms")),
     ]
     .boxed()
-}
-
-#[derive(Debug, Clone)]
-struct PolicyCase {
-    year: i64,
-    required_days: i64,
-    rolling_weeks: i64,
-    grace: i64,
-    hold: i64,
-    rungs: Vec<i64>,
-}
-
-fn policy_case(wild: bool) -> impl Strategy<Value = PolicyCase> {
-    let years = if wild {
-        prop_oneof![Just(1969i64), Just(1970), Just(2026), Just(9990)].boxed()
-    } else {
-        prop_oneof![Just(1970i64), Just(2026), Just(9990)].boxed()
-    };
-    (
-        years,
-        number(limits::REQUIRED_DAYS, wild),
-        number(limits::ROLLING_WEEKS, wild),
-        number(limits::NEW_HIRE_GRACE_WEEKS, wild),
-        number(limits::PROMOTION_HOLD_AFTER_WEEKS, wild),
-        proptest::collection::vec(number(limits::AFTER_WEEKS, wild), 0..4),
-    )
-        .prop_map(
-            |(year, required_days, rolling_weeks, grace, hold, rungs)| PolicyCase {
-                year,
-                required_days,
-                rolling_weeks,
-                grace,
-                hold,
-                rungs,
-            },
-        )
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +114,8 @@ impl Case {
         let policies = self.policies.iter().all(|p| {
             p.year >= 1970
                 && in_range(p.required_days, limits::REQUIRED_DAYS)
-                && in_range(p.rolling_weeks, limits::ROLLING_WEEKS)
+                && p.rule.within_ranges()
+                && p.presence_within_ranges()
                 && in_range(p.grace, limits::NEW_HIRE_GRACE_WEEKS)
                 && in_range(p.hold, limits::PROMOTION_HOLD_AFTER_WEEKS)
                 && p.rungs.iter().all(|r| in_range(*r, limits::AFTER_WEEKS))
@@ -173,13 +141,14 @@ impl Case {
                 .collect();
             text.push_str(&format!(
                 "[[policy]]\nid = \"p{i}\"\nversion = 1\npolicy_groups = [\"corporate\"]\n\
-                 effective_from = \"{:04}-01-{:02}\"\nrequired_days = {}\nrolling_weeks = {}\n\
+                 effective_from = \"{:04}-01-{:02}\"\nrequired_days = {}\n{}{}\
                  count_weekends = {}\nnew_hire_grace_weeks = {}\n\
                  promotion_hold_after_weeks = {}\nescalation = [{}]\n\n",
                 p.year,
                 5 + i,
                 p.required_days,
-                p.rolling_weeks,
+                p.rule.toml(),
+                p.presence_toml(),
                 i % 2 == 1,
                 p.grace,
                 p.hold,
@@ -297,14 +266,23 @@ fn drive_bounded(config: &Config) -> (usize, usize) {
 #[test]
 fn configs_at_the_ends_of_every_range_drive_the_engine() {
     let at = |pick: fn((i64, i64)) -> i64, pick_d: fn((Duration, Duration)) -> Duration| Case {
-        policies: vec![PolicyCase {
+        policies: [
+            RuleCase::RollingWeeks(Some(pick(limits::ROLLING_WEEKS))),
+            RuleCase::RollingAverage(pick(limits::ROLLING_AVERAGE_WEEKS)),
+            RuleCase::MissedWeeks(pick(limits::MISSED_WEEKS), pick(limits::MAX_MISSED)),
+        ]
+        .into_iter()
+        .map(|rule| PolicyCase {
             year: 2026,
             required_days: pick(limits::REQUIRED_DAYS),
-            rolling_weeks: pick(limits::ROLLING_WEEKS),
+            rule,
+            min_presence: Some(format_duration(pick_d(limits::MIN_PRESENCE))),
+            unverified_presence: Some("ignore"),
             grace: pick(limits::NEW_HIRE_GRACE_WEEKS),
             hold: pick(limits::PROMOTION_HOLD_AFTER_WEEKS),
             rungs: vec![pick(limits::AFTER_WEEKS)],
-        }],
+        })
+        .collect(),
         allowed_lateness: format_duration(pick_d(limits::ALLOWED_LATENESS)),
         idle_advance_after: format_duration(pick_d(limits::IDLE_ADVANCE_AFTER)),
         max_future_skew: format_duration(pick_d(limits::MAX_FUTURE_SKEW)),

@@ -1,10 +1,14 @@
 //! Tests of loading whole configuration directories: the shipped example in `config/`, the
 //! fixtures in `tests/fixtures/config/`, and small directories written per test.
 //!
-//! This file holds the helpers and the tests of what loads; `problems` tests what does not.
+//! This file holds the helpers and the tests of what loads; `problems` tests what does not,
+//! `ranges` the ends of every range, `rules` the v2 policy keys (§4.1) and `examples` the
+//! commented-out example policies of `config/policies.toml`.
 
+mod examples;
 mod problems;
 mod ranges;
+mod rules;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -269,6 +273,20 @@ fn every_processor_setting_is_read_from_the_file() {
         (v2.new_hire_grace_weeks, v2.promotion_hold_after_weeks),
         (3, 2)
     );
+    assert_eq!(
+        (v2.min_presence, v2.unverified_presence),
+        (None, UnverifiedPresence::Count)
+    );
+    let amazon = &config.policies[2];
+    assert_eq!(
+        amazon.rule,
+        Rule::MissedWeeks {
+            weeks: 8,
+            max_missed: 4
+        }
+    );
+    assert_eq!(amazon.min_presence, Some(Duration::from_secs(7_200)));
+    assert_eq!(amazon.unverified_presence, UnverifiedPresence::Ignore);
 }
 
 #[test]
