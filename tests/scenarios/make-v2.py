@@ -6,7 +6,6 @@ script only makes the inputs reproducible. Run from the repository root."""
 import datetime as dt
 import json
 import os
-import shutil
 
 ROOT = "tests/scenarios"
 SITES = '''[[site]]
@@ -35,6 +34,7 @@ class Scenario:
         self.policies, self.readme, self.now = policies, readme, now
         self.roster, self.badges, self.absences = [], [], []
         self.outages, self.adjustments = [], []
+        self.late = []
         self.n = 0
 
     def person(self, eid, group="corporate", site="SEA-1", manager="m-1", **extra):
@@ -44,10 +44,16 @@ class Scenario:
         rec.update(extra)
         self.roster.append(line(rec))
 
-    def badge(self, eid, ts, direction="in", site="SEA-1"):
+    def badge(self, eid, ts, direction="in", site="SEA-1", late=False):
+        """A badge; the file holds on-time badges in time order, then the late ones in the
+        order they were added (each arrives after the week it belongs to closed)."""
         self.n += 1
-        self.badges.append(line({"event_id": f"b-{self.n}", "employee_id": eid,
-                                 "site_id": site, "timestamp": ts, "direction": direction}))
+        rec = line({"event_id": f"b-{self.n}", "employee_id": eid, "site_id": site,
+                    "timestamp": ts, "direction": direction})
+        if late:
+            self.late.append(rec)
+        else:
+            self.badges.append((dt.datetime.fromisoformat(ts), self.n, rec))
 
     def visit(self, eid, date, t_in, t_out=None, zone="-07:00", site="SEA-1"):
         self.badge(eid, f"{date}T{t_in}{zone}", "in", site)
@@ -55,13 +61,12 @@ class Scenario:
             self.badge(eid, f"{date}T{t_out}{zone}", "out", site)
 
     def write(self):
-        if os.path.isdir(self.dir):
-            shutil.rmtree(self.dir)
-        os.makedirs(os.path.join(self.dir, "config"))
+        os.makedirs(os.path.join(self.dir, "config"), exist_ok=True)
         files = {"config/sites.toml": SITES, "config/holidays.toml": HOLIDAYS,
                  "config/policies.toml": self.policies, "README.md": self.readme,
                  "now": self.now + "\n"}
-        for name, rows in [("roster.jsonl", self.roster), ("badges.jsonl", self.badges),
+        badges = [rec for _, _, rec in sorted(self.badges)] + self.late
+        for name, rows in [("roster.jsonl", self.roster), ("badges.jsonl", badges),
                            ("absences.jsonl", self.absences), ("outages.jsonl", self.outages),
                            ("adjustments.jsonl", self.adjustments)]:
             if rows or name in ("roster.jsonl", "badges.jsonl", "absences.jsonl"):
@@ -133,9 +138,9 @@ s.visit("e-6", w19[3], "11:00:00")
 for d in w20:
     s.visit("e-1", d, "07:00:00") if d == w20[4] else None
 s.badge("e-2", f"{w20[3]}T09:00:00-07:00")
-# W19 closes at 2026-05-12T07:00Z; W20's badges above moved the watermark past it.
-s.badge("e-6", f"{w19[3]}T12:30:00-07:00", "out")
-s.badge("e-6", f"{w19[3]}T09:30:00-07:00", "in")
+# W19 closes at 2026-05-12T07:00Z; W20's badges moved the watermark past it.
+s.badge("e-6", f"{w19[3]}T12:30:00-07:00", "out", late=True)
+s.badge("e-6", f"{w19[3]}T09:30:00-07:00", "in", late=True)
 s.write()
 
 # --- amazon-missed-weeks -----------------------------------------------------------------
@@ -156,10 +161,12 @@ Los Angeles, 2026-W15 to W23 (W22 has Memorial Day: 2 days required).
 
 - e-1: misses W15–W18 (4, the allowance) and meets W19: compliant throughout; misses W20:
   5 missed in the window, non_compliant `too_many_missed_weeks`, notice. In W21 at-risk
-  fires (allowance used) and the week is missed; in W22 the oldest misses leave the window.
+  fires (allowance used) and the week is missed; in W23 W15 leaves the 8-week window, still
+  5 missed: non_compliant again.
 - e-2: misses every other week: never more than 4 in 8, compliant every week.
 - e-3: a PTO week (W17) is fully excused and left out of every window that holds it.
-- e-4: meets every week: no at-risk under missed_weeks even with a slow start of a week.
+- e-4: meets every week, coming in Wednesday to Friday: from Wednesday 00:00 on it can at
+  best just meet the week, but no at-risk fires because no week of its window was missed.
 ''', "2026-06-10T07:00:00Z")
 for e in ["e-1", "e-2", "e-3", "e-4"]:
     s.person(e)
