@@ -7,10 +7,11 @@
 //! from the edges of the date arithmetic.
 //!
 //! Why each bound:
-//! - weeks: the engine keeps `retention_weeks` = longest `rolling_weeks` + `correction_weeks`
-//!   closed weeks per employee (§8), and a watermark jump closes at most
-//!   `MAX_CATCH_UP_WEEKS` (53) + `retention_weeks` weeks per zone; so both are bounded, and
-//!   their sum is at most [`MAX_RETENTION_WEEKS`];
+//! - weeks: the engine keeps `retention_weeks` = longest window (`rolling_weeks` or a
+//!   `rule`'s `weeks`, all at most 26) + `correction_weeks` closed weeks per employee (§8),
+//!   and a watermark jump closes at most `MAX_CATCH_UP_WEEKS` (53) + `retention_weeks` weeks
+//!   per zone; so both are bounded, and their sum is at most [`MAX_RETENTION_WEEKS`];
+//! - `min_presence` is compared with a day's span, so it is at most a day (SPEC §4.1);
 //! - durations: `allowed_lateness` is added to week ends and walked week by week when the
 //!   schedules start, `max_future_skew` is added to the processing clock and
 //!   `idle_advance_after` subtracted from it: bounded far below where chrono or the
@@ -21,10 +22,13 @@
 //!   problems reported per file and in total is bounded (a file of a million typos is
 //!   reported in bounded time, the first ones by place).
 
-use std::fmt;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+
+mod range;
+
+pub use range::{format_duration, Range};
 
 /// The earliest date a policy or holiday may name: no policy or holiday is older than the
 /// Unix epoch (and TOML cannot write years after 9999).
@@ -63,6 +67,15 @@ pub const VERSION: (i64, i64) = (0, u32::MAX as i64);
 pub const REQUIRED_DAYS: (i64, i64) = (0, 7);
 /// `policy.rolling_weeks` (SPEC §4.1 v2 bounds `rolling_average` windows to 26 as well).
 pub const ROLLING_WEEKS: (i64, i64) = (1, 26);
+/// `policy.rule.weeks` of `{kind = "rolling_average"}` (SPEC §4.1 v2; one week is `weekly`).
+pub const ROLLING_AVERAGE_WEEKS: (i64, i64) = (2, ROLLING_WEEKS.1);
+/// `policy.rule.weeks` of `{kind = "missed_weeks"}` (SPEC §4.1 v2).
+pub const MISSED_WEEKS: (i64, i64) = (1, ROLLING_WEEKS.1);
+/// `policy.rule.max_missed` of `{kind = "missed_weeks"}`: also less than that rule's `weeks`.
+pub const MAX_MISSED: (i64, i64) = (0, MISSED_WEEKS.1 - 1);
+/// `policy.min_presence` (SPEC §4.1 v2).
+pub const MIN_PRESENCE: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(24 * 3600));
 /// `policy.new_hire_grace_weeks`: up to two years.
 pub const NEW_HIRE_GRACE_WEEKS: (i64, i64) = (0, 104);
 /// `policy.promotion_hold_after_weeks`: up to ten years of streak.
@@ -128,111 +141,6 @@ const fn days(n: u64) -> Duration {
     Duration::from_secs(n * 86_400)
 }
 
-/// The allowed values of one setting, as the docs show them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Range {
-    /// A whole number from `min` to `max`, both included.
-    Integer {
-        /// Smallest allowed value.
-        min: i64,
-        /// Largest allowed value.
-        max: i64,
-    },
-    /// A duration from `min` to `max`, both included.
-    Duration {
-        /// Shortest allowed duration.
-        min: Duration,
-        /// Longest allowed duration.
-        max: Duration,
-    },
-    /// Text of `min` to `max` bytes (further rules in the meaning).
-    Bytes {
-        /// Shortest allowed length.
-        min: usize,
-        /// Longest allowed length.
-        max: usize,
-    },
-    /// A date from `min` to `max`, both included.
-    Date {
-        /// Earliest allowed date.
-        min: NaiveDate,
-        /// Latest allowed date.
-        max: NaiveDate,
-    },
-    /// `true` or `false`.
-    Bool,
-    /// Anything else, described in words.
-    Words(&'static str),
-}
-
-impl Range {
-    const fn integer((min, max): (i64, i64)) -> Self {
-        Self::Integer { min, max }
-    }
-    const fn duration((min, max): (Duration, Duration)) -> Self {
-        Self::Duration { min, max }
-    }
-    const fn bytes((min, max): (usize, usize)) -> Self {
-        Self::Bytes { min, max }
-    }
-    const fn name() -> Self {
-        Self::Bytes {
-            min: 1,
-            max: MAX_NAME_BYTES,
-        }
-    }
-    const fn date() -> Self {
-        Self::Date {
-            min: MIN_DATE,
-            max: MAX_DATE,
-        }
-    }
-
-    /// Whether `value` is within an [`Range::Integer`] (false for other kinds).
-    pub fn contains_integer(&self, value: i64) -> bool {
-        matches!(self, Self::Integer { min, max } if (*min..=*max).contains(&value))
-    }
-}
-
-impl fmt::Display for Range {
-    /// As the docs' range column writes it, e.g. `1 to 26`, `1s to 3650d`, `1 to 128 bytes`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Integer { min, max } => write!(f, "{min} to {max}"),
-            Self::Duration { min, max } => {
-                write!(f, "{} to {}", format_duration(*min), format_duration(*max))
-            }
-            Self::Bytes { min, max } => write!(f, "{min} to {max} bytes"),
-            Self::Date { min, max } => write!(f, "{min} to {max}"),
-            Self::Bool => f.write_str("true or false"),
-            Self::Words(words) => f.write_str(words),
-        }
-    }
-}
-
-/// A duration in the configuration's own notation, largest units first: `90d`, `1h30m`,
-/// `100ms`, `0s`.
-pub fn format_duration(duration: Duration) -> String {
-    let mut millis = duration.as_millis();
-    if millis == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if millis >= size {
-            out.push_str(&format!("{}{unit}", millis / size));
-            millis %= size;
-        }
-    }
-    out
-}
-
 /// The range of every `processor.toml` setting, by `section.key`.
 pub const PROCESSOR_RANGES: [(&str, Range); 24] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
@@ -285,7 +193,7 @@ pub const PROCESSOR_CHOICES: [(&str, Range); 1] =
 
 /// The range of every key of `sites.toml`, `holidays.toml` and `policies.toml`, and of the
 /// number of entries (`site`, `policy`, ...), by the key as docs/CONFIGURATION.md names it.
-pub const FILE_RANGES: [(&str, Range); 19] = [
+pub const FILE_RANGES: [(&str, Range); 25] = [
     (
         "site",
         Range::Integer {
@@ -330,6 +238,24 @@ pub const FILE_RANGES: [(&str, Range); 19] = [
     ("policy.effective_from", Range::date()),
     ("policy.required_days", Range::integer(REQUIRED_DAYS)),
     ("policy.rolling_weeks", Range::integer(ROLLING_WEEKS)),
+    (
+        "policy.rule.kind",
+        Range::Words("weekly, rolling_average or missed_weeks"),
+    ),
+    (
+        "policy.rule.weeks (rolling_average)",
+        Range::integer(ROLLING_AVERAGE_WEEKS),
+    ),
+    (
+        "policy.rule.weeks (missed_weeks)",
+        Range::integer(MISSED_WEEKS),
+    ),
+    ("policy.rule.max_missed", Range::integer(MAX_MISSED)),
+    ("policy.min_presence", Range::duration(MIN_PRESENCE)),
+    (
+        "policy.unverified_presence",
+        Range::Words("count or ignore"),
+    ),
     ("policy.count_weekends", Range::Bool),
     (
         "policy.new_hire_grace_weeks",

@@ -54,10 +54,30 @@ pub(crate) struct RawPolicy {
     pub(crate) effective_from: Option<DateValue>,
     pub(crate) required_days: Option<i64>,
     pub(crate) rolling_weeks: Option<i64>,
+    /// (v2) How weeks are judged; not together with `rolling_weeks`.
+    pub(crate) rule: Option<RawRule>,
+    /// (v2) Minimum presence per day (§3.7).
+    pub(crate) min_presence: Option<DurationText>,
+    /// (v2) `"count"` or `"ignore"`; only with `min_presence`.
+    pub(crate) unverified_presence: Option<String>,
     pub(crate) count_weekends: Option<bool>,
     pub(crate) new_hire_grace_weeks: Option<i64>,
     pub(crate) promotion_hold_after_weeks: Option<i64>,
     pub(crate) escalation: Option<Vec<RawRung>>,
+}
+
+/// A policy's `rule` table, e.g. `{ kind = "missed_weeks", weeks = 8, max_missed = 4 }`
+/// (§4.1, v2). One shape for every kind, so that `validate` can name a missing key, or a key
+/// that does not belong to the kind, instead of serde's "no variant matched".
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { kind = \"weekly\" } or { kind = \"rolling_average\", weeks = 4 }"
+)]
+pub(crate) struct RawRule {
+    pub(crate) kind: Option<String>,
+    pub(crate) weeks: Option<i64>,
+    pub(crate) max_missed: Option<i64>,
 }
 
 /// One escalation rung, `{ after_weeks = 1, level = "notice" }`.

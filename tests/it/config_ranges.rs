@@ -1,5 +1,6 @@
-//! Property: any configuration `check-config` accepts can drive the engine. Policies and
-//! processor settings are drawn in, at the ends of and beyond their ranges
+//! Property: any configuration `check-config` accepts can drive the engine. Policies (with
+//! each kind of v2 `rule` and the presence keys) and processor settings are drawn in, at the
+//! ends of and beyond their ranges
 //! (`config::limits`); whatever loads builds a processor that runs the basic-week scenario, a
 //! badge near the end of time and a watermark advance to 9999-12-31 without panicking and
 //! with a bounded number of weeks closed. Whatever is within every range loads.
@@ -58,11 +59,102 @@ fn duration((min, max): (Duration, Duration), wild: bool) -> BoxedStrategy<Strin
     .boxed()
 }
 
+/// How a drawn policy chooses its rule (SPEC §4.1, v2).
+#[derive(Debug, Clone)]
+enum RuleCase {
+    /// `rolling_weeks = N` (v1), or neither key.
+    RollingWeeks(Option<i64>),
+    /// `rule = { kind = "weekly" }`.
+    Weekly,
+    /// `rule = { kind = "rolling_average", weeks = N }`.
+    RollingAverage(i64),
+    /// `rule = { kind = "missed_weeks", weeks = N, max_missed = K }`.
+    MissedWeeks(i64, i64),
+    /// Both `rolling_weeks = 2` and a weekly rule: always an error.
+    Both,
+}
+
+impl RuleCase {
+    fn within_ranges(&self) -> bool {
+        match *self {
+            Self::RollingWeeks(weeks) => weeks.is_none_or(|n| in_range(n, limits::ROLLING_WEEKS)),
+            Self::Weekly => true,
+            Self::RollingAverage(n) => in_range(n, limits::ROLLING_AVERAGE_WEEKS),
+            Self::MissedWeeks(n, k) => {
+                in_range(n, limits::MISSED_WEEKS) && in_range(k, limits::MAX_MISSED) && k < n
+            }
+            Self::Both => false,
+        }
+    }
+
+    fn toml(&self) -> String {
+        match self {
+            Self::RollingWeeks(None) => String::new(),
+            Self::RollingWeeks(Some(n)) => format!("rolling_weeks = {n}\n"),
+            Self::Weekly => "rule = { kind = \"weekly\" }\n".to_owned(),
+            Self::RollingAverage(n) => {
+                format!("rule = {{ kind = \"rolling_average\", weeks = {n} }}\n")
+            }
+            Self::MissedWeeks(n, k) => {
+                format!("rule = {{ kind = \"missed_weeks\", weeks = {n}, max_missed = {k} }}\n")
+            }
+            Self::Both => "rolling_weeks = 2\nrule = { kind = \"weekly\" }\n".to_owned(),
+        }
+    }
+}
+
+fn rule_case(wild: bool) -> BoxedStrategy<RuleCase> {
+    // In range, max_missed is drawn below weeks; wild, each on its own.
+    let missed = if wild {
+        (
+            number(limits::MISSED_WEEKS, true),
+            number(limits::MAX_MISSED, true),
+        )
+            .boxed()
+    } else {
+        number(limits::MISSED_WEEKS, false)
+            .prop_flat_map(|n| (Just(n), 0..n))
+            .boxed()
+    };
+    let rules = prop_oneof![
+        2 => proptest::option::of(number(limits::ROLLING_WEEKS, wild)).prop_map(RuleCase::RollingWeeks),
+        1 => Just(RuleCase::Weekly),
+        1 => number(limits::ROLLING_AVERAGE_WEEKS, wild).prop_map(RuleCase::RollingAverage),
+        2 => missed.prop_map(|(n, k)| RuleCase::MissedWeeks(n, k)),
+    ];
+    if wild {
+        prop_oneof![8 => rules, 1 => Just(RuleCase::Both)].boxed()
+    } else {
+        rules.boxed()
+    }
+}
+
+/// `min_presence` and `unverified_presence`; in range, the latter only with the former.
+fn presence(wild: bool) -> BoxedStrategy<(Option<String>, Option<&'static str>)> {
+    let word = if wild {
+        prop_oneof![Just("count"), Just("ignore"), Just("maybe")].boxed()
+    } else {
+        prop_oneof![Just("count"), Just("ignore")].boxed()
+    };
+    let duration = duration(limits::MIN_PRESENCE, wild);
+    if wild {
+        (proptest::option::of(duration), proptest::option::of(word)).boxed()
+    } else {
+        prop_oneof![
+            Just((None, None)),
+            (duration, proptest::option::of(word)).prop_map(|(d, w)| (Some(d), w)),
+        ]
+        .boxed()
+    }
+}
+
 #[derive(Debug, Clone)]
 struct PolicyCase {
     year: i64,
     required_days: i64,
-    rolling_weeks: i64,
+    rule: RuleCase,
+    min_presence: Option<String>,
+    unverified_presence: Option<&'static str>,
     grace: i64,
     hold: i64,
     rungs: Vec<i64>,
@@ -77,21 +169,60 @@ fn policy_case(wild: bool) -> impl Strategy<Value = PolicyCase> {
     (
         years,
         number(limits::REQUIRED_DAYS, wild),
-        number(limits::ROLLING_WEEKS, wild),
+        rule_case(wild),
+        presence(wild),
         number(limits::NEW_HIRE_GRACE_WEEKS, wild),
         number(limits::PROMOTION_HOLD_AFTER_WEEKS, wild),
         proptest::collection::vec(number(limits::AFTER_WEEKS, wild), 0..4),
     )
         .prop_map(
-            |(year, required_days, rolling_weeks, grace, hold, rungs)| PolicyCase {
+            |(
                 year,
                 required_days,
-                rolling_weeks,
+                rule,
+                (min_presence, unverified_presence),
                 grace,
                 hold,
                 rungs,
+            )| {
+                PolicyCase {
+                    year,
+                    required_days,
+                    rule,
+                    min_presence,
+                    unverified_presence,
+                    grace,
+                    hold,
+                    rungs,
+                }
             },
         )
+}
+
+impl PolicyCase {
+    /// Whether the presence keys are valid: `min_presence` within its range, and
+    /// `unverified_presence` one of its words and only with `min_presence`.
+    fn presence_within_ranges(&self) -> bool {
+        let min = self
+            .min_presence
+            .as_deref()
+            .is_none_or(|d| duration_in_range(d, limits::MIN_PRESENCE));
+        let unverified = self
+            .unverified_presence
+            .is_none_or(|w| matches!(w, "count" | "ignore") && self.min_presence.is_some());
+        min && unverified
+    }
+
+    fn presence_toml(&self) -> String {
+        let mut text = String::new();
+        if let Some(d) = &self.min_presence {
+            text.push_str(&format!("min_presence = \"{d}\"\n"));
+        }
+        if let Some(w) = self.unverified_presence {
+            text.push_str(&format!("unverified_presence = \"{w}\"\n"));
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +278,8 @@ impl Case {
         let policies = self.policies.iter().all(|p| {
             p.year >= 1970
                 && in_range(p.required_days, limits::REQUIRED_DAYS)
-                && in_range(p.rolling_weeks, limits::ROLLING_WEEKS)
+                && p.rule.within_ranges()
+                && p.presence_within_ranges()
                 && in_range(p.grace, limits::NEW_HIRE_GRACE_WEEKS)
                 && in_range(p.hold, limits::PROMOTION_HOLD_AFTER_WEEKS)
                 && p.rungs.iter().all(|r| in_range(*r, limits::AFTER_WEEKS))
@@ -173,13 +305,14 @@ impl Case {
                 .collect();
             text.push_str(&format!(
                 "[[policy]]\nid = \"p{i}\"\nversion = 1\npolicy_groups = [\"corporate\"]\n\
-                 effective_from = \"{:04}-01-{:02}\"\nrequired_days = {}\nrolling_weeks = {}\n\
+                 effective_from = \"{:04}-01-{:02}\"\nrequired_days = {}\n{}{}\
                  count_weekends = {}\nnew_hire_grace_weeks = {}\n\
                  promotion_hold_after_weeks = {}\nescalation = [{}]\n\n",
                 p.year,
                 5 + i,
                 p.required_days,
-                p.rolling_weeks,
+                p.rule.toml(),
+                p.presence_toml(),
                 i % 2 == 1,
                 p.grace,
                 p.hold,
@@ -297,14 +430,23 @@ fn drive_bounded(config: &Config) -> (usize, usize) {
 #[test]
 fn configs_at_the_ends_of_every_range_drive_the_engine() {
     let at = |pick: fn((i64, i64)) -> i64, pick_d: fn((Duration, Duration)) -> Duration| Case {
-        policies: vec![PolicyCase {
+        policies: [
+            RuleCase::RollingWeeks(Some(pick(limits::ROLLING_WEEKS))),
+            RuleCase::RollingAverage(pick(limits::ROLLING_AVERAGE_WEEKS)),
+            RuleCase::MissedWeeks(pick(limits::MISSED_WEEKS), pick(limits::MAX_MISSED)),
+        ]
+        .into_iter()
+        .map(|rule| PolicyCase {
             year: 2026,
             required_days: pick(limits::REQUIRED_DAYS),
-            rolling_weeks: pick(limits::ROLLING_WEEKS),
+            rule,
+            min_presence: Some(format_duration(pick_d(limits::MIN_PRESENCE))),
+            unverified_presence: Some("ignore"),
             grace: pick(limits::NEW_HIRE_GRACE_WEEKS),
             hold: pick(limits::PROMOTION_HOLD_AFTER_WEEKS),
             rungs: vec![pick(limits::AFTER_WEEKS)],
-        }],
+        })
+        .collect(),
         allowed_lateness: format_duration(pick_d(limits::ALLOWED_LATENESS)),
         idle_advance_after: format_duration(pick_d(limits::IDLE_ADVANCE_AFTER)),
         max_future_skew: format_duration(pick_d(limits::MAX_FUTURE_SKEW)),

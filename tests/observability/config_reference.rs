@@ -322,7 +322,7 @@ fn the_loader_accepts_exactly_the_documented_range_of_each_setting() {
 }
 
 #[test]
-fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number() {
+fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number_and_duration() {
     let policy = |line: &str| {
         format!(
             "[[policy]]\nid = \"p\"\nversion = 1\npolicy_groups = [\"g\"]\n\
@@ -350,7 +350,7 @@ fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number() {
         let Some(name) = key.strip_prefix("policy.") else {
             continue;
         };
-        let Range::Integer { .. } = range else {
+        let (Range::Integer { .. } | Range::Duration { .. }) = range else {
             continue;
         };
         if matches!(name, "policy_groups" | "escalation") {
@@ -361,6 +361,23 @@ fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number() {
                 "escalation.after_weeks" => (
                     format!("escalation = [{{ after_weeks = {value}, level = \"x\" }}]"),
                     "policy[0].escalation[0].after_weeks".to_owned(),
+                ),
+                // (v2) the rule's keys, documented per kind.
+                "rule.weeks (rolling_average)" => (
+                    format!("rule = {{ kind = \"rolling_average\", weeks = {value} }}"),
+                    "policy[0].rule.weeks".to_owned(),
+                ),
+                "rule.weeks (missed_weeks)" => (
+                    format!(
+                        "rule = {{ kind = \"missed_weeks\", weeks = {value}, max_missed = 0 }}"
+                    ),
+                    "policy[0].rule.weeks".to_owned(),
+                ),
+                "rule.max_missed" => (
+                    format!(
+                        "rule = {{ kind = \"missed_weeks\", weeks = 26, max_missed = {value} }}"
+                    ),
+                    "policy[0].rule.max_missed".to_owned(),
                 ),
                 _ => (format!("{name} = {value}"), format!("policy[0].{name}")),
             };
@@ -375,5 +392,5 @@ fn the_loader_accepts_exactly_the_documented_range_of_each_policy_number() {
             checked += 1;
         }
     }
-    assert!(checked >= 24, "only {checked} probes");
+    assert!(checked >= 40, "only {checked} probes");
 }

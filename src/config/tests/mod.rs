@@ -5,6 +5,7 @@
 
 mod problems;
 mod ranges;
+mod rules;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -269,6 +270,20 @@ fn every_processor_setting_is_read_from_the_file() {
         (v2.new_hire_grace_weeks, v2.promotion_hold_after_weeks),
         (3, 2)
     );
+    assert_eq!(
+        (v2.min_presence, v2.unverified_presence),
+        (None, UnverifiedPresence::Count)
+    );
+    let amazon = &config.policies[2];
+    assert_eq!(
+        amazon.rule,
+        Rule::MissedWeeks {
+            weeks: 8,
+            max_missed: 4
+        }
+    );
+    assert_eq!(amazon.min_presence, Some(Duration::from_secs(7_200)));
+    assert_eq!(amazon.unverified_presence, UnverifiedPresence::Ignore);
 }
 
 #[test]

@@ -12,16 +12,31 @@ fn policy(extra: &str) -> String {
     )
 }
 
+/// A second policy (id "p2", group "g2") with `extra` lines, for the v2 keys that may not
+/// stand next to `rolling_weeks`.
+fn second_policy(extra: &str) -> String {
+    policy(extra)
+        .replace("\"p\"", "\"p2\"")
+        .replace("\"g\"", "\"g2\"")
+}
+
 #[test]
 fn too_large_values_are_named_with_their_range() {
     let dir = TempConfig::new()
         .with(
             "policies.toml",
-            &policy(
-                "rolling_weeks = 1000000\nnew_hire_grace_weeks = 105\n\
-                 promotion_hold_after_weeks = 4294967295\n\
-                 escalation = [{ after_weeks = 521, level = \"x\" }]",
-            ),
+            &[
+                policy(
+                    "rolling_weeks = 1000000\nnew_hire_grace_weeks = 105\n\
+                     promotion_hold_after_weeks = 4294967295\n\
+                     escalation = [{ after_weeks = 521, level = \"x\" }]",
+                ),
+                second_policy(
+                    "rule = { kind = \"missed_weeks\", weeks = 27, max_missed = 26 }\n\
+                     min_presence = \"24h1ms\"",
+                ),
+            ]
+            .concat(),
         )
         .with(
             "processor.toml",
@@ -53,6 +68,24 @@ fn too_large_values_are_named_with_their_range() {
         "policy[0].escalation[0].after_weeks",
         "between 1 and 520, got 521",
     );
+    assert_problem(
+        &problems,
+        p,
+        "policy[1].rule.weeks",
+        "between 1 and 26, got 27",
+    );
+    assert_problem(
+        &problems,
+        p,
+        "policy[1].rule.max_missed",
+        "between 0 and 25, got 26",
+    );
+    assert_problem(
+        &problems,
+        p,
+        "policy[1].min_presence",
+        "between 1m and 1d, got \"24h1ms\"",
+    );
     let f = "processor.toml";
     assert_problem(
         &problems,
@@ -66,7 +99,7 @@ fn too_large_values_are_named_with_their_range() {
         "state.batch_max_messages",
         "between 1 and 100000, got 100001",
     );
-    assert_eq!(problems.len(), 6, "{problems:#?}");
+    assert_eq!(problems.len(), 9, "{problems:#?}");
 }
 
 #[test]
@@ -74,7 +107,10 @@ fn too_small_values_are_named_with_their_range() {
     let dir = TempConfig::new()
         .with(
             "policies.toml",
-            &policy("rolling_weeks = -5\nnew_hire_grace_weeks = -1"),
+            &(policy("rolling_weeks = -5\nnew_hire_grace_weeks = -1")
+                + &second_policy(
+                    "rule = { kind = \"rolling_average\", weeks = 1 }\nmin_presence = \"59s\"",
+                )),
         )
         .with("processor.toml", "[time]\nidle_advance_after = \"999ms\"\n");
     let problems = load_err(dir.path(), no_env());
@@ -89,6 +125,18 @@ fn too_small_values_are_named_with_their_range() {
         "policies.toml",
         "policy[0].new_hire_grace_weeks",
         "got -1",
+    );
+    assert_problem(
+        &problems,
+        "policies.toml",
+        "policy[1].rule.weeks",
+        "between 2 and 26, got 1",
+    );
+    assert_problem(
+        &problems,
+        "policies.toml",
+        "policy[1].min_presence",
+        "between 1m and 1d, got \"59s\"",
     );
     assert_problem(
         &problems,
@@ -492,13 +540,30 @@ fn values_at_the_ends_of_every_range_load() {
     let dir = TempConfig::new()
         .with(
             "policies.toml",
-            &policy(
-                "rolling_weeks = 26\nnew_hire_grace_weeks = 104\npromotion_hold_after_weeks = 520\n\
-                 escalation = [{ after_weeks = 520, level = \"x\" }]",
-            )
-            .replace("2026-05-04", "9999-12-27"),
+            &[
+                policy(
+                    "rolling_weeks = 26\nnew_hire_grace_weeks = 104\n\
+                     promotion_hold_after_weeks = 520\n\
+                     escalation = [{ after_weeks = 520, level = \"x\" }]",
+                )
+                .replace("2026-05-04", "9999-12-27"),
+                second_policy(
+                    "rule = { kind = \"missed_weeks\", weeks = 26, max_missed = 25 }\n\
+                     min_presence = \"24h\"",
+                ),
+                second_policy("min_presence = \"1m\"")
+                    .replace("2026-05-04", "2026-05-11")
+                    .replace("p2", "p3"),
+                second_policy("rule = { kind = \"rolling_average\", weeks = 26 }")
+                    .replace("2026-05-04", "2026-05-18")
+                    .replace("p2", "p4"),
+            ]
+            .concat(),
         )
-        .with("holidays.toml", "[holidays]\nUS = [1970-01-01, \"9999-12-31\"]\n")
+        .with(
+            "holidays.toml",
+            "[holidays]\nUS = [1970-01-01, \"9999-12-31\"]\n",
+        )
         .with(
             "processor.toml",
             "[time]\nallowed_lateness = \"90d\"\nidle_advance_after = \"3650d\"\n\
@@ -506,7 +571,18 @@ fn values_at_the_ends_of_every_range_load() {
              [state]\nbatch_max_messages = 100000\nbatch_max_wait = \"10s\"\n",
         );
     let loaded = load_ok(dir.path(), no_env());
-    assert_eq!(loaded.config.policies[0].rule.window_weeks(), 26);
+    let policies = &loaded.config.policies;
+    assert_eq!(policies[0].rule.window_weeks(), 26);
+    assert_eq!(
+        policies[1].rule,
+        Rule::MissedWeeks {
+            weeks: 26,
+            max_missed: 25
+        }
+    );
+    assert_eq!(policies[1].min_presence, Some(Duration::from_secs(86_400)));
+    assert_eq!(policies[2].min_presence, Some(Duration::from_secs(60)));
+    assert_eq!(policies[3].rule, Rule::RollingAverage { weeks: 26 });
     assert_eq!(loaded.config.processor.time.correction_weeks, 52);
 }
 
