@@ -90,7 +90,7 @@ impl CreditBook {
 pub(crate) struct AdjustmentCounts {
     /// Well-formed records (approvals and cancellations).
     pub(crate) records: u64,
-    /// `credit_office_day` records among them.
+    /// `credit_office_day` approvals among them (cancellations not counted).
     pub(crate) credits: u64,
     /// Cancellations among them.
     pub(crate) cancellations: u64,
@@ -204,9 +204,10 @@ fn write_record(line: &mut String, record: &AdjustmentRecord) {
     let _ = write!(line, ",\"approved_by\":\"{}\"}}", record.approved_by);
 }
 
-/// A bad variant of `record`; `kind` indexes [`BAD_ADJUSTMENT_REASONS`].
-fn bad_line(kind: usize, record: &AdjustmentRecord) -> String {
-    let id = quote(&format!("adj-9{:06}", record.id));
+/// Bad line `number` (1-based, it makes the id unique), a variant of
+/// `record`; `kind` indexes [`BAD_ADJUSTMENT_REASONS`].
+fn bad_line(kind: usize, number: u64, record: &AdjustmentRecord) -> String {
+    let id = quote(&format!("adj-9{number:06}"));
     let employee = quote(&employee_id(record.employee));
     let manager = quote(&record.approved_by);
     let date = quote(&record.date.to_string());
@@ -281,11 +282,11 @@ pub(crate) fn write_adjustments<W: Write>(
         write_record(&mut line, record);
         sink.write_line(&line)?;
         counts.records += 1;
-        counts.credits += u64::from(record.credit);
+        counts.credits += u64::from(record.credit && !record.cancelled);
         counts.cancellations += u64::from(record.cancelled);
         while bad_due(position as u64, total, wanted_bad, counts.bad_lines) {
             let kind = (counts.bad_lines % BAD_ADJUSTMENT_REASONS.len() as u64) as usize;
-            sink.write_line(&bad_line(kind, record))?;
+            sink.write_line(&bad_line(kind, counts.bad_lines + 1, record))?;
             counts.bad_lines += 1;
         }
     }

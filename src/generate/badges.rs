@@ -378,7 +378,14 @@ pub(crate) fn write_badges<W: Write>(
                 }
                 swipes.clear();
                 let who = (index as u32, person);
-                let stay = day_swipes(&mut attendance, &mut stays, who, plan.site, day, &mut swipes);
+                let stay = day_swipes(
+                    &mut attendance,
+                    &mut stays,
+                    who,
+                    plan.site,
+                    day,
+                    &mut swipes,
+                );
                 // Drawn all the same, so that the other visits do not move.
                 if outages.is_down(plan.site, day) || credits.is_credited(index as u32, day) {
                     scheduler.counts.unrecorded_visits += 1;

@@ -277,7 +277,10 @@ mod tests {
         let policies: toml::Table = toml::from_str(&policies_toml(start, 6)).expect("toml");
         let list = policies["policy"].as_array().expect("array");
         let text = |policy: &toml::Value, key: &str| {
-            policy.get(key).and_then(toml::Value::as_str).map(str::to_owned)
+            policy
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
         };
         let kinds: Vec<Option<&str>> = list.iter().map(kinds_of).collect();
         for kind in ["weekly", "rolling_average", "missed_weeks"] {
@@ -303,7 +306,9 @@ mod tests {
             .filter(|policy| text(policy, "unverified_presence").as_deref() == Some("ignore"))
             .count();
         assert_eq!(ignoring, 1);
-        assert!(list.iter().any(|policy| policy.get("rolling_weeks").is_some()));
+        assert!(list
+            .iter()
+            .any(|policy| policy.get("rolling_weeks").is_some()));
     }
 
     fn kinds_of(policy: &toml::Value) -> Option<&str> {

@@ -170,9 +170,10 @@ fn write_record(line: &mut String, record: &OutageRecord) {
     line.push('}');
 }
 
-/// A bad variant of `record`; `kind` indexes [`BAD_OUTAGE_REASONS`].
-fn bad_line(kind: usize, record: &OutageRecord) -> String {
-    let id = quote(&format!("o-9{:05}", record.id));
+/// Bad line `number` (1-based, it makes the id unique), a variant of
+/// `record`; `kind` indexes [`BAD_OUTAGE_REASONS`].
+fn bad_line(kind: usize, number: u64, record: &OutageRecord) -> String {
+    let id = quote(&format!("o-9{number:05}"));
     let site = quote(SITES[usize::from(record.site)].id);
     let start = quote(&record.start.to_string());
     let end = quote(&record.end.to_string());
@@ -252,7 +253,7 @@ pub(crate) fn write_outages<W: Write>(
         counts.cancellations += u64::from(record.cancelled);
         while bad_due(position as u64, total, wanted_bad, counts.bad_lines) {
             let kind = (counts.bad_lines % BAD_OUTAGE_REASONS.len() as u64) as usize;
-            sink.write_line(&bad_line(kind, record))?;
+            sink.write_line(&bad_line(kind, counts.bad_lines + 1, record))?;
             counts.bad_lines += 1;
         }
     }

@@ -10,9 +10,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::absences::AbsenceBook;
+use super::badges::local_midnight;
 use super::calendar::Holidays;
 use super::config::{FIELD_GROUP, SITES};
-use super::badges::local_midnight;
 use super::people::{Employee, Habit};
 use super::stays::{StayKind, Stays};
 use super::timefmt::TimeStyle;

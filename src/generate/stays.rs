@@ -166,7 +166,10 @@ mod tests {
             }
         }
         let share = |kind: StayKind| f64::from(kinds[kind as usize]) / f64::from(draws);
-        assert!((0.85..0.91).contains(&share(StayKind::Regular)), "{kinds:?}");
+        assert!(
+            (0.85..0.91).contains(&share(StayKind::Regular)),
+            "{kinds:?}"
+        );
         assert!((0.02..0.06).contains(&share(StayKind::Coffee)), "{kinds:?}");
         assert!((0.015..0.025).contains(&share(StayKind::LateNight)));
         assert!((0.05..0.07).contains(&share(StayKind::NoOut)));

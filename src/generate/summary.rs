@@ -100,7 +100,8 @@ pub struct GenerateSummary {
     pub bad_outage_lines: u64,
     /// Well-formed adjustment lines, including cancellations.
     pub adjustment_records: u64,
-    /// `credit_office_day` records among them (the rest are `excuse_day`).
+    /// `credit_office_day` approvals among them (the other approvals are
+    /// `excuse_day`; cancellations are not counted).
     pub adjustment_credits: u64,
     /// Cancellations among `adjustment_records`.
     pub adjustment_cancellations: u64,

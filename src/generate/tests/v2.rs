@@ -88,7 +88,9 @@ fn stays_have_the_documented_shares_and_every_out_follows_an_in() {
         assert!((200..=20 * 3600).contains(&since), "{employee}: {since} s");
         coffee_like += u64::from(since <= 50 * 60);
         let zone = zone_of(&site).expect("known site");
-        let local = DateTime::from_timestamp(at, 0).expect("time").with_timezone(&zone);
+        let local = DateTime::from_timestamp(at, 0)
+            .expect("time")
+            .with_timezone(&zone);
         after_midnight += u64::from(local.hour() < 3);
     }
     assert_eq!(outs, summary.out_badges);
@@ -132,7 +134,8 @@ fn outages_are_valid_some_cancelled_and_every_bad_kind_occurs() {
             continue;
         };
         let site = value["site_id"].as_str().unwrap_or_default().to_owned();
-        let (Some(start), Some(end)) = (date(&value, "start_date"), date(&value, "end_date")) else {
+        let (Some(start), Some(end)) = (date(&value, "start_date"), date(&value, "end_date"))
+        else {
             *bad.entry("missing end").or_default() += 1;
             continue;
         };
@@ -224,7 +227,10 @@ fn adjustments_are_approved_by_the_manager_some_cancelled_and_every_bad_kind_occ
         let reason = text("reason").unwrap_or_default();
         assert!((1..=500).contains(&reason.len()), "{line}");
         let named = approvers.get(&employee);
-        assert!(named.is_some_and(|ids| ids.contains(&approved_by)), "{line}");
+        assert!(
+            named.is_some_and(|ids| ids.contains(&approved_by)),
+            "{line}"
+        );
         let action = text("action").expect("action");
         actions.insert(action.clone());
         let cancelled = text("status").as_deref() == Some("cancelled");
@@ -249,12 +255,51 @@ fn adjustments_are_approved_by_the_manager_some_cancelled_and_every_bad_kind_occ
     );
     assert!(cancelled_after_approval > 0);
     let reasons = &summary.expected_dead_letters_by_file["adjustments.jsonl"];
-    assert!(BAD_ADJUSTMENT_REASONS.iter().all(|r| reasons.contains_key(*r)));
+    assert!(BAD_ADJUSTMENT_REASONS
+        .iter()
+        .all(|r| reasons.contains_key(*r)));
 
     // A credited day has no arrival of its employee: the reader missed it.
     assert!(!credited.is_empty());
     for (employee, site, _, day, _) in badges(dir.path()).into_iter().filter(|b| !b.4) {
         let key = (employee, day);
-        assert!(!credited.contains(&key), "{key:?} credited, yet badged at {site}");
+        assert!(
+            !credited.contains(&key),
+            "{key:?} credited, yet badged at {site}"
+        );
     }
+}
+
+#[test]
+fn the_generated_configuration_loads_with_every_rule_kind() {
+    use crate::config::{Config, Rule, UnverifiedPresence};
+    let (dir, _) = run(&GenerateOptions {
+        employees: 20,
+        weeks: 2,
+        ..small()
+    });
+    let loaded = Config::load_with_env(&dir.path().join("config"), Vec::new());
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(errors) => panic!("generated configuration is invalid: {errors}"),
+    };
+    // (processor.toml warns that no pseudonym key is set, as it should.)
+    let policy_warnings = loaded.warnings.iter().filter(|w| w.file == "policies.toml");
+    assert_eq!(policy_warnings.count(), 0, "{:?}", loaded.warnings);
+    let policies = &loaded.config.policies;
+    let rules: Vec<Rule> = policies.iter().map(|policy| policy.rule).collect();
+    assert!(rules.contains(&Rule::Weekly));
+    assert!(rules.contains(&Rule::RollingAverage { weeks: 4 }));
+    assert!(rules.contains(&Rule::MissedWeeks {
+        weeks: 8,
+        max_missed: 4
+    }));
+    let two_hours = Some(std::time::Duration::from_secs(2 * 3600));
+    let presence: Vec<_> = policies
+        .iter()
+        .filter(|policy| policy.min_presence == two_hours)
+        .map(|policy| policy.unverified_presence)
+        .collect();
+    assert!(presence.contains(&UnverifiedPresence::Count));
+    assert!(presence.contains(&UnverifiedPresence::Ignore));
 }
