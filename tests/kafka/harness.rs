@@ -571,6 +571,8 @@ impl Company {
                 badges: self.part(p, "badges.jsonl"),
                 roster: Some(self.part(p, "roster.jsonl")),
                 absences: Some(self.part(p, "absences.jsonl")),
+                outages: None,
+                adjustments: None,
                 advance_to: now,
                 clock: now.unwrap_or_else(|| Timestamp::from_chrono(Utc::now())),
                 out: out.clone(),

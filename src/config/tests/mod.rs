@@ -1,8 +1,11 @@
 //! Tests of loading whole configuration directories: the shipped example in `config/`, the
 //! fixtures in `tests/fixtures/config/`, and small directories written per test.
 //!
-//! This file holds the helpers and the tests of what loads; `problems` tests what does not.
+//! This file holds the helpers and the tests of what loads; `problems` tests what does not,
+//! `ranges` the ends of every range, `rules` the v2 policy keys (§4.1) and `examples` the
+//! commented-out example policies of `config/policies.toml`.
 
+mod examples;
 mod problems;
 mod ranges;
 mod rules;
