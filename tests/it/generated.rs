@@ -53,19 +53,14 @@ fn a_generated_company_replays_to_schema_valid_outputs_and_loses_no_line() {
     let checked = validate_outputs(out.path());
     assert!(checked > 1000, "only {checked} output values");
     assert!(summary.decisions > 0 && summary.alerts > 0 && summary.changes > 0);
-    // Every dead letter the generator planted in the files replay_dir reads comes back,
-    // reason by reason. (Add outages.jsonl and adjustments.jsonl here once replay_dir
-    // passes them to replay.)
-    let read = ["badges.jsonl", "roster.jsonl", "absences.jsonl"];
-    let mut planted: std::collections::BTreeMap<&str, u64> = Default::default();
-    for file in read {
-        let reasons = generated.expected_dead_letters_by_file.get(file);
-        for (reason, count) in reasons.into_iter().flatten() {
-            *planted.entry(reason.as_str()).or_default() += count;
-        }
-    }
+    // Every dead letter the generator planted comes back, reason by reason (replay_dir
+    // passes all five input files).
     for (reason, count) in summary.dead_letters.iter() {
-        let expected = planted.get(reason.as_str()).copied().unwrap_or(0);
+        let expected = generated
+            .expected_dead_letters
+            .get(reason.as_str())
+            .copied()
+            .unwrap_or(0);
         assert_eq!(
             count,
             expected,
@@ -83,4 +78,34 @@ fn a_generated_company_replays_to_schema_valid_outputs_and_loses_no_line() {
         generated.badges + generated.bad_badge_lines,
         "every badge line was read"
     );
+    assert_eq!(
+        summary.lines.outages,
+        generated.outage_records + generated.bad_outage_lines
+    );
+    assert_eq!(
+        summary.lines.adjustments,
+        generated.adjustment_records + generated.bad_adjustment_lines
+    );
+    // The v2 inputs show in the decisions: coffee badges and late nights under the
+    // presence rules, adjustments, and outage days excused.
+    let decisions = std::fs::read_to_string(out.path().join("decisions.jsonl")).expect("d");
+    let values: Vec<serde_json::Value> = decisions
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("decision is JSON"))
+        .collect();
+    let listing = |field: &str| {
+        values
+            .iter()
+            .filter(|v| v[field].as_array().is_some_and(|list| !list.is_empty()))
+            .count()
+    };
+    for field in ["short_days", "unverified_days", "adjustments"] {
+        assert!(listing(field) > 0, "no decision lists {field}");
+    }
+    let outage_excused = values.iter().filter(|v| {
+        v["explanation"]
+            .as_str()
+            .is_some_and(|text| text.contains("site outage"))
+    });
+    assert!(outage_excused.count() > 0, "no day excused by a site outage");
 }
