@@ -184,7 +184,8 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     );
     println!(
         "replay with: attendance-compliance replay --config {0}/config --roster {0}/roster.jsonl \
-         --absences {0}/absences.jsonl --badges {0}/badges.jsonl --now {1} --out <dir>",
+         --absences {0}/absences.jsonl --outages {0}/outages.jsonl --adjustments \
+         {0}/adjustments.jsonl --badges {0}/badges.jsonl --now {1} --out <dir>",
         args.out.display(),
         summary
             .now
