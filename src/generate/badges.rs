@@ -23,14 +23,14 @@ use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use chrono::{Datelike, Days, NaiveDate, TimeZone};
+use chrono::{Datelike, Days, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::absences::AbsenceBook;
 use super::adjustments::CreditBook;
 use super::bad::{bad_line, BadKind, Base, MAX_TOO_LARGE_LINES, REASONS, SCHEDULE, TOO_LATE};
-use super::calendar::Holidays;
+use super::calendar::{local_midnight, Holidays};
 use super::config::SITES;
 use super::outages::OutageBook;
 use super::output::LineSink;
@@ -96,15 +96,6 @@ impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
         (other.release, other.seq).cmp(&(self.release, self.seq))
     }
-}
-
-/// Unix seconds of `day` 00:00 in `zone` (the earliest, should a zone ever
-/// skip midnight).
-pub(crate) fn local_midnight(zone: chrono_tz::Tz, day: NaiveDate) -> i64 {
-    let naive = day.and_time(chrono::NaiveTime::MIN);
-    zone.from_local_datetime(&naive)
-        .earliest()
-        .map_or_else(|| naive.and_utc().timestamp(), |at| at.timestamp())
 }
 
 /// When the ISO week holding local date `day` closes for an employee of

@@ -168,7 +168,7 @@ fn suggested_now(opts: &GenerateOptions) -> DateTime<Utc> {
     let end = opts.start_monday + Days::new(u64::from(opts.weeks) * 7);
     let latest_end = config::SITES
         .iter()
-        .map(|site| badges::local_midnight(site.zone, end))
+        .map(|site| calendar::local_midnight(site.zone, end))
         .max()
         .unwrap_or_default();
     DateTime::from_timestamp(latest_end + 25 * 3600, 0).unwrap_or_default()

@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::absences::AbsenceBook;
-use super::badges::local_midnight;
+use super::calendar::local_midnight;
 use super::calendar::Holidays;
 use super::config::{FIELD_GROUP, SITES};
 use super::people::{Employee, Habit};

@@ -107,5 +107,8 @@ fn a_generated_company_replays_to_schema_valid_outputs_and_loses_no_line() {
             .as_str()
             .is_some_and(|text| text.contains("site outage"))
     });
-    assert!(outage_excused.count() > 0, "no day excused by a site outage");
+    assert!(
+        outage_excused.count() > 0,
+        "no day excused by a site outage"
+    );
 }
