@@ -20,7 +20,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Validate a configuration directory, print every problem, exit non-zero on errors.
     CheckConfig(CheckConfigArgs),
-    /// Generate a synthetic company in replay's input format.
+    /// Generate a synthetic company in replay's input format (config, roster, absences, site
+    /// outages, attendance adjustments and in/out badges).
     Generate(GenerateArgs),
     /// Run the live service: consume the input topics, produce the outputs (exactly once).
     Run(RunArgs),
@@ -85,7 +86,8 @@ pub struct CheckConfigArgs {
 /// `generate` arguments.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Output directory (config/ and the three JSONL files are written there).
+    /// Output directory (config/, summary.json and the roster, absences, outages,
+    /// adjustments and badges JSONL files are written there).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Number of employees.
@@ -106,7 +108,8 @@ pub struct GenerateArgs {
     /// Fraction of badges delivered twice.
     #[arg(long, default_value_t = 0.01)]
     pub duplicate_fraction: f64,
-    /// Fraction of bad input lines.
+    /// Fraction of bad input lines (every input file has at least one line of each fault kind
+    /// when positive).
     #[arg(long, default_value_t = 0.002)]
     pub bad_fraction: f64,
 }

@@ -170,17 +170,22 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let summary = generate::generate(&options, &args.out)
         .with_context(|| format!("while generating into {}", args.out.display()))?;
     println!(
-        "generated {} employees, {} badges, {} roster and {} absence records ({} bad lines) in {}",
+        "generated {} employees, {} badges ({} out), {} roster, {} absence, {} outage and {} \
+         adjustment records ({} bad lines) in {}",
         summary.employees,
         summary.badges,
+        summary.out_badges,
         summary.roster_records,
         summary.absence_records,
+        summary.outage_records,
+        summary.adjustment_records,
         summary.bad_lines,
         args.out.display()
     );
     println!(
         "replay with: attendance-compliance replay --config {0}/config --roster {0}/roster.jsonl \
-         --absences {0}/absences.jsonl --badges {0}/badges.jsonl --now {1} --out <dir>",
+         --absences {0}/absences.jsonl --outages {0}/outages.jsonl --adjustments \
+         {0}/adjustments.jsonl --badges {0}/badges.jsonl --now {1} --out <dir>",
         args.out.display(),
         summary
             .now

@@ -1,7 +1,9 @@
 //! Reading the four output topics back (the demo's summary): a background consumer that
-//! tallies final decisions per week, alerts by kind and level, dead letters by reason and a
+//! tallies final decisions per week (with their short, unverified and exempt days and the
+//! adjustments they list, SPEC §6 v2), alerts by kind and level, dead letters by reason and a
 //! few example explanations. Read-only; never part of the service's own path.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,11 +20,36 @@ use crate::generate::GenerateSummary;
 use crate::kafka::context::LogContext;
 use crate::kafka::Progress;
 
+/// The latest revision of one decision, reduced to what the summary prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Final {
+    revision: u64,
+    status: String,
+    /// Lengths of `short_days`, `unverified_days`, `exempt_days` and `adjustments`.
+    short_days: u64,
+    unverified_days: u64,
+    exempt_days: u64,
+    adjustments: u64,
+}
+
+/// Day counts summed over the latest revision of every decision.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct DayTotals {
+    short: u64,
+    unverified: u64,
+    exempt: u64,
+    /// Adjustment ids listed (an adjustment is dated in one week, so listed once).
+    adjustments: u64,
+}
+
+/// Per week: compliant, non-compliant, exempt decisions, then short and unverified days.
+type WeekRow = [u64; 5];
+
 /// What the output topics held.
 #[derive(Debug, Default)]
 pub struct Summary {
-    /// Latest revision per (employee, week): (revision, status).
-    decisions: HashMap<(String, String), (u64, String)>,
+    /// Latest revision per (employee, week).
+    decisions: HashMap<(String, String), Final>,
     /// Decision records (all revisions).
     decision_records: u64,
     /// Re-issued decisions (revision > 0).
@@ -52,19 +79,36 @@ impl Summary {
                 }
                 let key = (text("employee_id"), text("week"));
                 let status = text("status");
-                let label = match (status.as_str(), revision > 0) {
+                let count = |k: &str| v[k].as_array().map_or(0, |list| list.len() as u64);
+                let decision = Final {
+                    revision,
+                    status,
+                    short_days: count("short_days"),
+                    unverified_days: count("unverified_days"),
+                    exempt_days: count("exempt_days"),
+                    adjustments: count("adjustments"),
+                };
+                let label = match (decision.status.as_str(), revision > 0) {
                     (_, true) => "correction after late data",
                     ("non_compliant", _) => "non-compliant week",
                     ("exempt", _) => "exempt week",
                     _ => "compliant week",
                 };
                 self.example(label, &v, "explanation");
-                let entry = self
-                    .decisions
-                    .entry(key)
-                    .or_insert((revision, status.clone()));
-                if revision >= entry.0 {
-                    *entry = (revision, status);
+                if decision.short_days > 0 {
+                    self.example("week with short days", &v, "explanation");
+                }
+                if decision.adjustments > 0 {
+                    self.example("week with an adjustment", &v, "explanation");
+                }
+                match self.decisions.entry(key) {
+                    Entry::Occupied(mut entry) if revision >= entry.get().revision => {
+                        entry.insert(decision);
+                    }
+                    Entry::Occupied(_) => {}
+                    Entry::Vacant(entry) => {
+                        entry.insert(decision);
+                    }
                 }
             }
             1 => self.changes += 1,
@@ -108,6 +152,35 @@ impl Summary {
         }
     }
 
+    /// Per week, decisions by status and short and unverified days (latest revisions).
+    fn weeks(&self) -> BTreeMap<&str, WeekRow> {
+        let mut weeks: BTreeMap<&str, WeekRow> = BTreeMap::new();
+        for ((_, week), decision) in &self.decisions {
+            let slot = match decision.status.as_str() {
+                "compliant" => 0,
+                "non_compliant" => 1,
+                _ => 2,
+            };
+            let row = weeks.entry(week.as_str()).or_default();
+            row[slot] += 1;
+            row[3] += decision.short_days;
+            row[4] += decision.unverified_days;
+        }
+        weeks
+    }
+
+    /// Day counts over the latest revision of every decision.
+    fn day_totals(&self) -> DayTotals {
+        let mut totals = DayTotals::default();
+        for decision in self.decisions.values() {
+            totals.short += decision.short_days;
+            totals.unverified += decision.unverified_days;
+            totals.exempt += decision.exempt_days;
+            totals.adjustments += decision.adjustments;
+        }
+        totals
+    }
+
     /// Prints the summary.
     pub fn print(
         &self,
@@ -116,15 +189,7 @@ impl Summary {
         partitions: i32,
         elapsed: Duration,
     ) {
-        let mut weeks: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
-        for ((_, week), (_, status)) in &self.decisions {
-            let slot = match status.as_str() {
-                "compliant" => 0,
-                "non_compliant" => 1,
-                _ => 2,
-            };
-            weeks.entry(week.as_str()).or_default()[slot] += 1;
-        }
+        let weeks = self.weeks();
         println!();
         println!(
             "== attendance-compliance demo: {} employees, {} .. {}, {partitions} partitions, \
@@ -132,14 +197,31 @@ impl Summary {
             generated.employees, generated.period_start, generated.period_end
         );
         println!(
-            "input: {} badge lines ({} late, {} duplicates), {} roster and {} absence records, \
-             {} bad lines",
+            "input: {} badge lines ({} late, {} duplicates, {} out), {} roster, {} absence, {} \
+             outage and {} adjustment records, {} bad lines",
             generated.badges + generated.bad_badge_lines,
             generated.late_badges,
             generated.duplicate_badges,
+            generated.out_badges,
             generated.roster_records,
             generated.absence_records,
+            generated.outage_records,
+            generated.adjustment_records,
             generated.bad_lines
+        );
+        println!(
+            "generated visits: {} of 6-9 h, {} coffee badges (under an hour), {} past midnight, \
+             {} without an out; {} site outages ({} cancelled), {} adjustments ({} credits, {} \
+             cancelled)",
+            generated.regular_stays,
+            generated.coffee_stays,
+            generated.late_night_stays,
+            generated.stays_without_out,
+            generated.outages,
+            generated.outage_cancellations,
+            generated.adjustment_records - generated.adjustment_cancellations,
+            generated.adjustment_credits,
+            generated.adjustment_cancellations
         );
         println!(
             "live pipeline: {} input messages in {} transactions ({} aborted), {} output \
@@ -153,20 +235,33 @@ impl Summary {
         println!();
         println!("Compliance per week (latest revision of each decision)");
         println!(
-            "  {:<9} {:>10} {:>14} {:>8} {:>11}",
-            "week", "compliant", "non-compliant", "exempt", "compliance"
+            "  {:<9} {:>10} {:>14} {:>8} {:>11} {:>11} {:>11}",
+            "week",
+            "compliant",
+            "non-compliant",
+            "exempt",
+            "compliance",
+            "short days",
+            "unverified"
         );
-        for (week, [c, n, e]) in &weeks {
+        for (week, [c, n, e, short, unverified]) in &weeks {
             let rate = if c + n > 0 {
                 format!("{:.1}%", 100.0 * *c as f64 / (c + n) as f64)
             } else {
                 "-".into()
             };
-            println!("  {week:<9} {c:>10} {n:>14} {e:>8} {rate:>11}");
+            println!("  {week:<9} {c:>10} {n:>14} {e:>8} {rate:>11} {short:>11} {unverified:>11}");
         }
         println!(
             "  {} decision records, {} of them corrections after late data; {} compliance changes",
             self.decision_records, self.corrections, self.changes
+        );
+        let days = self.day_totals();
+        println!(
+            "  in the latest decisions: {} short days (presence under min_presence), {} unverified \
+             days (no out), {} exempt days (holidays, absences, outages, excused days), {} \
+             approved adjustments listed",
+            days.short, days.unverified, days.exempt, days.adjustments
         );
         println!();
         println!("Manager alerts by kind and escalation level");
@@ -288,3 +383,6 @@ fn read(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,8 @@
-//! Streams `badges.jsonl` (SPEC §1.1): every office day of every employee,
-//! day by day, written in the order a badge feed would deliver them.
+//! Streams `badges.jsonl` (SPEC §1.1): every office visit of every employee
+//! (its `in`, then the `out` badges of its stay), day by day, written in the
+//! order a badge feed would deliver them. A visit on a day that a standing
+//! outage of its site or a standing credit of its employee covers is drawn
+//! but not written: the readers did not register it.
 //!
 //! Each badge gets a *release* instant — when it reaches the feed — and the
 //! file is in release order. On-time badges are released at their own
@@ -20,17 +23,20 @@ use std::collections::BinaryHeap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use chrono::{Datelike, Days, NaiveDate, TimeZone};
+use chrono::{Datelike, Days, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::absences::AbsenceBook;
+use super::adjustments::CreditBook;
 use super::bad::{bad_line, BadKind, Base, MAX_TOO_LARGE_LINES, REASONS, SCHEDULE, TOO_LATE};
-use super::calendar::Holidays;
+use super::calendar::{local_midnight, Holidays};
 use super::config::SITES;
+use super::outages::OutageBook;
 use super::output::LineSink;
 use super::people::{employee_id, Employee};
 use super::plan::{day_swipes, plan_week, Direction, Swipe, WeekPlan};
+use super::stays::{Stays, STAY_KINDS};
 use super::timefmt::push_rfc3339;
 use super::{rng_stream, GenerateError, GenerateOptions};
 
@@ -51,6 +57,12 @@ pub(crate) struct BadgeCounts {
     pub(crate) duplicates: u64,
     /// Bad lines.
     pub(crate) bad_lines: u64,
+    /// Well-formed `out` lines (including delayed ones and duplicate copies).
+    pub(crate) out_lines: u64,
+    /// Recorded office visits per [`StayKind`] (lunch breaks do not count).
+    pub(crate) stays: [u64; STAY_KINDS],
+    /// Visits left out because a standing outage or credit covers their day.
+    pub(crate) unrecorded_visits: u64,
     /// Expected dead letters per reason, indexed like [`REASONS`].
     pub(crate) reasons: [u64; REASONS.len()],
 }
@@ -84,15 +96,6 @@ impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
         (other.release, other.seq).cmp(&(self.release, self.seq))
     }
-}
-
-/// Unix seconds of `day` 00:00 in `zone` (the earliest, should a zone ever
-/// skip midnight).
-pub(crate) fn local_midnight(zone: chrono_tz::Tz, day: NaiveDate) -> i64 {
-    let naive = day.and_time(chrono::NaiveTime::MIN);
-    zone.from_local_datetime(&naive)
-        .earliest()
-        .map_or_else(|| naive.and_utc().timestamp(), |at| at.timestamp())
 }
 
 /// When the ISO week holding local date `day` closes for an employee of
@@ -211,6 +214,7 @@ impl<W: Write> Scheduler<'_, W> {
         self.sink.write_line(&self.line)?;
         let counts = &mut self.counts;
         counts.lines += 1;
+        counts.out_lines += u64::from(swipe.direction == Direction::Out);
         counts.events += u64::from(!pending.duplicate);
         counts.duplicates += u64::from(pending.duplicate);
         counts.late += u64::from(pending.late);
@@ -298,6 +302,10 @@ pub(crate) struct Company<'a> {
     pub(crate) holidays: &'a Holidays,
     /// Standing absences.
     pub(crate) absences: &'a AbsenceBook,
+    /// Standing outages: no badge at their site on their days.
+    pub(crate) outages: &'a OutageBook,
+    /// Standing credits: no badge of their employee on their day.
+    pub(crate) credits: &'a CreditBook,
     /// The suggested `--now` (Unix seconds), for `future_timestamp` lines.
     pub(crate) now_secs: i64,
 }
@@ -313,9 +321,12 @@ pub(crate) fn write_badges<W: Write>(
         people,
         holidays,
         absences,
+        outages,
+        credits,
         now_secs,
     } = company;
     let mut attendance = rng_stream(opts.seed, 3);
+    let mut stays = Stays::new(opts.seed, people.len());
     let period_end = opts.start_monday + Days::new(u64::from(opts.weeks) * 7);
     let mut scheduler = Scheduler {
         opts,
@@ -357,7 +368,21 @@ pub(crate) fn write_badges<W: Write>(
                     continue;
                 }
                 swipes.clear();
-                day_swipes(&mut attendance, person, plan.site, day, &mut swipes);
+                let who = (index as u32, person);
+                let stay = day_swipes(
+                    &mut attendance,
+                    &mut stays,
+                    who,
+                    plan.site,
+                    day,
+                    &mut swipes,
+                );
+                // Drawn all the same, so that the other visits do not move.
+                if outages.is_down(plan.site, day) || credits.is_credited(index as u32, day) {
+                    scheduler.counts.unrecorded_visits += 1;
+                    continue;
+                }
+                scheduler.counts.stays[stay as usize] += 1;
                 for swipe in &swipes {
                     scheduler.schedule(index as u32, *swipe, day);
                 }

@@ -1,5 +1,5 @@
-//! Calendar facts for the synthetic company: public holidays per region and
-//! the period's dates.
+//! Calendar facts for the synthetic company: public holidays per region, the
+//! period's dates and local midnights.
 //!
 //! Holidays follow the real rules of each region (fixed dates, "n-th weekday of
 //! a month", Easter-based dates, weekend substitutes where the region has them).
@@ -8,7 +8,7 @@
 //! these the company has one "recharge day" in every region, so each region has
 //! at least one holiday inside any period of two weeks or more.
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{Datelike, Days, NaiveDate, TimeZone, Weekday};
 
 /// Regions of the generated sites, in the order of [`Region::index`].
 pub(crate) const REGIONS: [&str; 5] = ["US", "UK", "DE", "IN", "AU"];
@@ -228,6 +228,15 @@ fn region_holidays(region: usize, year: i32) -> Vec<NaiveDate> {
         }
     }
     days
+}
+
+/// Unix seconds of `day` 00:00 in `zone` (the earliest, should a zone ever
+/// skip midnight).
+pub(crate) fn local_midnight(zone: chrono_tz::Tz, day: NaiveDate) -> i64 {
+    let naive = day.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&naive)
+        .earliest()
+        .map_or_else(|| naive.and_utc().timestamp(), |at| at.timestamp())
 }
 
 #[cfg(test)]

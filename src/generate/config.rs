@@ -130,22 +130,44 @@ pub(crate) fn holidays_toml(holidays: &Holidays) -> String {
     out
 }
 
-/// `policies.toml`, valid per SPEC §4.1.
+/// `policies.toml`, valid per SPEC §4.1 (v2): every rule kind, presence
+/// rules with both `unverified_presence` values, and one v1-style policy
+/// (`rolling_weeks`) to show that v1 keys stay valid.
 pub(crate) fn policies_toml(start_monday: NaiveDate, weeks: u32) -> String {
     let change = policy_change_monday(start_monday, weeks);
     format!(
         r#"# Generated. Policy groups: corporate, engineering, sales, executive; the group
 # `field` has no policy, so its employees are never evaluated.
 
-# Corporate: three office days in every calendar week.
+# Corporate: three office days in every calendar week, each of at least two
+# hours (a day with an `in` and no `out` still counts)...
 [[policy]]
 id = "rto-3"
 version = 1
 policy_groups = ["corporate"]
 effective_from = "{start_monday}"
 required_days = 3
-rolling_weeks = 1
+rule = {{ kind = "weekly" }}
+min_presence = "2h"
 count_weekends = false
+new_hire_grace_weeks = 2
+promotion_hold_after_weeks = 1
+escalation = [
+  {{ after_weeks = 1, level = "notice" }},
+  {{ after_weeks = 2, level = "verbal_warning" }},
+  {{ after_weeks = 3, level = "written_warning" }},
+]
+
+# ...then, from the middle of the period, the reported Amazon rule: fewer than
+# three days in five or more of the last eight weeks is non-compliant.
+[[policy]]
+id = "rto-3"
+version = 2
+policy_groups = ["corporate"]
+effective_from = "{change}"
+required_days = 3
+rule = {{ kind = "missed_weeks", weeks = 8, max_missed = 4 }}
+min_presence = "2h"
 new_hire_grace_weeks = 2
 promotion_hold_after_weeks = 1
 escalation = [
@@ -161,7 +183,7 @@ version = 1
 policy_groups = ["engineering"]
 effective_from = "{start_monday}"
 required_days = 2
-rolling_weeks = 4
+rule = {{ kind = "rolling_average", weeks = 4 }}
 new_hire_grace_weeks = 2
 promotion_hold_after_weeks = 2
 escalation = [
@@ -169,14 +191,17 @@ escalation = [
   {{ after_weeks = 4, level = "written_warning" }},
 ]
 
-# ...tightened to three days a week from the middle of the period.
+# ...tightened to three days a week of at least two hours from the middle of
+# the period; a day without an `out` badge no longer counts.
 [[policy]]
 id = "rto-eng"
 version = 2
 policy_groups = ["engineering"]
 effective_from = "{change}"
 required_days = 3
-rolling_weeks = 4
+rule = {{ kind = "rolling_average", weeks = 4 }}
+min_presence = "2h"
+unverified_presence = "ignore"
 new_hire_grace_weeks = 2
 promotion_hold_after_weeks = 2
 escalation = [
@@ -185,13 +210,14 @@ escalation = [
   {{ after_weeks = 4, level = "written_warning" }},
 ]
 
-# Sales: two days a week; client-site Saturdays count.
+# Sales: two days a week; client-site Saturdays count (written v1-style).
 [[policy]]
 id = "rto-sales"
 version = 1
 policy_groups = ["sales"]
 effective_from = "{start_monday}"
 required_days = 2
+rolling_weeks = 1
 count_weekends = true
 new_hire_grace_weeks = 4
 escalation = [
@@ -240,7 +266,52 @@ mod tests {
         }
         let policies: toml::Table = toml::from_str(&policies_toml(start, 6)).expect("toml");
         let list = policies["policy"].as_array().expect("array");
-        assert_eq!(list.len(), 5);
-        assert_eq!(list[2]["effective_from"].as_str(), Some("2026-05-25"));
+        assert_eq!(list.len(), 6);
+        assert_eq!(list[1]["effective_from"].as_str(), Some("2026-05-25"));
+        assert_eq!(list[3]["effective_from"].as_str(), Some("2026-05-25"));
+    }
+
+    #[test]
+    fn policies_hold_every_rule_kind_and_presence_setting() {
+        let start: NaiveDate = "2026-05-04".parse().expect("date");
+        let policies: toml::Table = toml::from_str(&policies_toml(start, 6)).expect("toml");
+        let list = policies["policy"].as_array().expect("array");
+        let text = |policy: &toml::Value, key: &str| {
+            policy
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+        };
+        let kinds: Vec<Option<&str>> = list.iter().map(kinds_of).collect();
+        for kind in ["weekly", "rolling_average", "missed_weeks"] {
+            assert!(kinds.contains(&Some(kind)), "{kinds:?}");
+        }
+        // SPEC §4.1: `rule` and `rolling_weeks` never together; presence
+        // settings only with `min_presence`.
+        for policy in list {
+            assert!(policy.get("rule").is_none() || policy.get("rolling_weeks").is_none());
+            if policy.get("unverified_presence").is_some() {
+                assert_eq!(text(policy, "min_presence").as_deref(), Some("2h"));
+            }
+        }
+        let amazon = list
+            .iter()
+            .find(|policy| kinds_of(policy) == Some("missed_weeks"))
+            .expect("a missed_weeks policy");
+        assert_eq!(amazon["required_days"].as_integer(), Some(3));
+        assert_eq!(amazon["rule"]["weeks"].as_integer(), Some(8));
+        assert_eq!(amazon["rule"]["max_missed"].as_integer(), Some(4));
+        let ignoring = list
+            .iter()
+            .filter(|policy| text(policy, "unverified_presence").as_deref() == Some("ignore"))
+            .count();
+        assert_eq!(ignoring, 1);
+        assert!(list
+            .iter()
+            .any(|policy| policy.get("rolling_weeks").is_some()));
+    }
+
+    fn kinds_of(policy: &toml::Value) -> Option<&str> {
+        policy.get("rule")?.get("kind")?.as_str()
     }
 }

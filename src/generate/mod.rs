@@ -1,6 +1,7 @@
 //! Deterministic generator of realistic synthetic companies, written in the
-//! input format of `replay` (SPEC §1, §7): config, roster, absences and a
-//! badge feed, for benchmarks, Kafka tests and the demo.
+//! input format of `replay` (SPEC §1, §7): config, roster, absences, site
+//! outages, attendance adjustments and a badge feed with `in` and `out`
+//! badges, for benchmarks, Kafka tests and the demo.
 //!
 //! What it owns: drawing a workforce (orgs, managers, habits), its calendar
 //! and absences, and streaming badges in feed order with the faults a real
@@ -14,19 +15,23 @@
 //! 100k employees over 13 weeks stream out in seconds.
 //!
 //! Determinism: every concern draws from its own ChaCha8 stream of the seed
-//! (people, absences, attendance, delivery faults, bad lines), so changing a
-//! fault fraction changes the faults, not who came in when.
+//! (people 1, absences 2, attendance 3, delivery faults 4, bad badge lines 5,
+//! stays 6, outages 7, adjustments 8), so changing a fault fraction or a
+//! share of stays changes the faults or the stays, not who came in when.
 
 mod absences;
+mod adjustments;
 mod bad;
 mod badges;
 mod calendar;
 mod config;
 mod org;
+mod outages;
 mod output;
 mod people;
 mod plan;
 mod roster;
+mod stays;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -62,8 +67,9 @@ pub struct GenerateOptions {
     pub late_fraction: f64,
     /// Share of badges delivered twice (the identical line a little later).
     pub duplicate_fraction: f64,
-    /// Bad badge lines per regular badge line; roster and absence files get
-    /// the same share, at least one line per kind of fault.
+    /// Bad badge lines per regular badge line; the roster, absence, outage
+    /// and adjustment files get the same share, at least one line per kind
+    /// of fault.
     pub bad_fraction: f64,
 }
 
@@ -162,7 +168,7 @@ fn suggested_now(opts: &GenerateOptions) -> DateTime<Utc> {
     let end = opts.start_monday + Days::new(u64::from(opts.weeks) * 7);
     let latest_end = config::SITES
         .iter()
-        .map(|site| badges::local_midnight(site.zone, end))
+        .map(|site| calendar::local_midnight(site.zone, end))
         .max()
         .unwrap_or_default();
     DateTime::from_timestamp(latest_end + 25 * 3600, 0).unwrap_or_default()
@@ -170,8 +176,8 @@ fn suggested_now(opts: &GenerateOptions) -> DateTime<Utc> {
 
 /// Writes a synthetic company into `out_dir` (created if needed):
 /// `config/{sites,holidays,policies,processor}.toml`, `roster.jsonl`,
-/// `absences.jsonl`, `badges.jsonl` and `summary.json`. Existing files of
-/// those names are replaced.
+/// `absences.jsonl`, `outages.jsonl`, `adjustments.jsonl`, `badges.jsonl`
+/// and `summary.json`. Existing files of those names are replaced.
 pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateSummary, GenerateError> {
     validate(opts)?;
     let config_dir = out_dir.join("config");
@@ -213,6 +219,27 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateSummar
     )?;
     absence_sink.finish()?;
 
+    let mut outage_sink = LineSink::create(&out_dir.join("outages.jsonl"))?;
+    let (outage_book, outages) = outages::write_outages(
+        &mut rng_stream(opts.seed, 7),
+        opts.start_monday,
+        opts.weeks,
+        opts.bad_fraction,
+        &mut outage_sink,
+    )?;
+    outage_sink.finish()?;
+
+    let mut adjustment_sink = LineSink::create(&out_dir.join("adjustments.jsonl"))?;
+    let (credits, adjustments) = adjustments::write_adjustments(
+        &mut rng_stream(opts.seed, 8),
+        &people,
+        opts.start_monday,
+        opts.weeks,
+        opts.bad_fraction,
+        &mut adjustment_sink,
+    )?;
+    adjustment_sink.finish()?;
+
     let now = suggested_now(opts);
     let mut badge_sink = LineSink::create(&out_dir.join("badges.jsonl"))?;
     let company = badges::Company {
@@ -220,12 +247,21 @@ pub fn generate(opts: &GenerateOptions, out_dir: &Path) -> Result<GenerateSummar
         people: &people,
         holidays: &holidays,
         absences: &book,
+        outages: &outage_book,
+        credits: &credits,
         now_secs: now.timestamp(),
     };
     let badges = badges::write_badges(company, &mut badge_sink)?;
     badge_sink.finish()?;
 
-    let summary = GenerateSummary::new(opts, now, &roster, &absences, &badges);
+    let counts = summary::Counts {
+        roster,
+        absences,
+        outages,
+        adjustments,
+        badges,
+    };
+    let summary = GenerateSummary::new(opts, now, &counts);
     let summary_path = out_dir.join("summary.json");
     write_file(&summary_path, &summary.to_json(opts))?;
     Ok(summary)

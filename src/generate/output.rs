@@ -81,3 +81,10 @@ pub(crate) fn object(fields: &[(&str, &str)]) -> String {
 pub(crate) fn quote(text: &str) -> String {
     format!("\"{text}\"")
 }
+
+/// Whether another of `wanted` bad lines, spread evenly over a file of
+/// `total` regular records, is due after record `position` (0-based) when
+/// `written` are out; after the last record, every one left is.
+pub(crate) fn bad_due(position: u64, total: u64, wanted: u64, written: u64) -> bool {
+    written < wanted && (position + 1) * wanted >= (written + 1) * total
+}

@@ -2,17 +2,19 @@
 //!
 //! Once a week every employee plans which days they go in and where (home
 //! site, or another site when travelling); each office day then yields an
-//! `in` badge between about 07:30 and 10:00 local time, usually an `out`
-//! about eight hours later, sometimes a lunch break or a double badge.
+//! `in` badge between about 07:30 and 10:00 local time (sometimes a double
+//! badge), then the `out` badges of the visit's stay (`stays`).
 
 use chrono::{Days, NaiveDate, NaiveTime, TimeZone};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::absences::AbsenceBook;
+use super::calendar::local_midnight;
 use super::calendar::Holidays;
 use super::config::{FIELD_GROUP, SITES};
 use super::people::{Employee, Habit};
+use super::stays::{StayKind, Stays};
 use super::timefmt::TimeStyle;
 
 /// Direction of a badge, with how an `in` is written.
@@ -172,29 +174,33 @@ fn in_direction(rng: &mut ChaCha8Rng) -> Direction {
     }
 }
 
-/// The swipes of `person` at `site` on local date `day`, in time order.
+/// The swipes of `person` (employee `index`) at `site` on local date `day`,
+/// in time order; returns the kind of stay drawn. The arrival draws from
+/// `rng` (attendance), everything after it from `stays`.
 pub(crate) fn day_swipes(
     rng: &mut ChaCha8Rng,
-    person: &Employee,
+    stays: &mut Stays,
+    (index, person): (u32, &Employee),
     site: u8,
     day: NaiveDate,
     swipes: &mut Vec<Swipe>,
-) {
+) -> StayKind {
     let zone = SITES[usize::from(site)].zone;
     // Triangular-ish jitter of about ±35 minutes around the usual arrival.
     let jitter: i32 = (0..3).map(|_| rng.random_range(-12..=12)).sum();
     let arrival_minute = (i32::from(person.arrival_minute) + jitter).clamp(6 * 60 + 45, 11 * 60);
     let arrival_second = arrival_minute as u32 * 60 + rng.random_range(0..60);
+    let stay = stays.draw(index, person.day_minutes);
     let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(arrival_second, 0) else {
-        return;
+        return stay.kind;
     };
     // Arrivals are after 06:45, so never inside a DST gap; `earliest` covers
     // any zone rule change anyway.
     let Some(arrived) = zone.from_local_datetime(&day.and_time(time)).earliest() else {
-        return;
+        return stay.kind;
     };
     let arrived = arrived.timestamp();
-    let mut push = |rng: &mut ChaCha8Rng, secs: i64, direction: Direction| {
+    let push = |swipes: &mut Vec<Swipe>, rng: &mut ChaCha8Rng, secs: i64, direction| {
         let (style, nanos) = pick_style(rng);
         swipes.push(Swipe {
             secs,
@@ -205,23 +211,26 @@ pub(crate) fn day_swipes(
         });
     };
     let in_direction_now = in_direction(rng);
-    push(rng, arrived, in_direction_now);
+    push(swipes, rng, arrived, in_direction_now);
     if rng.random_bool(0.02) {
         // The reader did not beep: badged again a few seconds later.
         let again = arrived + rng.random_range(5..90);
-        push(rng, again, Direction::In);
+        push(swipes, rng, again, Direction::In);
     }
-    let mut last = arrived;
-    if rng.random_bool(0.10) {
-        let lunch_out = arrived + rng.random_range(210 * 60..270 * 60);
-        let lunch_in = lunch_out + rng.random_range(20 * 60..60 * 60);
-        push(rng, lunch_out, Direction::Out);
-        let direction = in_direction(rng);
-        push(rng, lunch_in, direction);
-        last = lunch_in;
+    let stays_rng = &mut stays.rng;
+    if let Some((lunch_out, lunch_in)) = stay.lunch {
+        push(swipes, stays_rng, arrived + lunch_out, Direction::Out);
+        let direction = in_direction(stays_rng);
+        push(swipes, stays_rng, arrived + lunch_in, direction);
     }
-    if rng.random_bool(0.9) {
-        let stay = i64::from(person.day_minutes) * 60 + rng.random_range(-45 * 60..=45 * 60);
-        push(rng, (arrived + stay).max(last + 600), Direction::Out);
-    }
+    let out = match (stay.kind, stay.out) {
+        (_, None) => return stay.kind,
+        (StayKind::LateNight, Some(after_midnight)) => {
+            local_midnight(zone, day + Days::new(1)) + after_midnight
+        }
+        // At least 5 minutes: after a double badge (at most 90 s) too.
+        (_, Some(after_arrival)) => arrived + after_arrival,
+    };
+    push(swipes, stays_rng, out, Direction::Out);
+    stay.kind
 }

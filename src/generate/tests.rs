@@ -1,5 +1,9 @@
-//! Tests of the whole generator: determinism, file shapes, counts, faults.
+//! Tests of the whole generator: determinism, file shapes, counts, faults
+//! (the SPEC v2 inputs — stays, outages, adjustments — in `tests/v2.rs`).
 
+mod v2;
+
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -24,7 +28,7 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).expect("read output file")
 }
 
-const FILES: [&str; 8] = [
+const FILES: [&str; 10] = [
     "config/sites.toml",
     "config/holidays.toml",
     "config/policies.toml",
@@ -32,6 +36,8 @@ const FILES: [&str; 8] = [
     "badges.jsonl",
     "roster.jsonl",
     "absences.jsonl",
+    "outages.jsonl",
+    "adjustments.jsonl",
     "summary.json",
 ];
 
@@ -94,8 +100,20 @@ fn summary_counts_match_the_files() {
         summary.absence_records + summary.bad_absence_lines
     );
     assert_eq!(
+        lines("outages.jsonl"),
+        summary.outage_records + summary.bad_outage_lines
+    );
+    assert_eq!(
+        lines("adjustments.jsonl"),
+        summary.adjustment_records + summary.bad_adjustment_lines
+    );
+    assert_eq!(
         summary.bad_lines,
-        summary.bad_badge_lines + summary.bad_roster_lines + summary.bad_absence_lines
+        summary.bad_badge_lines
+            + summary.bad_roster_lines
+            + summary.bad_absence_lines
+            + summary.bad_outage_lines
+            + summary.bad_adjustment_lines
     );
     assert_eq!(
         summary.roster_records,
@@ -107,6 +125,16 @@ fn summary_counts_match_the_files() {
     );
     let dead: u64 = summary.expected_dead_letters.values().sum();
     assert_eq!(dead, summary.bad_lines + summary.too_late_badges);
+    let by_file: u64 = summary
+        .expected_dead_letters_by_file
+        .values()
+        .flat_map(BTreeMap::values)
+        .sum();
+    assert_eq!(by_file, dead);
+    let outage_dead: u64 = summary.expected_dead_letters_by_file["outages.jsonl"]
+        .values()
+        .sum();
+    assert_eq!(outage_dead, summary.bad_outage_lines);
 
     let file: Value = serde_json::from_str(&read(dir.path(), "summary.json")).expect("json");
     assert_eq!(file["badges"].as_u64(), Some(summary.badges));
@@ -121,7 +149,13 @@ fn summary_counts_match_the_files() {
 #[test]
 fn every_line_is_one_record() {
     let (dir, summary) = run(&small());
-    for name in ["badges.jsonl", "roster.jsonl", "absences.jsonl"] {
+    for name in [
+        "badges.jsonl",
+        "roster.jsonl",
+        "absences.jsonl",
+        "outages.jsonl",
+        "adjustments.jsonl",
+    ] {
         let text = read(dir.path(), name);
         assert!(text.ends_with('\n'), "{name} ends with a newline");
         assert!(!text.contains('\r'), "{name} uses \\n line ends");

@@ -53,7 +53,8 @@ fn a_generated_company_replays_to_schema_valid_outputs_and_loses_no_line() {
     let checked = validate_outputs(out.path());
     assert!(checked > 1000, "only {checked} output values");
     assert!(summary.decisions > 0 && summary.alerts > 0 && summary.changes > 0);
-    // Every dead letter the generator planted comes back, reason by reason.
+    // Every dead letter the generator planted comes back, reason by reason (replay_dir
+    // passes all five input files).
     for (reason, count) in summary.dead_letters.iter() {
         let expected = generated
             .expected_dead_letters
@@ -76,5 +77,38 @@ fn a_generated_company_replays_to_schema_valid_outputs_and_loses_no_line() {
         summary.lines.badges,
         generated.badges + generated.bad_badge_lines,
         "every badge line was read"
+    );
+    assert_eq!(
+        summary.lines.outages,
+        generated.outage_records + generated.bad_outage_lines
+    );
+    assert_eq!(
+        summary.lines.adjustments,
+        generated.adjustment_records + generated.bad_adjustment_lines
+    );
+    // The v2 inputs show in the decisions: coffee badges and late nights under the
+    // presence rules, adjustments, and outage days excused.
+    let decisions = std::fs::read_to_string(out.path().join("decisions.jsonl")).expect("d");
+    let values: Vec<serde_json::Value> = decisions
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("decision is JSON"))
+        .collect();
+    let listing = |field: &str| {
+        values
+            .iter()
+            .filter(|v| v[field].as_array().is_some_and(|list| !list.is_empty()))
+            .count()
+    };
+    for field in ["short_days", "unverified_days", "adjustments"] {
+        assert!(listing(field) > 0, "no decision lists {field}");
+    }
+    let outage_excused = values.iter().filter(|v| {
+        v["explanation"]
+            .as_str()
+            .is_some_and(|text| text.contains("site outage"))
+    });
+    assert!(
+        outage_excused.count() > 0,
+        "no day excused by a site outage"
     );
 }
