@@ -17,7 +17,8 @@ run() {
   /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" replay --config "$dir/config" "$@" \
     --badges "$dir/badges.jsonl" --now "$now" --out "$dir/out" 2>&1 | grep -v '^warning'
 }
-echo "--- full replay (roster, absences, badges, all outputs)"
-run --roster "$dir/roster.jsonl" --absences "$dir/absences.jsonl"
+echo "--- full replay (roster, absences, outages, adjustments, badges, all outputs)"
+run --roster "$dir/roster.jsonl" --absences "$dir/absences.jsonl" \
+  --outages "$dir/outages.jsonl" --adjustments "$dir/adjustments.jsonl"
 echo "--- ingest only (no roster: badges parsed, validated and applied; nothing to decide)"
 run
