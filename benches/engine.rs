@@ -44,6 +44,17 @@ fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec
     (config, lines("roster.jsonl"), lines("badges.jsonl"))
 }
 
+/// `config` with every policy's presence rule removed: the v1 cost, to say what presence
+/// (§3.7: first in and latest out kept per date, judged at close) adds.
+fn without_presence(config: &Config) -> Config {
+    let mut config = config.clone();
+    for policy in &mut config.policies {
+        policy.min_presence = None;
+        policy.unverified_presence = Default::default();
+    }
+    config
+}
+
 fn source() -> Source {
     Source::File {
         file: "bench".into(),
@@ -58,53 +69,68 @@ fn badge_ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("badge_ingest");
     group.throughput(Throughput::Elements(badges.len() as u64));
     group.sample_size(10);
-    group.bench_function("unknown_employees", |b| {
-        b.iter_batched(
-            || Processor::new(&config),
-            |mut p| {
-                let mut out = Vec::new();
-                for line in &badges {
-                    black_box(p.badge(line, source(), now, &mut out));
-                }
-                (p, out)
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, config) in [
+        ("unknown_employees", config.clone()),
+        ("unknown_employees_no_presence", without_presence(&config)),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || Processor::new(&config),
+                |mut p| {
+                    let mut out = Vec::new();
+                    for line in &badges {
+                        black_box(p.badge(line, source(), now, &mut out));
+                    }
+                    (p, out)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
 }
 
 fn week_close(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, roster, badges) = company(dir.path(), 100_000, 1);
-    let mut base = Processor::new(&config);
-    let mut out = Vec::new();
-    for line in &roster {
-        base.roster(None, Some(line), source(), &mut out);
-    }
-    let now = parse_timestamp("2030-01-01T00:00:00Z").expect("now");
-    for line in &badges {
-        base.badge(line, source(), now, &mut out);
-    }
-    out.clear();
-    // The generated week starts 2026-05-04; every zone has closed it by 05-13 00:00Z.
-    let close = parse_timestamp("2026-05-13T00:00:00Z").expect("close");
     let mut group = c.benchmark_group("week_close");
     group.sample_size(10);
     group.throughput(Throughput::Elements(100_000));
-    group.bench_function("100k_employees", |b| {
-        b.iter_batched(
-            || base.clone(),
-            |mut p| {
-                let mut out = Vec::with_capacity(300_000);
-                p.advance_watermark(close, &mut out);
-                // Returned, so dropping 100k employees and their outputs is not timed.
-                (p, out)
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, config) in [
+        ("100k_employees", config.clone()),
+        ("100k_employees_no_presence", without_presence(&config)),
+    ] {
+        let base = loaded(&config, &roster, &badges);
+        // The generated week starts 2026-05-04; every zone has closed it by 05-13 00:00Z.
+        let close = parse_timestamp("2026-05-13T00:00:00Z").expect("close");
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || base.clone(),
+                |mut p| {
+                    let mut out = Vec::with_capacity(300_000);
+                    p.advance_watermark(close, &mut out);
+                    // Returned, so dropping 100k employees and their outputs is not timed.
+                    (p, out)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
+}
+
+/// A processor holding the roster and one week of badges, the watermark before its close.
+fn loaded(config: &Config, roster: &[Vec<u8>], badges: &[Vec<u8>]) -> Processor {
+    let mut base = Processor::new(config);
+    let mut out = Vec::new();
+    for line in roster {
+        base.roster(None, Some(line), source(), &mut out);
+    }
+    let now = parse_timestamp("2030-01-01T00:00:00Z").expect("now");
+    for line in badges {
+        base.badge(line, source(), now, &mut out);
+    }
+    base
 }
 
 criterion_group!(benches, badge_ingest, week_close);
