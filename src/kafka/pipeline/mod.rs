@@ -1,21 +1,26 @@
 //! The live pipeline of one instance: one [`Processor`] per owned partition, fed from the
-//! three co-partitioned input topics, writing outputs and changelog records in producer
-//! transactions (see `txn` for commit, abort and rewind; `apply` for applying messages).
+//! four co-partitioned input topics and the whole site-outages topic, writing outputs and
+//! changelog records in producer transactions (see `txn` for commit, abort and rewind;
+//! `apply` for applying messages; `outages` for the instance's outage table).
 //!
 //! Ownership: the group consumer subscribes to the badge topic only; owning badge partition
-//! p means owning roster p, absences p and changelog p too. Roster and absences are read by
-//! assign-only consumers that follow the assignment (cooperative-sticky assigns topics
-//! independently, so subscribing to all three would not keep partition p's topics together).
+//! p means owning roster p, absences p, adjustments p and changelog p too. The tables are
+//! read by assign-only consumers that follow the assignment (cooperative-sticky assigns
+//! topics independently, so subscribing to all four would not keep partition p's topics
+//! together). Site outages are not partitioned by employee: every instance reads the whole
+//! topic before it takes any partition and applies each outage to every partition it owns.
 //!
-//! Per partition, on assignment: restore from changelog p, then read roster p and absences p
-//! up to their end before the first badge of p (badges p stay paused until both reported
-//! end-of-partition). This gives the order replay uses (§7: roster and absences first) for
-//! everything already in the table topics; later table updates interleave with badges in
-//! arrival order. Tables are always polled before badges.
+//! Per partition, on assignment: restore from changelog p, apply every outage of the
+//! instance's table, then read roster p, absences p and adjustments p up to their end before
+//! the first badge of p (badges p stay paused until all three reported end-of-partition).
+//! This gives the order replay uses (§7: tables first) for everything already in the table
+//! topics; later table updates interleave with badges in arrival order. Tables are always
+//! polled before badges.
 //!
 //! Precondition: each partition is processed in offset order by one thread (this one).
 
 mod apply;
+mod outages;
 mod quarantine;
 mod txn;
 
@@ -30,6 +35,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
+pub use outages::OutageTable;
 use super::Progress;
 use crate::clock::Clock;
 use crate::config::{Config, InputTopic};
@@ -38,6 +44,13 @@ use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 use crate::telemetry::Pseudonym;
+
+/// The co-partitioned table topics, in the order they are polled (replay's order, §7).
+const TABLES: [InputTopic; 3] = [
+    InputTopic::Roster,
+    InputTopic::Absences,
+    InputTopic::Adjustments,
+];
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,6 +125,8 @@ struct Task {
     roster_ready: bool,
     /// Absences p reported end-of-partition since assignment.
     absences_ready: bool,
+    /// Adjustments p reported end-of-partition since assignment.
+    adjustments_ready: bool,
     /// Wall-clock instant of the last badge (or of the assignment): drives the idle advance.
     last_badge: Instant,
     /// Changed since the last changelog write.
@@ -120,7 +135,7 @@ struct Task {
 
 impl Task {
     fn gated(&self) -> bool {
-        !(self.roster_ready && self.absences_ready)
+        !(self.roster_ready && self.absences_ready && self.adjustments_ready)
     }
 }
 
@@ -144,6 +159,10 @@ pub struct Clients {
     pub roster: BaseConsumer<LogContext>,
     /// Assign-only consumer of the absences topic.
     pub absences: BaseConsumer<LogContext>,
+    /// Assign-only consumer of the adjustments topic.
+    pub adjustments: BaseConsumer<LogContext>,
+    /// The site-outage table, read whole before the pipeline starts, and its consumer.
+    pub outages: OutageTable,
     /// Assign-only consumer of the changelog, for restores.
     pub restorer: BaseConsumer<LogContext>,
     /// Client for high-watermark queries (consumer lag, open transactions).
@@ -170,6 +189,7 @@ struct Kafka {
     /// Shared handles: a polled message borrows a clone, not the pipeline.
     roster: Arc<BaseConsumer<LogContext>>,
     absences: Arc<BaseConsumer<LogContext>>,
+    adjustments: Arc<BaseConsumer<LogContext>>,
     restorer: BaseConsumer<LogContext>,
     watermarks: BaseConsumer<LogContext>,
 }
@@ -219,6 +239,8 @@ pub struct Pipeline {
     scratch: Vec<Output>,
     /// What the last aborts taught: one message per batch, messages to dead-letter.
     quarantine: quarantine::Quarantine,
+    /// The instance's site outages (applied to every owned partition).
+    outages: OutageTable,
 }
 
 /// The consumer type the pipeline works with.
@@ -238,6 +260,7 @@ impl Pipeline {
                 producer: clients.producer,
                 roster: Arc::new(clients.roster),
                 absences: Arc::new(clients.absences),
+                adjustments: Arc::new(clients.adjustments),
                 restorer: clients.restorer,
                 watermarks: clients.watermarks,
             },
@@ -263,6 +286,7 @@ impl Pipeline {
             },
             scratch: Vec::new(),
             quarantine: quarantine::Quarantine::default(),
+            outages: clients.outages,
         }
     }
 
@@ -340,12 +364,9 @@ impl Pipeline {
             seconds = restored.elapsed.as_secs_f64(),
             "state restored"
         );
-        for (input, table) in [
-            (InputTopic::Roster, &self.kafka.roster),
-            (InputTopic::Absences, &self.kafka.absences),
-        ] {
+        for input in TABLES {
             let committed = committed_offsets(consumer, self.tpl(input, partitions))?;
-            table
+            self.table(input)
                 .incremental_assign(&committed)
                 .map_err(PipelineError::kafka("assigning table partitions"))?;
         }
@@ -357,21 +378,24 @@ impl Pipeline {
                     processor,
                     roster_ready: false,
                     absences_ready: false,
+                    adjustments_ready: false,
                     last_badge: now,
                     dirty: false,
                 },
             );
         }
+        // Before any table message or badge: the outages in force, and the dead letters of
+        // outage messages this instance now answers for.
+        self.apply_outage_table(partitions)?;
+        self.catch_up_outage_dead_letters(consumer, partitions)?;
         self.shared.health.set_ready();
         Ok(())
     }
 
     /// Stops reading the tables of `partitions` and forgets their state.
     fn drop_partitions(&mut self, partitions: &[i32]) {
-        for (input, table) in [
-            (InputTopic::Roster, &self.kafka.roster),
-            (InputTopic::Absences, &self.kafka.absences),
-        ] {
+        for input in TABLES {
+            let table = self.table(input);
             let mut tpl = TopicPartitionList::new();
             for &p in partitions {
                 if self.tasks.contains_key(&p) {
@@ -387,6 +411,17 @@ impl Pipeline {
         for p in partitions {
             self.tasks.remove(p);
             self.shared.metrics.forget_partition(*p);
+        }
+        self.outages.forget(partitions);
+    }
+
+    /// The assign-only consumer of a co-partitioned table topic (a shared handle: a polled
+    /// message borrows the clone, not the pipeline).
+    fn table(&self, input: InputTopic) -> Arc<BaseConsumer<LogContext>> {
+        match input {
+            InputTopic::Roster => self.kafka.roster.clone(),
+            InputTopic::Adjustments => self.kafka.adjustments.clone(),
+            _ => self.kafka.absences.clone(),
         }
     }
 
