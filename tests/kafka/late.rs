@@ -232,12 +232,12 @@ pub(crate) fn restart_keeps_outages(kafka: &Kafka) {
     let b_log = b.log_text();
     let status = b.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status of B after SIGTERM: {status}");
+    let live = Outputs::read(kafka, &topics);
+    let expected = company.expected(None);
     assert!(
         b_log.contains("site outages applied"),
         "B did not apply its outage table after the restore: {b_log}"
     );
-    let live = Outputs::read(kafka, &topics);
-    let expected = company.expected(None);
     assert!(
         expected
             .decisions
