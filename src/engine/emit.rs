@@ -69,9 +69,9 @@ impl Engine {
             office_days: bits_to_days(eval.week, eval.facts.office),
             required_days: eval.facts.required,
             exempt_days: bits_to_days(eval.week, eval.facts.exempt),
-            short_days: Vec::new(),
-            unverified_days: Vec::new(),
-            adjustments: Vec::new(),
+            short_days: bits_to_days(eval.week, eval.facts.short),
+            unverified_days: bits_to_days(eval.week, eval.facts.unverified),
+            adjustments: eval.adjustments.iter().map(|a| a.to_string()).collect(),
             policy: PolicyRef {
                 id: policy.id.clone(),
                 version: policy.version,
@@ -80,14 +80,21 @@ impl Engine {
                 weeks: eval.window.weeks.iter().map(|w| w.label()).collect(),
                 office_days: eval.window.office,
                 required_days: eval.window.required,
-                missed_weeks: 0,
+                missed_weeks: eval.window.missed.len() as u32,
             },
             revision,
             correction: revision > 0,
             consecutive_non_compliant_weeks: eval.streak,
             manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
             org: self.interner.get(roster.org).to_owned(),
-            explanation: explain::decision(eval, policy, employee, &self.interner, grace_week),
+            explanation: explain::decision(
+                eval,
+                policy,
+                employee,
+                &self.interner,
+                &self.rules,
+                grace_week,
+            ),
         }
     }
 
@@ -127,7 +134,7 @@ impl Engine {
         let facts = AlertFacts {
             week: eval.week,
             streak: eval.streak,
-            explanation: explain::non_compliant_alert(eval, level.as_deref(), vp_hold),
+            explanation: explain::non_compliant_alert(eval, policy, level.as_deref(), vp_hold),
             level,
             vp_hold,
             decision_id: Some(decision_id.to_owned()),

@@ -1,7 +1,7 @@
 //! The weekly decision of §4 as pure functions of the rules and one employee's state.
 
-use crate::config::Policy;
-use crate::domain::{Day, Reason, Status, Week};
+use crate::config::{Policy, Rule, UnverifiedPresence};
+use crate::domain::{AdjustmentAction, Day, Reason, Status, Week};
 
 use super::rules::Rules;
 use super::state::{Employee, Roster};
@@ -11,20 +11,36 @@ pub(super) const WEEKDAYS: u8 = 0b001_1111;
 /// Whole-week mask.
 pub(super) const ALL_DAYS: u8 = 0b111_1111;
 
-/// The §4.2 quantities of one week under one policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The §4.2 and §3.7 quantities of one week under one policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct WeekFacts {
-    /// Office days counted by the policy (weekends only with `count_weekends`), as bits.
+    /// Office days counted by the policy (weekends only with `count_weekends`), as bits:
+    /// presence-qualified `in` days and credited days.
     pub(super) office: u8,
-    /// Exempt weekdays: holidays or approved absences, as bits.
+    /// Exempt weekdays: holidays, approved absences, outages of the home site, excused days.
     pub(super) exempt: u8,
     /// The holiday subset of `exempt`.
     pub(super) holidays: u8,
+    /// The outage subset of `exempt`.
+    pub(super) outages: u8,
+    /// Counted days credited by an approved `credit_office_day` adjustment.
+    pub(super) credited: u8,
+    /// Counted days whose presence is below `min_presence` (§3.7).
+    pub(super) short: u8,
+    /// Counted days with an `in` and no later `out` (§3.7), counted or not per the policy.
+    pub(super) unverified: u8,
     /// required(W) = max(0, required_days − |exempt_days|).
     pub(super) required: u32,
 }
 
-/// §4.2 for `week` under `policy`.
+impl WeekFacts {
+    /// Whether the week is missed: fewer office days than required (§4.3 rule 7).
+    pub(super) fn missed(&self) -> bool {
+        self.office.count_ones() < self.required
+    }
+}
+
+/// §4.2 and §3.7 for `week` under `policy`.
 pub(super) fn week_facts(
     rules: &Rules,
     employee: &Employee,
@@ -38,11 +54,39 @@ pub(super) fn week_facts(
         WEEKDAYS
     };
     let holidays = rules.holiday_bits(usize::from(roster.region), week) & WEEKDAYS;
-    let exempt = holidays | employee.absence_bits(week);
+    let outages = rules.outage_bits(roster.home_site, week) & WEEKDAYS;
+    let excused = employee.adjustment_bits(week, AdjustmentAction::ExcuseDay) & WEEKDAYS;
+    let exempt = holidays | employee.absence_bits(week) | outages | excused;
+    let credited = employee.adjustment_bits(week, AdjustmentAction::CreditOfficeDay);
+    let badged = employee.office_bits(week);
+    let (mut office, mut short, mut unverified) = (badged, 0u8, 0u8);
+    if let Some(min) = policy.min_presence {
+        let min = i64::try_from(min.as_secs()).unwrap_or(i64::MAX);
+        let monday = week.monday();
+        office = 0;
+        for d in (0..7).filter(|d| badged & (1 << d) != 0) {
+            let bit = 1u8 << d;
+            match employee.presence_on(monday.plus(d)).and_then(|p| p.span()) {
+                Some(span) if span >= min => office |= bit,
+                Some(_) => short |= bit,
+                None => {
+                    unverified |= bit;
+                    if policy.unverified_presence == UnverifiedPresence::Count {
+                        office |= bit;
+                    }
+                }
+            }
+        }
+    }
+    office |= credited;
     WeekFacts {
-        office: employee.office_bits(week) & mask,
+        office: office & mask,
         exempt,
         holidays,
+        outages,
+        credited: credited & mask,
+        short: short & !credited & mask,
+        unverified: unverified & !credited & mask,
         required: u32::from(policy.required_days).saturating_sub(exempt.count_ones()),
     }
 }
@@ -64,10 +108,12 @@ pub(super) struct Evaluation {
     pub(super) window: Window,
     /// Streak at this week (§4.4).
     pub(super) streak: u32,
+    /// Ids of the approved adjustments dated in the week, byte order (§6 v2).
+    pub(super) adjustments: Vec<Box<str>>,
 }
 
-/// The weeks a decision was judged on (§4.3 rule 6) and their sums.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The weeks a decision was judged on (§4.3 rules 6–7) and their sums.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Window {
     /// Weeks that entered the window, oldest first.
     pub(super) weeks: Vec<Week>,
@@ -75,15 +121,22 @@ pub(super) struct Window {
     pub(super) office: u32,
     /// Σ required days over `weeks`.
     pub(super) required: u32,
+    /// The missed weeks among `weeks` (office days below required days), oldest first.
+    pub(super) missed: Vec<Week>,
 }
 
 impl Window {
-    /// A window of `week` alone.
-    fn single(week: Week, facts: &WeekFacts) -> Self {
+    /// A window of `week` alone; `judged` false (exempt decisions) counts no missed week.
+    fn single(week: Week, facts: &WeekFacts, judged: bool) -> Self {
         Self {
             weeks: vec![week],
             office: facts.office.count_ones(),
             required: facts.required,
+            missed: if judged && facts.missed() {
+                vec![week]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -91,12 +144,14 @@ impl Window {
 /// The at-risk test's figures (§5), for the alert's explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct AtRisk {
-    /// Office days before the check's day.
+    /// Office days before the check's day, plus credited days from it on.
     pub(super) so_far: u32,
-    /// Working days left, the check's day included, exempt days excluded.
+    /// Working days left, the check's day included, exempt and credited days excluded.
     pub(super) remaining: u32,
     /// required(W).
     pub(super) required: u32,
+    /// Under `missed_weeks`: missed weeks of the window before W, and the allowance K.
+    pub(super) missed_before: Option<(u32, u32)>,
 }
 
 impl Evaluation {
@@ -115,12 +170,22 @@ impl Evaluation {
         eat(u64::from(self.facts.office));
         eat(u64::from(self.facts.exempt));
         eat(u64::from(self.facts.required));
+        eat(u64::from(self.facts.short) | u64::from(self.facts.unverified) << 8);
         for w in &self.window.weeks {
             eat(w.0 as u64);
         }
         eat(u64::from(self.window.office));
         eat(u64::from(self.window.required));
+        eat(self.window.missed.len() as u64);
         eat(u64::from(self.streak));
+        for id in &self.adjustments {
+            eat(id.len() as u64);
+            for chunk in id.as_bytes().chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                eat(u64::from_le_bytes(word));
+            }
+        }
         h
     }
 }
@@ -186,53 +251,67 @@ pub(super) fn evaluate(
     } else {
         None
     };
-    let own = |status, reason, streak| Evaluation {
+    let adjustments = employee.adjustment_ids(week);
+    let own = |status, reason, streak, window| Evaluation {
         week,
         policy: policy_index,
         status,
         reason,
         facts,
-        window: Window::single(week, &facts),
+        window,
         streak,
+        adjustments,
     };
     if let Some(reason) = exempt {
-        return Some(own(Status::Exempt, reason, streak_before));
+        let window = Window::single(week, &facts, false);
+        return Some(own(Status::Exempt, reason, streak_before, window));
     }
-    let rolling = policy.rule.window_weeks().max(1);
-    let window = if rolling == 1 {
-        Window::single(week, &facts)
-    } else {
-        rolling_window(rules, employee, roster, policy, week, zone)
-    };
-    let (status, reason, streak) = if window.office >= window.required {
-        (Status::Compliant, Reason::MetRequirement, 0)
-    } else {
-        (
-            Status::NonCompliant,
+    let (window, met, below) = match policy.rule {
+        Rule::Weekly => (
+            Window::single(week, &facts, true),
+            None,
             Reason::BelowRequired,
-            streak_before + 1,
-        )
+        ),
+        Rule::RollingAverage { weeks } => (
+            window(rules, employee, roster, policy, week, zone, weeks, true),
+            None,
+            Reason::BelowRequired,
+        ),
+        Rule::MissedWeeks { weeks, max_missed } => (
+            window(rules, employee, roster, policy, week, zone, weeks, true),
+            Some(max_missed),
+            Reason::TooManyMissedWeeks,
+        ),
     };
-    Some(Evaluation {
-        window,
-        ..own(status, reason, streak)
+    let compliant = match met {
+        Some(max_missed) => window.missed.len() as u64 <= u64::from(max_missed),
+        None => window.office >= window.required,
+    };
+    Some(if compliant {
+        own(Status::Compliant, Reason::MetRequirement, 0, window)
+    } else {
+        own(Status::NonCompliant, below, streak_before + 1, window)
     })
 }
 
-/// §4.3 rule 6: the N weeks ending with `week`, each judged under `week`'s policy; weeks that
-/// policy would exempt or not evaluate, and weeks never evaluable, are left out.
-fn rolling_window(
+/// §4.3 rules 6–7: the `n` ISO weeks ending with `week` (without `week` itself unless
+/// `with_last`), each judged under `week`'s policy; weeks that policy would exempt or not
+/// evaluate, and weeks never evaluable, are left out.
+#[allow(clippy::too_many_arguments)]
+fn window(
     rules: &Rules,
     employee: &Employee,
     roster: &Roster,
     policy: &Policy,
     week: Week,
     zone: ZoneContext,
+    n: u32,
+    with_last: bool,
 ) -> Window {
-    let n = policy.rule.window_weeks().max(1) as i32;
-    let mut weeks = Vec::with_capacity(n as usize);
-    let (mut office, mut required) = (0, 0);
-    for k in (0..n).rev() {
+    let n = n.max(1) as i32;
+    let mut out = Window::default();
+    let first = if with_last { 0 } else { 1 };
+    for k in (first..n).rev() {
         let w = week.plus(-k);
         let never_evaluable =
             rules.policy_for(roster.group_rule, w).is_none() || !zone.saw_from_start(w);
@@ -245,19 +324,19 @@ fn rolling_window(
         if f.required == 0 {
             continue;
         }
-        weeks.push(w);
-        office += f.office.count_ones();
-        required += f.required;
+        out.weeks.push(w);
+        out.office += f.office.count_ones();
+        out.required += f.required;
+        if f.missed() {
+            out.missed.push(w);
+        }
     }
-    Window {
-        weeks,
-        office,
-        required,
-    }
+    out
 }
 
 /// The at-risk test of §5 at 00:00 of weekday `day` (Monday = 0) of `week`: `Some` when the
-/// employee can at best just meet the requirement.
+/// employee can at best just meet the requirement (and, under `missed_weeks`, missing the
+/// week would make it non-compliant).
 pub(super) fn at_risk(
     rules: &Rules,
     employee: &Employee,
@@ -267,7 +346,10 @@ pub(super) fn at_risk(
     zone: ZoneContext,
 ) -> Option<AtRisk> {
     let policy = &rules.policies[evaluable_policy(rules, roster, week, zone)?];
-    if policy.rule.window_weeks() > 1 || roster.remote || in_new_hire_grace(policy, roster, week) {
+    if matches!(policy.rule, Rule::RollingAverage { .. })
+        || roster.remote
+        || in_new_hire_grace(policy, roster, week)
+    {
         return None;
     }
     let facts = week_facts(rules, employee, roster, policy, week);
@@ -275,15 +357,30 @@ pub(super) fn at_risk(
         return None;
     }
     let before = (1u8 << day) - 1;
-    let so_far = (facts.office & before).count_ones();
+    let so_far = (facts.office & before | facts.credited & !before).count_ones();
     let last = if policy.count_weekends { 6 } else { 4 };
     let remaining = (day..=last)
-        .filter(|d| facts.exempt & (1 << d) == 0)
+        .filter(|d| (facts.exempt | facts.credited) & (1 << d) == 0)
         .count() as u32;
-    (so_far < facts.required && so_far + remaining <= facts.required).then_some(AtRisk {
+    if so_far >= facts.required || so_far + remaining > facts.required {
+        return None;
+    }
+    let missed_before = match policy.rule {
+        Rule::MissedWeeks { weeks, max_missed } => {
+            let prior = window(rules, employee, roster, policy, week, zone, weeks, false);
+            let missed = prior.missed.len() as u32;
+            if missed < max_missed {
+                return None;
+            }
+            Some((missed, max_missed))
+        }
+        _ => None,
+    };
+    Some(AtRisk {
         so_far,
         remaining,
         required: facts.required,
+        missed_before,
     })
 }
 

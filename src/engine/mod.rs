@@ -10,6 +10,7 @@
 mod emit;
 mod evaluate;
 mod explain;
+mod outages;
 mod rules;
 mod snapshot;
 mod state;
@@ -28,7 +29,7 @@ use crate::domain::{
 use evaluate::ZoneContext;
 pub use rules::Rules;
 pub use snapshot::{SnapshotError, StateRecord};
-use state::{Absence, Employee, EmployeeIndex, Interner, Roster};
+use state::{Absence, Adjustment, Employee, EmployeeIndex, Interner, Roster};
 
 /// Something the engine emits; the shell turns it into a record or a metric.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +141,12 @@ pub const MAX_ABSENCES_PER_EMPLOYEE: usize = 1_000;
 /// At most this many bytes of absence ids and kinds per employee (same reason).
 pub const MAX_ABSENCE_TEXT_BYTES: usize = 256 * 1024;
 
+/// At most this many adjustment records per employee (§1.6); more are dead-lettered
+/// `too_large` (ids are at most 128 bytes, so this bounds the changelog record too).
+pub const MAX_ADJUSTMENTS_PER_EMPLOYEE: usize = 1_000;
+
+pub use outages::MAX_OUTAGES;
+
 /// The interner is never compacted below this size.
 const INTERNER_COMPACT_MIN: usize = 1 << 20;
 
@@ -217,6 +224,7 @@ impl Engine {
             .sum::<usize>()
             + self.index.approx_bytes()
             + self.interner.approx_bytes()
+            + self.rules.outages.approx_bytes()
     }
 
     fn employee_slot(&mut self, id: &str) -> usize {
@@ -339,38 +347,128 @@ impl Engine {
         }
         self.touch(i);
         self.maybe_compact_interner();
-        let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) else {
-            return Ok(());
-        };
-        let Some(closed) = self.closed_through(zone) else {
-            return Ok(());
-        };
-        let oldest_correctable = closed.plus(1 - self.rules.correction_weeks as i32);
-        let from = touched.0.week().max(oldest_correctable);
-        if from <= closed && touched.1.week() >= from {
-            self.reevaluate_from(i, from, out);
-        }
+        self.correct_touched(i, touched.0, touched.1, out);
         Ok(())
     }
 
-    /// Applies a site-outage change (§1.5, v2) to every employee of its site.
+    /// Applies a site-outage change (§1.5, v2): the latest record per outage id is kept,
+    /// and every employee whose home site is the old or the new site has the closed weeks
+    /// of the old and new dates re-evaluated within the correction window (§3.5). Returns a
+    /// `too_large` rejection, changing nothing, when a new id would exceed [`MAX_OUTAGES`].
     pub fn apply_outage(
         &mut self,
         change: OutageChange,
         out: &mut dyn Sink,
     ) -> Result<(), Rejection> {
-        let _ = (change, out);
+        let (old, new) = match change {
+            OutageChange::Upsert(r) => {
+                let outages = &self.rules.outages;
+                if !outages.contains(&r.outage_id) && outages.len() >= MAX_OUTAGES {
+                    return Err(Rejection::new(
+                        DeadLetterReason::TooLarge,
+                        format!(
+                            "{} site outages are held, the limit is {MAX_OUTAGES}",
+                            outages.len()
+                        ),
+                    ));
+                }
+                let outage = outages::Outage {
+                    site: r.site as u16,
+                    start: r.start,
+                    end: r.end,
+                    active: r.active,
+                };
+                let old = self.rules.outages.upsert(&r.outage_id, outage);
+                (old, Some(outage))
+            }
+            OutageChange::Remove { outage_id } => (self.rules.outages.remove(&outage_id), None),
+        };
+        let touched: Vec<outages::Outage> = old.into_iter().chain(new).collect();
+        let mut affected: Vec<(usize, Day, Day)> = Vec::new();
+        for (i, employee) in self.employees.iter().enumerate() {
+            let Some(home) = employee.roster.map(|r| r.home_site) else {
+                continue;
+            };
+            let mut span: Option<(Day, Day)> = None;
+            for o in touched.iter().filter(|o| o.site == home) {
+                span = Some(match span {
+                    Some((a, b)) => (a.min(o.start), b.max(o.end)),
+                    None => (o.start, o.end),
+                });
+            }
+            if let Some((first, last)) = span {
+                affected.push((i, first, last));
+            }
+        }
+        // Deterministic output order: by employee id, like a week close.
+        affected.sort_unstable_by(|a, b| self.employees[a.0].id.cmp(&self.employees[b.0].id));
+        for (i, first, last) in affected {
+            self.correct_touched(i, first, last, out);
+        }
         Ok(())
     }
 
-    /// Applies an attendance adjustment (§1.6, v2).
+    /// Applies an attendance adjustment (§1.6, v2); a later record with the same id for the
+    /// same employee replaces the earlier one. Re-evaluates the closed weeks of its old and
+    /// new dates within the correction window (§3.5). Returns a `too_large` rejection,
+    /// changing nothing, when the employee would hold more than
+    /// [`MAX_ADJUSTMENTS_PER_EMPLOYEE`] adjustments.
     pub fn apply_adjustment(
         &mut self,
         a: AdjustmentRecord,
         out: &mut dyn Sink,
     ) -> Result<(), Rejection> {
-        let _ = (a, out);
+        if let Some(i) = self.index.get(&self.employees, a.employee_id.as_str()) {
+            let held = &self.employees[i as usize].adjustments;
+            if held.len() >= MAX_ADJUSTMENTS_PER_EMPLOYEE
+                && !held.iter().any(|x| *x.id == *a.adjustment_id)
+            {
+                return Err(Rejection::new(
+                    DeadLetterReason::TooLarge,
+                    format!(
+                        "the employee already holds {} adjustments, the limit is \
+                         {MAX_ADJUSTMENTS_PER_EMPLOYEE} per employee",
+                        held.len()
+                    ),
+                ));
+            }
+        }
+        let i = self.employee_slot(a.employee_id.as_str());
+        let record = Adjustment {
+            id: a.adjustment_id.as_str().into(),
+            day: a.date,
+            action: a.action,
+            approved: a.approved,
+        };
+        let employee = &mut self.employees[i];
+        let mut touched = (record.day, record.day);
+        match employee.adjustments.iter_mut().find(|x| x.id == record.id) {
+            Some(old) => {
+                touched = (old.day.min(record.day), old.day.max(record.day));
+                *old = record;
+            }
+            None => employee.adjustments.push(record),
+        }
+        self.touch(i);
+        self.correct_touched(i, touched.0, touched.1, out);
         Ok(())
+    }
+
+    /// After a change to employee `i`'s absences, adjustments or outages dated from `first`
+    /// to `last`: re-evaluates from the oldest touched closed week that can still be
+    /// corrected (§3.5); older weeks keep their decisions (the change is stored).
+    fn correct_touched(&mut self, i: usize, first: Day, last: Day, out: &mut dyn Sink) {
+        let Some(zone) = self.employees[i].roster.as_ref().map(|r| r.zone) else {
+            return;
+        };
+        let Some(closed) = self.closed_through(zone) else {
+            return;
+        };
+        let oldest_correctable = closed.plus(1 - self.rules.correction_weeks as i32);
+        let from = first.week().max(oldest_correctable);
+        if from <= closed && last.week() >= from {
+            self.reevaluate_from(i, from, out);
+        }
     }
 
     fn check_absence_budget(&self, i: usize, a: &AbsenceRecord) -> Result<(), Rejection> {
@@ -481,12 +579,16 @@ impl Engine {
                 ));
             }
         }
-        let new_day = badge.direction == Direction::In && self.employees[i].add_office_day(day);
-        if new_day {
+        let is_in = badge.direction == Direction::In;
+        let new_day = is_in && self.employees[i].add_office_day(day);
+        // §3.7: whole seconds; the evidence is kept only when some policy needs it (§8).
+        let new_presence = self.rules.track_presence
+            && self.employees[i].record_presence(day, badge.timestamp.unix_seconds(), is_in);
+        if new_day || new_presence {
             self.touch(i);
-        }
-        if effect == BadgeEffect::Correction && new_day {
-            self.reevaluate_from(i, week, out);
+            if effect == BadgeEffect::Correction {
+                self.reevaluate_from(i, week, out);
+            }
         }
         if self.first_badge.is_none() {
             self.first_badge = Some(badge.timestamp);
@@ -600,13 +702,19 @@ impl Engine {
             }
             let monday = horizon.monday();
             let stale = employee.office.first().is_some_and(|(w, _)| *w < horizon)
-                || employee.absences.iter().any(|a| a.end < monday);
+                || employee.absences.iter().any(|a| a.end < monday)
+                || employee.adjustments.iter().any(|a| a.day < monday)
+                || employee.presence.first().is_some_and(|p| p.day < monday);
             if !stale {
                 continue;
             }
             let employee = &mut self.employees[i];
             employee.forget_before(horizon);
-            if employee.office.is_empty() && employee.absences.is_empty() {
+            if employee.office.is_empty()
+                && employee.absences.is_empty()
+                && employee.adjustments.is_empty()
+                && employee.presence.is_empty()
+            {
                 let id = employee.id.clone();
                 if let Some(slot) = self.index.remove(&self.employees, &id) {
                     self.release_slot(slot as usize);
@@ -830,3 +938,5 @@ mod bounds;
 mod properties;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_v2;

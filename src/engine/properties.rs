@@ -27,14 +27,34 @@ fn at(offset: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn company() -> Company {
-    company_with(false)
+fn company(presence: bool) -> Company {
+    company_with(false, presence)
+}
+
+/// The test configuration; with `presence`, every policy has `min_presence = "2h"` (§3.7),
+/// and the weekend policy ignores unverified days.
+fn config(presence: bool) -> crate::config::Config {
+    let mut config = crate::engine::tests::load_config(
+        crate::engine::tests::SITES,
+        crate::engine::tests::HOLIDAYS,
+        crate::engine::tests::POLICIES,
+        "",
+    );
+    if presence {
+        for p in &mut config.policies {
+            p.min_presence = Some(std::time::Duration::from_secs(2 * 3600));
+            if p.count_weekends {
+                p.unverified_presence = crate::config::UnverifiedPresence::Ignore;
+            }
+        }
+    }
+    config
 }
 
 /// The test company; with `track`, every state change from the first roster record on is
 /// recorded for the changelog (as the live service does from its start).
-fn company_with(track: bool) -> Company {
-    let mut c = Company::new();
+fn company_with(track: bool, presence: bool) -> Company {
+    let mut c = Company::with_config(&config(presence));
     if track {
         c.processor.track_changes();
     }
@@ -46,8 +66,8 @@ fn company_with(track: bool) -> Company {
     c
 }
 
-fn run(badges: &[(usize, usize, i64, bool)]) -> Company {
-    let mut c = company();
+fn run(badges: &[(usize, usize, i64, bool)], presence: bool) -> Company {
+    let mut c = company(presence);
     for &(e, s, offset, inward) in badges {
         let direction = if inward { "in" } else { "out" };
         c.badge_dir(EMPLOYEES[e], SITES[s], &at(offset), direction);
@@ -71,6 +91,7 @@ proptest! {
     fn reordering_badges_of_an_open_week_changes_no_decision(
         badges in proptest::collection::vec(badge_strategy(), 0..30),
         seed in any::<u64>(),
+        presence in any::<bool>(),
     ) {
         let mut shuffled = badges.clone();
         // A deterministic permutation from the seed.
@@ -80,30 +101,45 @@ proptest! {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             shuffled.swap(i, (s >> 33) as usize % (i + 1));
         }
-        prop_assert_eq!(decisions(&run(&badges)), decisions(&run(&shuffled)));
+        // In and out badges alike: presence keeps the first in and latest out (§3.7).
+        prop_assert_eq!(
+            decisions(&run(&badges, presence)),
+            decisions(&run(&shuffled, presence))
+        );
     }
 
     #[test]
     fn a_duplicate_badge_changes_nothing(
         badges in proptest::collection::vec(badge_strategy(), 1..30),
         pick in any::<prop::sample::Index>(),
+        presence in any::<bool>(),
     ) {
         let mut doubled = badges.clone();
         let i = pick.index(badges.len());
         doubled.insert(i + 1, badges[i]);
-        let a = run(&badges).out;
-        let b = run(&doubled).out;
+        let a = run(&badges, presence).out;
+        let b = run(&doubled, presence).out;
         prop_assert_eq!(a, b);
     }
 
     #[test]
     fn every_output_is_a_well_formed_decision_stream(
         badges in proptest::collection::vec(badge_strategy(), 0..30),
+        presence in any::<bool>(),
     ) {
-        let c = run(&badges);
+        let c = run(&badges, presence);
         for o in &c.out {
             if let Output::Decision(d) = o {
                 prop_assert!(d.office_days.len() <= 7);
+                // A short or unverified day is a badged day; short days never count.
+                for day in &d.short_days {
+                    prop_assert!(!d.office_days.contains(day));
+                    prop_assert!(!d.unverified_days.contains(day));
+                }
+                if !presence {
+                    prop_assert!(d.short_days.is_empty() && d.unverified_days.is_empty());
+                }
+                prop_assert!(d.window.missed_weeks as usize <= d.window.weeks.len());
                 prop_assert_eq!(d.correction, d.revision > 0);
                 prop_assert!(!d.explanation.contains('\n'));
             }
@@ -112,14 +148,11 @@ proptest! {
 }
 
 /// Restores a fresh engine from `records` (as a compacted changelog would hold them).
-fn restored(records: &[crate::engine::snapshot::StateRecord]) -> crate::engine::Engine {
-    let config = crate::engine::tests::load_config(
-        crate::engine::tests::SITES,
-        crate::engine::tests::HOLIDAYS,
-        crate::engine::tests::POLICIES,
-        "",
-    );
-    let mut engine = crate::engine::Engine::new(&config);
+fn restored(
+    records: &[crate::engine::snapshot::StateRecord],
+    presence: bool,
+) -> crate::engine::Engine {
+    let mut engine = crate::engine::Engine::new(&config(presence));
     for r in records {
         engine
             .restore(&r.key, r.value.as_deref())
@@ -137,8 +170,10 @@ proptest! {
         before in proptest::collection::vec(badge_strategy(), 0..20),
         after in proptest::collection::vec(badge_strategy(), 0..20),
         close_before_restore in any::<bool>(),
+        presence in any::<bool>(),
     ) {
-        let mut c = company_with(true);
+        // With presence, the restore happens mid-week with first-in/latest-out evidence held.
+        let mut c = company_with(true, presence);
         let mut changelog = c.processor.take_changes();
         for &(e, s, offset, inward) in &before {
             c.badge_dir(EMPLOYEES[e], SITES[s], &at(offset), if inward { "in" } else { "out" });
@@ -148,7 +183,7 @@ proptest! {
             c.advance("2026-05-19T08:00:00Z");
             changelog.extend(c.processor.take_changes());
         }
-        let mut twin = Company::with_engine(restored(&changelog));
+        let mut twin = Company::with_engine(restored(&changelog, presence));
         c.out.clear();
         for &(e, s, offset, inward) in &after {
             let direction = if inward { "in" } else { "out" };

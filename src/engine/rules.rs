@@ -10,6 +10,8 @@ use rustc_hash::FxHashMap;
 use crate::config::{Config, Policy};
 use crate::domain::{Day, Week};
 
+use super::outages::Outages;
+
 /// A configured site.
 #[derive(Debug, Clone)]
 pub struct SiteRule {
@@ -46,6 +48,11 @@ pub struct Rules {
     /// How many weeks before the latest closed one are kept (§8): longest rolling window
     /// plus `correction_weeks`.
     pub retention_weeks: u32,
+    /// Whether some policy has `min_presence`, so presence evidence is kept (§3.7, §8).
+    pub track_presence: bool,
+    /// The site outages in force (§1.5): input, not configuration, but like configuration
+    /// they hold for every employee of a site, so they live beside the holidays.
+    pub(super) outages: Outages,
 }
 
 impl Rules {
@@ -125,6 +132,8 @@ impl Rules {
             max_future_skew: time.max_future_skew,
             correction_weeks: time.correction_weeks,
             retention_weeks: longest + time.correction_weeks,
+            track_presence: config.policies.iter().any(|p| p.min_presence.is_some()),
+            outages: Outages::default(),
         }
     }
 
@@ -141,6 +150,11 @@ impl Rules {
     /// the hot path never hashes group names.
     pub fn group_index(&self, group: &str) -> Option<u16> {
         self.group_index.get(group).copied()
+    }
+
+    /// Weekdays of `week` inside an active outage of `site`, as bits (Monday = bit 0).
+    pub(super) fn outage_bits(&self, site: u16, week: Week) -> u8 {
+        self.outages.bits(site, week)
     }
 
     /// Holiday weekdays of `region` in `week`, as bits (Monday = bit 0).

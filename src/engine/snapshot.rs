@@ -12,16 +12,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Day, EmployeeId, Status, Timestamp, Week};
+use crate::domain::{AdjustmentAction, Day, EmployeeId, Status, Timestamp, Week};
 
-use super::state::{Absence, DecisionRecord, Roster};
+use super::state::{Absence, Adjustment, DecisionRecord, Presence, Roster};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
 pub(super) const META_KEY: &str = "#meta";
 
-/// Format version byte leading every value.
-const FORMAT_VERSION: u8 = 1;
+/// Format version byte leading every value written. Version 2 (SPEC v2) adds adjustments
+/// and presence evidence to the employee record; version 1 records are still read (their
+/// employees have neither), so a changelog written before the upgrade restores.
+const FORMAT_VERSION: u8 = 2;
 
 /// A changelog record produced by [`Engine::take_changes`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +80,15 @@ struct DecisionSnapshot {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+struct AdjustmentSnapshot {
+    id: String,
+    day: i32,
+    /// 0 = credit_office_day, 1 = excuse_day.
+    action: u8,
+    approved: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct EmployeeSnapshot {
     roster: Option<RosterSnapshot>,
     office: Vec<(i32, u8)>,
@@ -87,6 +98,66 @@ struct EmployeeSnapshot {
     current: Option<u8>,
     last_closed: Option<i32>,
     at_risk_week: Option<i32>,
+    adjustments: Vec<AdjustmentSnapshot>,
+    /// (day, first `in`, latest `out`), Unix seconds, sorted by day.
+    presence: Vec<(i32, Option<i64>, Option<i64>)>,
+}
+
+/// The employee record of format version 1 (before SPEC v2).
+#[derive(Debug, Deserialize)]
+struct EmployeeSnapshotV1 {
+    roster: Option<RosterSnapshot>,
+    office: Vec<(i32, u8)>,
+    absences: Vec<AbsenceSnapshot>,
+    decisions: Vec<DecisionSnapshot>,
+    carried_streak: u32,
+    current: Option<u8>,
+    last_closed: Option<i32>,
+    at_risk_week: Option<i32>,
+}
+
+impl From<EmployeeSnapshotV1> for EmployeeSnapshot {
+    fn from(v1: EmployeeSnapshotV1) -> Self {
+        Self {
+            roster: v1.roster,
+            office: v1.office,
+            absences: v1.absences,
+            decisions: v1.decisions,
+            carried_streak: v1.carried_streak,
+            current: v1.current,
+            last_closed: v1.last_closed,
+            at_risk_week: v1.at_risk_week,
+            adjustments: Vec::new(),
+            presence: Vec::new(),
+        }
+    }
+}
+
+/// An employee record of either format version.
+fn decode_employee(bytes: &[u8]) -> Result<EmployeeSnapshot, SnapshotError> {
+    match bytes.first() {
+        Some(1) => postcard::from_bytes::<EmployeeSnapshotV1>(&bytes[1..])
+            .map(EmployeeSnapshot::from)
+            .map_err(|e| SnapshotError::Corrupt(e.to_string())),
+        _ => decode(bytes),
+    }
+}
+
+fn action_code(a: AdjustmentAction) -> u8 {
+    match a {
+        AdjustmentAction::CreditOfficeDay => 0,
+        AdjustmentAction::ExcuseDay => 1,
+    }
+}
+
+fn action_of(code: u8) -> Result<AdjustmentAction, SnapshotError> {
+    match code {
+        0 => Ok(AdjustmentAction::CreditOfficeDay),
+        1 => Ok(AdjustmentAction::ExcuseDay),
+        other => Err(SnapshotError::Corrupt(format!(
+            "adjustment action code {other}"
+        ))),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,7 +194,8 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SnapshotError> {
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => {
+        // The engine record's layout is the same in versions 1 and 2.
+        Some((&(1 | FORMAT_VERSION), rest)) => {
             postcard::from_bytes(rest).map_err(|e| SnapshotError::Corrupt(e.to_string()))
         }
         Some((&v, _)) => Err(SnapshotError::Version(v)),
@@ -290,6 +362,21 @@ impl Engine {
             current: employee.current.map(status_code),
             last_closed: employee.last_closed.map(|w| w.0),
             at_risk_week: employee.at_risk_week.map(|w| w.0),
+            adjustments: employee
+                .adjustments
+                .iter()
+                .map(|a| AdjustmentSnapshot {
+                    id: a.id.to_string(),
+                    day: a.day.0,
+                    action: action_code(a.action),
+                    approved: a.approved,
+                })
+                .collect(),
+            presence: employee
+                .presence
+                .iter()
+                .map(|p| (p.day.0, p.first_in, p.latest_out))
+                .collect(),
         };
         encode(&snapshot)
     }
@@ -339,7 +426,7 @@ impl Engine {
                     .collect::<String>()
             )));
         }
-        let snap: EmployeeSnapshot = decode(bytes)?;
+        let snap = decode_employee(bytes)?;
         // Everything is checked before the first symbol is interned or the slot is taken.
         let mut office = Vec::with_capacity(snap.office.len());
         for &(w, bits) in &snap.office {
@@ -358,6 +445,35 @@ impl Engine {
                 )));
             }
             absence_days.push((start, end));
+        }
+        let mut adjustments = Vec::with_capacity(snap.adjustments.len());
+        for a in &snap.adjustments {
+            adjustments.push(Adjustment {
+                id: a.id.as_str().into(),
+                day: day(a.day, "adjustment date")?,
+                action: action_of(a.action)?,
+                approved: a.approved,
+            });
+        }
+        let mut presence = Vec::with_capacity(snap.presence.len());
+        for &(d, first_in, latest_out) in &snap.presence {
+            let in_range =
+                |t: Option<i64>| t.is_none_or(|t| (FIRST_INSTANT..=LAST_INSTANT).contains(&t));
+            if !in_range(first_in) || !in_range(latest_out) {
+                return Err(SnapshotError::Corrupt(format!(
+                    "presence instant of day {d} is outside years 0000 to 9999"
+                )));
+            }
+            presence.push(Presence {
+                day: day(d, "presence date")?,
+                first_in,
+                latest_out,
+            });
+        }
+        if presence.windows(2).any(|w| w[0].day >= w[1].day) {
+            return Err(SnapshotError::Corrupt(
+                "presence days are not sorted".into(),
+            ));
         }
         let mut decisions = Vec::with_capacity(snap.decisions.len());
         for d in &snap.decisions {
@@ -430,6 +546,8 @@ impl Engine {
         employee.roster = roster;
         employee.office = office;
         employee.absences = absences;
+        employee.adjustments = adjustments;
+        employee.presence = presence;
         employee.decisions = decisions;
         employee.carried_streak = snap.carried_streak;
         employee.current = current;
@@ -533,9 +651,67 @@ mod tests {
             current: None,
             last_closed: None,
             at_risk_week: None,
+            adjustments: Vec::new(),
+            presence: Vec::new(),
         };
         edit(&mut snapshot);
         encode(&snapshot)
+    }
+
+    #[test]
+    fn version_1_employee_records_restore_without_adjustments_or_presence() {
+        #[derive(Serialize)]
+        struct V1 {
+            roster: Option<RosterSnapshot>,
+            office: Vec<(i32, u8)>,
+            absences: Vec<AbsenceSnapshot>,
+            decisions: Vec<DecisionSnapshot>,
+            carried_streak: u32,
+            current: Option<u8>,
+            last_closed: Option<i32>,
+            at_risk_week: Option<i32>,
+        }
+        let mut bytes = vec![1u8];
+        bytes.extend(
+            postcard::to_allocvec(&V1 {
+                roster: None,
+                office: vec![(2_940, 0b101)],
+                absences: Vec::new(),
+                decisions: Vec::new(),
+                carried_streak: 3,
+                current: None,
+                last_closed: None,
+                at_risk_week: None,
+            })
+            .expect("encodes"),
+        );
+        let mut e = engine();
+        assert_eq!(e.restore("e-1", Some(&bytes)), Ok(()));
+        let i = e.index.get(&e.employees, "e-1").expect("restored");
+        let employee = &e.employees[i as usize];
+        assert_eq!(employee.office, vec![(Week(2_940), 0b101)]);
+        assert_eq!(employee.carried_streak, 3);
+        assert!(employee.adjustments.is_empty() && employee.presence.is_empty());
+    }
+
+    #[test]
+    fn unsorted_presence_or_unknown_adjustment_actions_are_corrupt() {
+        let mut e = engine();
+        let unsorted =
+            employee(|s| s.presence = vec![(20_580, Some(1), None), (20_579, None, None)]);
+        assert!(is_corrupt(e.restore("e-1", Some(&unsorted))));
+        let action = employee(|s| {
+            s.adjustments = vec![AdjustmentSnapshot {
+                id: "adj-1".into(),
+                day: 20_580,
+                action: 7,
+                approved: true,
+            }]
+        });
+        assert!(is_corrupt(e.restore("e-1", Some(&action))));
+        let far = employee(|s| s.presence = vec![(20_580, Some(i64::MAX), None)]);
+        assert!(is_corrupt(e.restore("e-1", Some(&far))));
+        assert_eq!(e.employees_tracked(), 0);
     }
 
     fn is_corrupt(result: Result<(), SnapshotError>) -> bool {

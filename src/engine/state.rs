@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::domain::{Day, Status, Week};
+use crate::domain::{AdjustmentAction, Day, Status, Week};
 
 /// An interned string (manager, VP, org, policy group, absence kind).
 pub(super) type Sym = u32;
@@ -130,6 +130,43 @@ pub(super) struct Absence {
     pub(super) approved: bool,
 }
 
+/// An attendance adjustment as stored (§1.6): no reason, requester or approver — the engine
+/// needs none of them and §8 keeps the reason out of state it does not need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Adjustment {
+    /// Its id (unique per employee).
+    pub(super) id: Box<str>,
+    /// The local date it concerns.
+    pub(super) day: Day,
+    /// Credit or excuse.
+    pub(super) action: AdjustmentAction,
+    /// Approved (true) or cancelled.
+    pub(super) approved: bool,
+}
+
+/// Presence evidence of one local date (§3.7): the first `in` and the latest `out` instant
+/// (whole Unix seconds) whose site-local date it is. Only kept when a policy has
+/// `min_presence`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Presence {
+    /// The local date.
+    pub(super) day: Day,
+    /// Earliest `in`, if any.
+    pub(super) first_in: Option<i64>,
+    /// Latest `out`, if any (whether or not it is after `first_in`).
+    pub(super) latest_out: Option<i64>,
+}
+
+impl Presence {
+    /// `last_out(D) − first_in(D)` in seconds when `last_out(D)` exists (§3.7).
+    pub(super) fn span(&self) -> Option<i64> {
+        match (self.first_in, self.latest_out) {
+            (Some(i), Some(o)) if o > i => Some(o - i),
+            _ => None,
+        }
+    }
+}
+
 /// What is remembered of one emitted decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct DecisionRecord {
@@ -158,6 +195,11 @@ pub(super) struct Employee {
     pub(super) office: Vec<(Week, u8)>,
     /// Absences, in arrival order.
     pub(super) absences: Vec<Absence>,
+    /// Adjustments (§1.6), in arrival order.
+    pub(super) adjustments: Vec<Adjustment>,
+    /// Presence evidence per local date, sorted by date (§3.7; empty unless a policy has
+    /// `min_presence`).
+    pub(super) presence: Vec<Presence>,
     /// Decisions of closed weeks still within retention, sorted by week.
     pub(super) decisions: Vec<DecisionRecord>,
     /// Streak of the latest decision already forgotten.
@@ -204,6 +246,72 @@ impl Employee {
                 true
             }
         }
+    }
+
+    /// Records a badge's instant (whole seconds) as presence evidence of its site-local
+    /// `day`; returns whether the evidence changed.
+    pub(super) fn record_presence(&mut self, day: Day, secs: i64, is_in: bool) -> bool {
+        let i = match self.presence.binary_search_by_key(&day, |p| p.day) {
+            Ok(i) => i,
+            Err(i) => {
+                self.presence.insert(
+                    i,
+                    Presence {
+                        day,
+                        first_in: None,
+                        latest_out: None,
+                    },
+                );
+                i
+            }
+        };
+        let p = &mut self.presence[i];
+        let slot = if is_in {
+            &mut p.first_in
+        } else {
+            &mut p.latest_out
+        };
+        let better = match *slot {
+            None => true,
+            Some(old) if is_in => secs < old,
+            Some(old) => secs > old,
+        };
+        if better {
+            *slot = Some(secs);
+        }
+        better
+    }
+
+    /// The presence evidence of `day`, if any.
+    pub(super) fn presence_on(&self, day: Day) -> Option<&Presence> {
+        self.presence
+            .binary_search_by_key(&day, |p| p.day)
+            .ok()
+            .map(|i| &self.presence[i])
+    }
+
+    /// Day bits (Monday = bit 0, all seven days) of `week` named by approved adjustments
+    /// with `action`.
+    pub(super) fn adjustment_bits(&self, week: Week, action: AdjustmentAction) -> u8 {
+        let monday = week.monday();
+        self.adjustments
+            .iter()
+            .filter(|a| a.approved && a.action == action)
+            .filter(|a| a.day >= monday && a.day <= week.sunday())
+            .fold(0, |bits, a| bits | 1 << (a.day.0 - monday.0))
+    }
+
+    /// Ids of the approved adjustments dated in `week`, in byte order (§6 `adjustments`).
+    pub(super) fn adjustment_ids(&self, week: Week) -> Vec<Box<str>> {
+        let (monday, sunday) = (week.monday(), week.sunday());
+        let mut ids: Vec<Box<str>> = self
+            .adjustments
+            .iter()
+            .filter(|a| a.approved && a.day >= monday && a.day <= sunday)
+            .map(|a| a.id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Approved-absence weekday bits of `week` (Monday = bit 0, weekdays only).
@@ -255,6 +363,12 @@ impl Employee {
         }
         let monday = horizon.monday();
         self.absences.retain(|a| a.end >= monday);
+        self.adjustments.retain(|a| a.day >= monday);
+        let n = self.presence.partition_point(|p| p.day < monday);
+        self.presence.drain(..n);
+        if self.presence.capacity() > self.presence.len() + 16 {
+            self.presence.shrink_to(self.presence.len() + 8);
+        }
     }
 
     /// Approximate heap and inline bytes held by this employee.
@@ -268,6 +382,12 @@ impl Employee {
                 .iter()
                 .map(|a| std::mem::size_of::<Absence>() + a.id.len())
                 .sum::<usize>()
+            + self
+                .adjustments
+                .iter()
+                .map(|a| std::mem::size_of::<Adjustment>() + a.id.len())
+                .sum::<usize>()
+            + self.presence.capacity() * std::mem::size_of::<Presence>()
     }
 }
 
