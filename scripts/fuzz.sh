@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-ALL_TARGETS="badge roster absence timestamp config changelog"
+ALL_TARGETS="badge roster absence outage adjustment timestamp config changelog"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 NIGHTLY=${FUZZ_TOOLCHAIN:-nightly}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
@@ -28,7 +28,7 @@ say() { printf '\n==> fuzz: %s\n' "$*"; }
 
 dict_of() {
   case "$1" in
-    badge | roster | absence | changelog) echo dicts/json.dict ;;
+    badge | roster | absence | outage | adjustment | changelog) echo dicts/json.dict ;;
     timestamp) echo dicts/timestamp.dict ;;
     config) echo dicts/toml.dict ;;
   esac

@@ -56,6 +56,12 @@ pub struct ReplayArgs {
     /// Absence records, applied after the roster.
     #[arg(long, value_name = "FILE")]
     pub absences: Option<PathBuf>,
+    /// Site-outage records (SPEC §1.5), applied after the absences.
+    #[arg(long, value_name = "FILE")]
+    pub outages: Option<PathBuf>,
+    /// Attendance adjustments (SPEC §1.6), applied after the outages, before the badges.
+    #[arg(long, value_name = "FILE")]
+    pub adjustments: Option<PathBuf>,
     /// Processing clock (RFC 3339); at end of input the watermark advances to it.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,

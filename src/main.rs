@@ -74,6 +74,8 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         badges: args.badges,
         roster: args.roster,
         absences: args.absences,
+        outages: args.outages,
+        adjustments: args.adjustments,
         advance_to,
         clock,
         out: args.out,
@@ -85,11 +87,13 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let replay::InputLines {
         roster,
         absences,
+        outages,
+        adjustments,
         badges,
     } = summary.lines;
     eprintln!(
-        "replayed {badges} badges, {roster} roster and {absences} absence records in {secs:.2}s \
-         ({:.0} badges/s)",
+        "replayed {badges} badges, {roster} roster, {absences} absence, {outages} outage and \
+         {adjustments} adjustment records in {secs:.2}s ({:.0} badges/s)",
         badges as f64 / secs.max(1e-9)
     );
     eprintln!(

@@ -1,5 +1,5 @@
-//! The batch shell (§7): roster, absences, then badges from JSONL files through the same
-//! [`Processor`] as live mode, outputs to four JSONL files.
+//! The batch shell (§7): roster, absences, site outages, adjustments, then badges from JSONL
+//! files through the same [`Processor`] as live mode, outputs to four JSONL files.
 //!
 //! Streams its input line by line and is deterministic: the same input gives byte-identical
 //! files. Memory is bounded by the engine state, not by the input: a line longer than
@@ -35,6 +35,10 @@ pub struct ReplayInput {
     pub roster: Option<PathBuf>,
     /// Absence records, applied after the roster.
     pub absences: Option<PathBuf>,
+    /// Site-outage records (v2), applied after the absences.
+    pub outages: Option<PathBuf>,
+    /// Attendance adjustments (v2), applied after the outages and before the badges.
+    pub adjustments: Option<PathBuf>,
     /// `--now`: advance the watermark here at the end of input.
     pub advance_to: Option<Timestamp>,
     /// The processing clock for `future_timestamp` (`--now`, or the wall clock read by the CLI).
@@ -52,6 +56,10 @@ pub struct InputLines {
     pub roster: u64,
     /// Absence records.
     pub absences: u64,
+    /// Site-outage records.
+    pub outages: u64,
+    /// Attendance adjustments.
+    pub adjustments: u64,
     /// Badge events.
     pub badges: u64,
 }
@@ -59,7 +67,7 @@ pub struct InputLines {
 impl InputLines {
     /// Lines of every file.
     pub fn total(&self) -> u64 {
-        self.roster + self.absences + self.badges
+        self.roster + self.absences + self.outages + self.adjustments + self.badges
     }
 }
 
@@ -183,6 +191,8 @@ pub const OUTPUT_FILES: [&str; 4] = [
 enum Kind {
     Roster,
     Absences,
+    Outages,
+    Adjustments,
     Badges,
 }
 
@@ -191,12 +201,15 @@ enum Kind {
 /// Opens every input and checks `--out` first; writes temporaries and renames them over the
 /// outputs only when everything succeeded. On error `--out` is left as it was.
 pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, ReplayError> {
-    let mut opened: Vec<(OpenedInput, Kind)> = Vec::with_capacity(3);
+    // §7's order of application.
     let files = [
         (input.roster.as_ref(), Kind::Roster),
         (input.absences.as_ref(), Kind::Absences),
+        (input.outages.as_ref(), Kind::Outages),
+        (input.adjustments.as_ref(), Kind::Adjustments),
         (Some(&input.badges), Kind::Badges),
     ];
+    let mut opened: Vec<(OpenedInput, Kind)> = Vec::with_capacity(files.len());
     for (path, kind) in files {
         if let Some(path) = path {
             opened.push((open_input(path)?, kind));
@@ -291,6 +304,8 @@ impl FileRun<'_> {
             match self.kind {
                 Kind::Roster => summary.lines.roster += 1,
                 Kind::Absences => summary.lines.absences += 1,
+                Kind::Outages => summary.lines.outages += 1,
+                Kind::Adjustments => summary.lines.adjustments += 1,
                 Kind::Badges => summary.lines.badges += 1,
             }
             let source = Source::File {
@@ -301,6 +316,9 @@ impl FileRun<'_> {
                 Line::Whole(bytes) => match self.kind {
                     Kind::Roster => processor.roster(None, Some(bytes), source, writers),
                     Kind::Absences => processor.absence(bytes, source, writers),
+                    // A file line has no key, so no tombstone: `null` is malformed_json.
+                    Kind::Outages => processor.outage(None, Some(bytes), source, writers),
+                    Kind::Adjustments => processor.adjustment(bytes, source, writers),
                     Kind::Badges => processor.badge(bytes, source, self.clock, writers),
                 },
                 // Over the limit whatever the kind: too_large comes first in §2's precedence.

@@ -1,5 +1,6 @@
-//! Decoding and validation of the three input topics (§1, §2): raw bytes in, a validated
-//! domain record or a [`Rejection`] with its dead-letter reason out.
+//! Decoding and validation of the input topics (§1, §2): raw bytes in, a validated domain
+//! record or a [`Rejection`] with its dead-letter reason out. The v2 topics (site outages,
+//! adjustments) are decoded in the `v2` submodule with the helpers defined here.
 //!
 //! Parse, don't validate: the engine only ever sees records built here. The reasons follow
 //! §2's precedence: too_large, malformed_json, missing_field, invalid_field, unknown_site,
@@ -9,11 +10,15 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
+mod v2;
+
+pub use v2::{MAX_OUTAGE_DAYS, MAX_REASON_BYTES};
+
 use super::json::{read_object, FieldValue};
 use crate::domain::time::{parse_date, parse_timestamp};
 use crate::domain::{
-    AbsenceRecord, AdjustmentRecord, Badge, DeadLetterReason, Direction, EmployeeId, OutageRecord,
-    Rejection, RosterRecord, Timestamp,
+    AbsenceRecord, Badge, DeadLetterReason, Direction, EmployeeId, Rejection, RosterRecord,
+    Timestamp,
 };
 
 /// The largest message accepted: 64 KiB.
@@ -210,24 +215,6 @@ impl Validator {
             kind,
             approved,
         })
-    }
-
-    /// Decodes a site-outage record (§1.5, v2).
-    pub fn decode_outage(&self, bytes: &[u8]) -> Result<OutageRecord, Rejection> {
-        let _ = bytes;
-        Err(Rejection::new(
-            DeadLetterReason::InvalidField,
-            "site outages are not decoded yet",
-        ))
-    }
-
-    /// Decodes an attendance adjustment (§1.6, v2).
-    pub fn decode_adjustment(&self, bytes: &[u8]) -> Result<AdjustmentRecord, Rejection> {
-        let _ = bytes;
-        Err(Rejection::new(
-            DeadLetterReason::InvalidField,
-            "adjustments are not decoded yet",
-        ))
     }
 }
 

@@ -11,8 +11,9 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Replays the scenario in `dir` (config/, roster.jsonl, absences.jsonl, badges.jsonl and a
-/// `now` file) into `out`.
+/// Replays the scenario in `dir` (config/, roster.jsonl, absences.jsonl, outages.jsonl,
+/// adjustments.jsonl, badges.jsonl and a `now` file; all but config/ and badges optional)
+/// into `out`.
 pub(crate) fn replay_dir(dir: &Path, out: &Path) -> ReplaySummary {
     let config = match Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new()) {
         Ok(loaded) => loaded.config,
@@ -26,6 +27,8 @@ pub(crate) fn replay_dir(dir: &Path, out: &Path) -> ReplaySummary {
         badges: dir.join("badges.jsonl"),
         roster: optional("roster.jsonl"),
         absences: optional("absences.jsonl"),
+        outages: optional("outages.jsonl"),
+        adjustments: optional("adjustments.jsonl"),
         advance_to: now,
         clock: now.unwrap_or_else(|| parse_timestamp("2030-01-01T00:00:00Z").expect("clock")),
         out: out.to_owned(),

@@ -5,5 +5,7 @@ mod config_ranges;
 mod floods;
 mod generated;
 mod helpers;
+mod input_schemas;
 mod replay_golden;
+mod replay_inputs;
 mod replay_safety;

@@ -687,25 +687,21 @@ impl Company {
         let loaded = Config::load_with_env(&self.config_dir(), Vec::new()).expect("config");
         let mut outputs = Outputs::default();
         let outages = self.dir.path().join("outages.jsonl");
+        let present = |f: PathBuf| f.exists().then_some(f);
         for p in 0..self.partitions {
             let out = self.dir.path().join(format!("replay-p{p}"));
-            let adjustments = self.part(p, "adjustments.jsonl");
-            let has = |f: &Path| std::fs::metadata(f).is_ok_and(|m| m.len() > 0);
-            if has(&outages) || has(&adjustments) {
-                // v2 inputs: through the binary's `replay --outages --adjustments`.
-                replay_v2(self, p, &outages, &adjustments, now, &out);
-            } else {
-                let input = ReplayInput {
+            let input = ReplayInput {
                 badges: self.part(p, "badges.jsonl"),
                 roster: Some(self.part(p, "roster.jsonl")),
-                    absences: Some(self.part(p, "absences.jsonl")),
-                    advance_to: now,
-                    clock: now.unwrap_or_else(|| Timestamp::from_chrono(Utc::now())),
-                    out: out.clone(),
-                    progress: false,
-                };
-                replay::replay(&loaded.config, &input).expect("replay");
-            }
+                absences: Some(self.part(p, "absences.jsonl")),
+                outages: present(outages.clone()),
+                adjustments: present(self.part(p, "adjustments.jsonl")),
+                advance_to: now,
+                clock: now.unwrap_or_else(|| Timestamp::from_chrono(Utc::now())),
+                out: out.clone(),
+                progress: false,
+            };
+            replay::replay(&loaded.config, &input).expect("replay");
             let read = |name: &str| -> Vec<String> {
                 std::fs::read_to_string(out.join(name))
                     .expect("replay output")
@@ -726,44 +722,6 @@ impl Company {
         outputs.sort();
         outputs
     }
-}
-
-/// `replay` of partition `p` with the v2 inputs, run by the service binary (the library's
-/// `ReplayInput` gains them with the v2 wire work).
-fn replay_v2(
-    company: &Company,
-    p: i32,
-    outages: &Path,
-    adjustments: &Path,
-    now: Option<Timestamp>,
-    out: &Path,
-) {
-    let mut command = Command::new(Service::binary());
-    command
-        .arg("replay")
-        .arg("--config")
-        .arg(company.config_dir())
-        .arg("--badges")
-        .arg(company.part(p, "badges.jsonl"))
-        .arg("--roster")
-        .arg(company.part(p, "roster.jsonl"))
-        .arg("--absences")
-        .arg(company.part(p, "absences.jsonl"));
-    if outages.exists() {
-        command.arg("--outages").arg(outages);
-    }
-    if adjustments.exists() {
-        command.arg("--adjustments").arg(adjustments);
-    }
-    if let Some(now) = now {
-        command.arg("--now").arg(now.to_rfc3339());
-    }
-    let output = command.arg("--out").arg(out).output().expect("run replay");
-    assert!(
-        output.status.success(),
-        "replay --outages/--adjustments failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// A dead letter without its `source` (Kafka coordinates live, file and line in replay),

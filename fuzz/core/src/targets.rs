@@ -11,7 +11,7 @@ use crate::domain::{DeadLetterReason, Rejection, Timestamp};
 use crate::engine::{Engine, Output};
 use crate::fixture::{self, check_detail, check_outputs};
 use crate::processor::{Outcome, Processor};
-use crate::wire::input::{Validator, MAX_MESSAGE_BYTES};
+use crate::wire::input::{Validator, MAX_MESSAGE_BYTES, MAX_OUTAGE_DAYS};
 
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
@@ -115,6 +115,77 @@ pub fn absence(data: &[u8]) {
     let mut out = Vec::new();
     processor.absence(data, fixture::source(), &mut out);
     check_outputs(&out);
+}
+
+/// Site-outage decoder (§1.5, v2), as a value and as a tombstone key: same checks as
+/// [`badge`]; a decoded outage names a configured site, has a 1..=128-byte id and
+/// start ≤ end within 366 days; a rejected one is dead-lettered.
+pub fn outage(data: &[u8]) {
+    let result = validator().decode_outage(data);
+    check_rejection(data, &result);
+    if let Ok(outage) = &result {
+        assert!(outage.site < fixture::config().sites.len());
+        assert!(!outage.outage_id.is_empty() && outage.outage_id.len() <= 128);
+        assert!(outage.start <= outage.end);
+        assert!(outage.end.0 - outage.start.0 < MAX_OUTAGE_DAYS);
+    }
+    let mut processor = fixture::processor();
+    let mut out = Vec::new();
+    let outcome = processor.outage(None, Some(data), fixture::source(), &mut out);
+    if result.is_err() {
+        assert!(matches!(outcome, Outcome::DeadLettered(_)));
+    }
+    processor.outage(Some(data), None, fixture::source(), &mut out);
+    check_outputs(&out);
+}
+
+/// Attendance-adjustment decoder (§1.6, v2): same checks as [`badge`]; a decoded
+/// adjustment has a 1..=128-byte id; a rejected one is dead-lettered; and the outcome does
+/// not depend on the text of `reason` (§8: it never reaches a detail), only on its length.
+pub fn adjustment(data: &[u8]) {
+    let result = validator().decode_adjustment(data);
+    check_rejection(data, &result);
+    if let Ok(adjustment) = &result {
+        assert!(!adjustment.adjustment_id.is_empty() && adjustment.adjustment_id.len() <= 128);
+    }
+    check_reason_is_not_shown(data);
+    let mut processor = fixture::processor();
+    let mut out = Vec::new();
+    let outcome = processor.adjustment(data, fixture::source(), &mut out);
+    if result.is_err() {
+        assert!(matches!(outcome, Outcome::DeadLettered(_)));
+    }
+    check_outputs(&out);
+}
+
+/// For a JSON object with a string `reason`: the same object with the reason's text replaced
+/// by as many other bytes decodes to the same result, detail included.
+fn check_reason_is_not_shown(data: &[u8]) {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_slice(data) else {
+        return;
+    };
+    let Some(serde_json::Value::String(reason)) = object.get("reason") else {
+        return;
+    };
+    let filler = if reason.starts_with('#') { "%" } else { "#" }.repeat(reason.len());
+    let encode = |object: &serde_json::Map<String, serde_json::Value>| {
+        serde_json::to_vec(object).unwrap_or_else(|e| panic!("a parsed object re-encodes: {e}"))
+    };
+    let with_reason = encode(&object);
+    object.insert("reason".to_owned(), serde_json::Value::String(filler));
+    let with_filler = encode(&object);
+    if with_reason.len().max(with_filler.len()) > MAX_MESSAGE_BYTES {
+        return;
+    }
+    let (a, b) = (
+        validator().decode_adjustment(&with_reason),
+        validator().decode_adjustment(&with_filler),
+    );
+    assert_eq!(
+        a.map_err(|r| (r.reason, r.detail)),
+        b.map_err(|r| (r.reason, r.detail)),
+        "the adjustment's reason changed the outcome"
+    );
 }
 
 /// The strict RFC 3339 parser (§1.1) and the date parser. A timestamp we accept is one

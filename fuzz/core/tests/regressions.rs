@@ -8,10 +8,12 @@ use attendance_fuzz_core::targets;
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 6] = [
+const TARGETS: [(&str, Target); 8] = [
     ("badge", targets::badge),
     ("roster", targets::roster),
     ("absence", targets::absence),
+    ("outage", targets::outage),
+    ("adjustment", targets::adjustment),
     ("timestamp", targets::timestamp),
     ("config", targets::config),
     ("changelog", targets::changelog),

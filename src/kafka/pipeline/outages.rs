@@ -3,9 +3,12 @@
 //!
 //! - Start-up ([`OutageTable::load`]): before the group consumer subscribes, an assign-only
 //!   consumer reads every partition of the topic from the beginning to its end (no group
-//!   offsets) and keeps the latest *valid* record per key (a tombstone or a `cancelled`
-//!   record replaces it like any record; an invalid record changes nothing, as in replay). At
-//!   most [`MAX_OUTAGES`] ids are kept; a record for a further id is dead-lettered.
+//!   offsets) and keeps the latest *valid* record per key (a `cancelled` record replaces it
+//!   like any record, a tombstone removes it; an invalid record changes nothing, as in
+//!   replay). Validity is the engine's own verdict, given by a judge [`Processor`] that holds
+//!   the same outages as every partition's engine and no employee: the engine's bound
+//!   ([`crate::engine::MAX_OUTAGES`] ids, a further one dead-lettered `too_large`) bounds
+//!   the table too.
 //! - Afterwards the same consumer follows the topic: each message updates the table and is
 //!   applied with [`Processor::outage`] to every owned partition inside the open transaction
 //!   (its corrections go in the transaction, changelog records flush as usual).
@@ -30,14 +33,10 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::{committed_offsets, GroupConsumer, Pipeline, PipelineError, CALL_TIMEOUT};
 use crate::config::{Config, InputTopic};
-use crate::domain::output::{DeadLetter, Source};
-use crate::domain::DeadLetterReason;
+use crate::domain::output::Source;
 use crate::engine::Output;
 use crate::kafka::context::LogContext;
 use crate::processor::{Outcome, Processor};
-
-/// Outage ids an instance keeps at most; a record for a further id is dead-lettered.
-pub(super) const MAX_OUTAGES: usize = 100_000;
 
 /// Longest time the start-up read of the whole topic may take.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -187,7 +186,7 @@ impl OutageTable {
             None => {
                 self.table.remove(&key);
             }
-            Some(value) if self.table.contains_key(&key) || self.table.len() < MAX_OUTAGES => {
+            Some(value) => {
                 self.table.insert(
                     key,
                     Entry {
@@ -195,26 +194,6 @@ impl OutageTable {
                         source,
                     },
                 );
-            }
-            Some(value) => {
-                tracing::error!(
-                    topic = %self.topic,
-                    partition = read.partition,
-                    offset = read.offset,
-                    max = MAX_OUTAGES,
-                    "the outage table is full: this outage is dead-lettered, not applied"
-                );
-                let reason = DeadLetterReason::InvalidField;
-                let detail = format!(
-                    "the service keeps at most {MAX_OUTAGES} site outages: withdraw or \
-                     tombstone old ones; this one was not applied"
-                );
-                return Verdict {
-                    outcome: Outcome::DeadLettered(reason),
-                    dead_letter: Some(Output::DeadLetter(DeadLetter::new(
-                        reason, detail, source, value,
-                    ))),
-                };
             }
         }
         Verdict {
