@@ -12,8 +12,8 @@ use std::time::Duration;
 use attendance_compliance::generate::GenerateOptions;
 use chrono::{Datelike, Days, NaiveDate};
 
-use crate::harness::{partition_of, start_monday, Company, Kafka, Outputs, Service, ServiceEnv};
 use crate::harness::{assert_unique_ids, Topics};
+use crate::harness::{partition_of, start_monday, Company, Kafka, Outputs, Service, ServiceEnv};
 
 fn env<'a>(kafka: &'a Kafka, topics: &'a Topics, group: &'a str, id: &'a str) -> ServiceEnv<'a> {
     ServiceEnv {

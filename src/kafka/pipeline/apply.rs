@@ -232,10 +232,7 @@ impl Pipeline {
 
     /// Sends the outputs in `scratch` (dead letters keyed by `input_key`), counts them in the
     /// batch's tally, feeds decisions to the weekly compliance gauges and empties `scratch`.
-    pub(super) fn send_outputs(
-        &mut self,
-        input_key: Option<&[u8]>,
-    ) -> Result<Sent, PipelineError> {
+    pub(super) fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<Sent, PipelineError> {
         let mut sent = Sent::default();
         if self.scratch.is_empty() {
             return Ok(sent);

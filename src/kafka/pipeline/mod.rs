@@ -35,7 +35,6 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
-pub use outages::OutageTable;
 use super::Progress;
 use crate::clock::Clock;
 use crate::config::{Config, InputTopic};
@@ -44,6 +43,7 @@ use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 use crate::telemetry::Pseudonym;
+pub use outages::OutageTable;
 
 /// The co-partitioned table topics, in the order they are polled (replay's order, §7).
 const TABLES: [InputTopic; 3] = [

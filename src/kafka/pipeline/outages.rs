@@ -295,8 +295,7 @@ impl Pipeline {
         task.processor
             .outage(key, value, source.clone(), &mut self.scratch);
         task.dirty = true;
-        self.scratch
-            .retain(|o| !matches!(o, Output::DeadLetter(_)));
+        self.scratch.retain(|o| !matches!(o, Output::DeadLetter(_)));
         if !self.scratch.is_empty() {
             self.ensure_transaction()?;
             self.send_outputs(None)?;
@@ -339,11 +338,7 @@ impl Pipeline {
                 self.apply_outage(p, Some(key), Some(&entry.value), &entry.source)?;
             }
         }
-        tracing::info!(
-            ?partitions,
-            outages = entries.len(),
-            "site outages applied"
-        );
+        tracing::info!(?partitions, outages = entries.len(), "site outages applied");
         Ok(())
     }
 
@@ -385,9 +380,7 @@ impl Pipeline {
                 }
                 // Nothing to write in the rest: the writer's offset still moves to `to`.
                 self.ensure_transaction()?;
-                self.batch
-                    .offsets
-                    .insert((InputTopic::Outages, q), to);
+                self.batch.offsets.insert((InputTopic::Outages, q), to);
             }
             self.outages.cursors.insert(q, to.max(from));
         }
@@ -398,12 +391,10 @@ impl Pipeline {
     fn judge_again(&mut self, read: &Read) -> Verdict {
         let source = self.outages.source(read.partition, read.offset);
         let mut out: Vec<Output> = Vec::new();
-        let outcome = self.outages.judge.outage(
-            read.key.as_deref(),
-            read.value.as_deref(),
-            source,
-            &mut out,
-        );
+        let outcome =
+            self.outages
+                .judge
+                .outage(read.key.as_deref(), read.value.as_deref(), source, &mut out);
         Verdict {
             outcome,
             dead_letter: out.into_iter().find(|o| matches!(o, Output::DeadLetter(_))),
