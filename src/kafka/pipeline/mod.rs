@@ -20,6 +20,7 @@
 //! Precondition: each partition is processed in offset order by one thread (this one).
 
 mod apply;
+mod outage_table;
 mod outages;
 mod quarantine;
 mod txn;
@@ -43,7 +44,7 @@ use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 use crate::telemetry::Pseudonym;
-pub use outages::OutageTable;
+pub use outage_table::OutageTable;
 
 /// The co-partitioned table topics, in the order they are polled (replay's order, §7).
 const TABLES: [InputTopic; 3] = [
