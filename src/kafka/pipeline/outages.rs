@@ -13,8 +13,9 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::assign::committed_offsets;
 use super::outage_table::{Entry, Read, Verdict, LOAD_TIMEOUT};
-use super::{committed_offsets, GroupConsumer, Pipeline, PipelineError};
+use super::{GroupConsumer, Pipeline, PipelineError};
 use crate::config::InputTopic;
 use crate::domain::output::Source;
 use crate::engine::Output;
