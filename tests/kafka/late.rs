@@ -86,9 +86,10 @@ fn final_decisions(lines: &[String]) -> BTreeMap<(String, String), String> {
         .collect()
 }
 
-/// After the whole company is processed, an outage of one site (two instances' worth of
-/// partitions read it), an invalid outage and an adjustment arrive for the third of four
-/// weeks, which has closed: live ends with replay's final decisions and dead letters.
+/// Two instances share two partitions. After the whole company is processed, an outage of
+/// one site (both instances read it), an invalid outage and an adjustment arrive for the
+/// third of four weeks, which has closed: live ends with replay's final decisions, and with
+/// its dead letters, the invalid outage's exactly once.
 pub(crate) fn late_outage_and_adjustment(kafka: &Kafka) {
     let partitions = 2;
     let topics = Topics::unique("late");
@@ -105,11 +106,13 @@ pub(crate) fn late_outage_and_adjustment(kafka: &Kafka) {
     company.produce_tables(kafka, &topics);
     company.produce_badges(kafka, &topics);
     let group = format!("{}-group", topics.badges);
-    let service = Service::spawn(
-        &company.config_dir(),
-        &env(kafka, &topics, &group, "late-0"),
-        company.dir.path().join("s.log"),
-    );
+    let services = ["late-a", "late-b"].map(|id| {
+        Service::spawn(
+            &company.config_dir(),
+            &env(kafka, &topics, &group, id),
+            company.dir.path().join(format!("{id}.log")),
+        )
+    });
     kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(180));
 
     // Week 3 closed when week 4's badges moved the watermark past its Monday + 24 h.
@@ -153,8 +156,12 @@ pub(crate) fn late_outage_and_adjustment(kafka: &Kafka) {
         "dead letters (the invalid outage's exactly once)"
     );
     assert_unique_ids(&live.decisions, "decision_id");
-    let status = service.terminate(Duration::from_secs(60));
-    assert!(status.success(), "exit status after SIGTERM: {status}");
+    for service in services {
+        let log = service.log_text();
+        assert!(log.contains("site outages read"), "{log}");
+        let status = service.terminate(Duration::from_secs(60));
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+    }
 }
 
 /// An outage known before its week closes is in force after a restart: instance A reads the
