@@ -149,7 +149,9 @@ changelog = topics["attendance-state-changelog"]
 assert changelog["config"]["cleanup.policy"] == "compact", "changelog must be compacted"
 assert topics["employee-roster"]["config"]["cleanup.policy"] == "compact", "roster is compacted"
 assert topics["employee-absences"]["config"]["cleanup.policy"] == "delete", "absences must not be compacted by employee key"
-co = {topics[t]["partitions"] for t in ["badge-events", "employee-roster", "employee-absences", "attendance-state-changelog"]}
+assert topics["attendance-adjustments"]["config"]["cleanup.policy"] == "delete", "adjustments must not be compacted by employee key"
+assert topics["site-outages"]["config"]["cleanup.policy"] == "compact", "site outages are compacted by outage_id"
+co = {topics[t]["partitions"] for t in ["badge-events", "employee-roster", "employee-absences", "attendance-adjustments", "attendance-state-changelog"]}
 assert len(co) == 1, f"inputs and changelog must be co-partitioned: {co}"
 print(f"{len(app)} app resources, {len(topics)} topics: invariants hold")
 EOF

@@ -3,14 +3,15 @@
 # cluster for the live service, with kcat.
 #
 # Usage:
-#   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 8 topics PREFIX-badges, ...
-#                                                      # (changelog compacted), via kafka-broker.sh
-#   scripts/load-company.sh produce DIR PREFIX [roster|absences|badges|all]
-#                                                      # DIR/{roster,absences,badges}.jsonl, keyed by
-#                                                      # employee_id (kcat's hash partitioner: the
-#                                                      # same key lands on the same partition number
-#                                                      # in all three topics); roster and absences
-#                                                      # before badges, like replay
+#   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 10 topics PREFIX-badges, ...
+#                                                      # (changelog, outages compacted), via kafka-broker.sh
+#   scripts/load-company.sh produce DIR PREFIX [roster|absences|outages|adjustments|badges|all]
+#                                                      # DIR/{roster,absences,outages,adjustments,badges}.jsonl,
+#                                                      # keyed by employee_id (outages by outage_id; kcat's
+#                                                      # hash partitioner: the same key lands on the same
+#                                                      # partition number in all four employee-keyed topics);
+#                                                      # tables before badges, like replay (`all` skips
+#                                                      # outages/adjustments files that do not exist)
 #   scripts/load-company.sh env PREFIX                 # prints the ATTENDANCE__TOPICS__* variables
 #
 # Environment: KAFKA_BROKERS (required for produce), KAFKA_STATE_DIR (see kafka-broker.sh).
@@ -21,7 +22,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "load-company: $*" >&2; exit 1; }
 
 # topic setting name -> suffix
-SETTINGS=(badges roster absences decisions changes alerts dead_letters changelog)
+SETTINGS=(badges roster absences outages adjustments decisions changes alerts dead_letters changelog)
 
 topic_name() { echo "$1-${2//_/-}"; }
 
@@ -32,6 +33,8 @@ cmd_topics() {
     if [[ $setting == changelog ]]; then
       # compacted; small segments so the cleaner keeps restore short
       extra=(cleanup.policy=compact segment.ms=60000 min.cleanable.dirty.ratio=0.1)
+    elif [[ $setting == outages ]]; then
+      extra=(cleanup.policy=compact)
     fi
     "$SCRIPT_DIR/kafka-broker.sh" create-topic --if-not-exists "$(topic_name "$prefix" "$setting")" \
       "$partitions" "${extra[@]}" >/dev/null
@@ -47,11 +50,13 @@ cmd_env() {
   done
 }
 
-# key<TAB>value lines: the key is the first "employee_id" string of the line ("-" if none).
+# key<TAB>value lines: the key is the first FIELD (default employee_id) string of the line
+# ("-" if none).
 keyed() {
   python3 -c '
 import re, sys
-pat = re.compile(rb"\"employee_id\"\s*:\s*\"([^\"\t\n]*)\"")
+field = sys.argv[1].encode()
+pat = re.compile(rb"\"" + field + rb"\"\s*:\s*\"([^\"\t\n]*)\"")
 out = sys.stdout.buffer
 for line in sys.stdin.buffer:
     line = line.rstrip(b"\r\n")
@@ -59,13 +64,14 @@ for line in sys.stdin.buffer:
         continue
     m = pat.search(line)
     out.write((m.group(1) if m and m.group(1) else b"-") + b"\t" + line + b"\n")
-' <"$1"
+' "${2:-employee_id}" <"$1"
 }
 
 produce_file() {
-  local file=$1 topic=$2
+  local file=$1 topic=$2 field=employee_id
   [[ -f "$file" ]] || die "missing $file"
-  keyed "$file" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K $'\t' -z lz4 \
+  [[ $(basename "$file") == outages.jsonl ]] && field=outage_id
+  keyed "$file" "$field" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K $'\t' -z lz4 \
     -X queue.buffering.max.messages=1000000 -X linger.ms=20 -X message.max.bytes=2000000
   echo "produced $(wc -l <"$file") lines of $(basename "$file") to $topic" >&2
 }
@@ -74,10 +80,17 @@ cmd_produce() {
   local dir=$1 prefix=$2 what=${3:-all}
   [[ -n "${KAFKA_BROKERS:-}" ]] || die "KAFKA_BROKERS is not set"
   case "$what" in
-    roster | absences | badges) produce_file "$dir/$what.jsonl" "$(topic_name "$prefix" "$what")" ;;
+    roster | absences | outages | adjustments | badges)
+      produce_file "$dir/$what.jsonl" "$(topic_name "$prefix" "$what")" ;;
     all)
       produce_file "$dir/roster.jsonl" "$(topic_name "$prefix" roster)"
       produce_file "$dir/absences.jsonl" "$(topic_name "$prefix" absences)"
+      local v2
+      for v2 in outages adjustments; do
+        if [[ -f "$dir/$v2.jsonl" ]]; then
+          produce_file "$dir/$v2.jsonl" "$(topic_name "$prefix" "$v2")"
+        fi
+      done
       produce_file "$dir/badges.jsonl" "$(topic_name "$prefix" badges)"
       ;;
     *) die "unknown input '$what'" ;;

@@ -129,6 +129,8 @@ pub(crate) fn apply(
         set!(layer, config, topics.badges, values::topic_name);
         set!(layer, config, topics.roster, values::topic_name);
         set!(layer, config, topics.absences, values::topic_name);
+        set!(layer, config, topics.outages, values::topic_name);
+        set!(layer, config, topics.adjustments, values::topic_name);
         set!(layer, config, topics.decisions, values::topic_name);
         set!(layer, config, topics.changes, values::topic_name);
         set!(layer, config, topics.alerts, values::topic_name);

@@ -142,7 +142,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 24] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 26] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -171,6 +171,8 @@ pub const PROCESSOR_RANGES: [(&str, Range); 24] = [
     ("topics.badges", Range::bytes(TOPIC_BYTES)),
     ("topics.roster", Range::bytes(TOPIC_BYTES)),
     ("topics.absences", Range::bytes(TOPIC_BYTES)),
+    ("topics.outages", Range::bytes(TOPIC_BYTES)),
+    ("topics.adjustments", Range::bytes(TOPIC_BYTES)),
     ("topics.decisions", Range::bytes(TOPIC_BYTES)),
     ("topics.changes", Range::bytes(TOPIC_BYTES)),
     ("topics.alerts", Range::bytes(TOPIC_BYTES)),

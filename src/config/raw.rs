@@ -132,6 +132,8 @@ pub(crate) struct RawTopics {
     pub(crate) badges: Option<String>,
     pub(crate) roster: Option<String>,
     pub(crate) absences: Option<String>,
+    pub(crate) outages: Option<String>,
+    pub(crate) adjustments: Option<String>,
     pub(crate) decisions: Option<String>,
     pub(crate) changes: Option<String>,
     pub(crate) alerts: Option<String>,

@@ -10,6 +10,11 @@ pub struct TopicsConfig {
     pub roster: String,
     /// Absences in (SPEC §1.3). Default `"employee-absences"`.
     pub absences: String,
+    /// Compacted site outages in (SPEC §1.5, v2), read whole by every instance.
+    /// Default `"site-outages"`.
+    pub outages: String,
+    /// Attendance adjustments in (SPEC §1.6, v2). Default `"attendance-adjustments"`.
+    pub adjustments: String,
     /// Weekly decisions out. Default `"compliance-decisions"`.
     pub decisions: String,
     /// Compliance changes out. Default `"compliance-changes"`.
@@ -29,6 +34,8 @@ impl Default for TopicsConfig {
             badges: "badge-events".to_owned(),
             roster: "employee-roster".to_owned(),
             absences: "employee-absences".to_owned(),
+            outages: "site-outages".to_owned(),
+            adjustments: "attendance-adjustments".to_owned(),
             decisions: "compliance-decisions".to_owned(),
             changes: "compliance-changes".to_owned(),
             alerts: "manager-alerts".to_owned(),
@@ -40,11 +47,13 @@ impl Default for TopicsConfig {
 
 impl TopicsConfig {
     /// Every topic with its setting name, in declaration order.
-    pub fn named(&self) -> [(&'static str, &str); 8] {
+    pub fn named(&self) -> [(&'static str, &str); 10] {
         [
             ("badges", &self.badges),
             ("roster", &self.roster),
             ("absences", &self.absences),
+            ("outages", &self.outages),
+            ("adjustments", &self.adjustments),
             ("decisions", &self.decisions),
             ("changes", &self.changes),
             ("alerts", &self.alerts),
@@ -61,6 +70,8 @@ impl TopicsConfig {
             InputTopic::Badges => &self.badges,
             InputTopic::Roster => &self.roster,
             InputTopic::Absences => &self.absences,
+            InputTopic::Outages => &self.outages,
+            InputTopic::Adjustments => &self.adjustments,
         }
     }
 
@@ -89,18 +100,31 @@ pub enum InputTopic {
     Roster,
     /// `topics.absences` (SPEC §1.3).
     Absences,
+    /// `topics.outages` (SPEC §1.5, v2).
+    Outages,
+    /// `topics.adjustments` (SPEC §1.6, v2).
+    Adjustments,
 }
 
 impl InputTopic {
     /// Every input topic.
-    pub const ALL: [InputTopic; 3] = [Self::Badges, Self::Roster, Self::Absences];
+    pub const ALL: [InputTopic; 5] = [
+        Self::Badges,
+        Self::Roster,
+        Self::Absences,
+        Self::Outages,
+        Self::Adjustments,
+    ];
 
-    /// The label value: the setting name (`badges`, `roster`, `absences`).
+    /// The label value: the setting name (`badges`, `roster`, `absences`, `outages`,
+    /// `adjustments`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Badges => "badges",
             Self::Roster => "roster",
             Self::Absences => "absences",
+            Self::Outages => "outages",
+            Self::Adjustments => "adjustments",
         }
     }
 }

@@ -149,7 +149,9 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Produces roster, then absences, then badges (replay's order), keyed by employee_id.
+/// Produces roster, absences, site outages, adjustments, then badges (replay's order), keyed
+/// by employee_id (outages by outage_id). `generate` may not write outages or adjustments:
+/// a file that is not there is skipped.
 fn produce(config: &Config, dir: &std::path::Path) -> anyhow::Result<u64> {
     let producer: ThreadedProducer<LogContext> = ClientConfig::new()
         .set("bootstrap.servers", &config.processor.kafka.brokers)
@@ -162,15 +164,26 @@ fn produce(config: &Config, dir: &std::path::Path) -> anyhow::Result<u64> {
     for (file, topic) in [
         ("roster.jsonl", &topics.roster),
         ("absences.jsonl", &topics.absences),
+        ("outages.jsonl", &topics.outages),
+        ("adjustments.jsonl", &topics.adjustments),
         ("badges.jsonl", &topics.badges),
     ] {
+        let optional = matches!(file, "outages.jsonl" | "adjustments.jsonl");
+        if optional && !dir.join(file).exists() {
+            continue;
+        }
         let data =
             std::fs::read(dir.join(file)).with_context(|| format!("while reading {file}"))?;
+        let key_field = if file == "outages.jsonl" {
+            "outage_id"
+        } else {
+            "employee_id"
+        };
         for line in data.split(|b| *b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let key = key_of(line);
+            let key = key_of(line, key_field);
             let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(line);
             if let Some(key) = &key {
                 record = record.key(key.as_bytes());
@@ -200,15 +213,10 @@ fn produce(config: &Config, dir: &std::path::Path) -> anyhow::Result<u64> {
     Ok(count)
 }
 
-/// The employee_id of an input line, when it has one.
-fn key_of(line: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Keyed {
-        employee_id: Option<String>,
-    }
-    serde_json::from_slice::<Keyed>(line)
-        .ok()
-        .and_then(|k| k.employee_id)
+/// The string `field` (employee_id, outage_id) of an input line, when it has one.
+fn key_of(line: &[u8], field: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    value.get(field)?.as_str().map(str::to_owned)
 }
 
 /// Waits until every input committed and the outputs stopped growing (the idle advance

@@ -208,6 +208,8 @@ fn topic_uses(topics: &TopicsConfig) -> Vec<(&str, Use)> {
         (topics.badges.as_str(), Use::Read),
         (topics.roster.as_str(), Use::Read),
         (topics.absences.as_str(), Use::Read),
+        (topics.outages.as_str(), Use::Read),
+        (topics.adjustments.as_str(), Use::Read),
         (topics.changelog.as_str(), Use::ReadWrite),
         (topics.decisions.as_str(), Use::Write),
         (topics.changes.as_str(), Use::Write),
@@ -519,7 +521,14 @@ mod tests {
         assert_eq!(uses.len(), topics.named().len());
         let changelog = uses.iter().find(|(n, _)| *n == topics.changelog);
         assert_eq!(changelog.map(|(_, u)| *u), Some(Use::ReadWrite));
-        for input in [&topics.badges, &topics.roster, &topics.absences] {
+        let inputs = [
+            &topics.badges,
+            &topics.roster,
+            &topics.absences,
+            &topics.outages,
+            &topics.adjustments,
+        ];
+        for input in inputs {
             assert!(uses.iter().any(|(n, u)| n == input && *u == Use::Read));
         }
     }

@@ -3,14 +3,15 @@
 //! outputs) and owns no business rule.
 //!
 //! Threads: [`run_pipeline`] runs on a dedicated OS thread. It owns a `BaseConsumer` (group
-//! member, badge topic), two assign-only consumers (roster, absences), a restore consumer and
+//! member, badge topic), three assign-only consumers following the assignment (roster,
+//! absences, adjustments), one reading the whole site-outages topic, a restore consumer and
 //! a `ThreadedProducer`. Transactional calls block, so none of this runs on an async runtime;
 //! rebalance callbacks run inside `poll` on the same thread and commit or restore before the
 //! assignment changes.
 //!
 //! Exactly-once: per batch (at most `state.batch_max_messages` messages or
 //! `state.batch_max_wait`), the outputs, the changelog records of every changed partition
-//! and the consumed offsets of the three inputs commit in one transaction. A crash loses the
+//! and the consumed offsets of the inputs commit in one transaction. A crash loses the
 //! open transaction only; restore + committed offsets resume exactly after the last commit.
 //! See `docs/LIVE.md` for the design notes.
 
@@ -189,11 +190,19 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
 
     let producer = init_producer(&config)?;
     let table_config = clients::assign_only_consumer(kafka);
+    // Every outage before any partition: the whole topic is read now (SPEC §1.5).
+    let outages = pipeline::OutageTable::load(
+        create(&table_config, "creating the site-outages consumer")?,
+        &config,
+        partitions,
+    )?;
     let pipeline = Pipeline::new(
         Clients {
             producer,
             roster: create(&table_config, "creating the roster consumer")?,
             absences: create(&table_config, "creating the absences consumer")?,
+            adjustments: create(&table_config, "creating the adjustments consumer")?,
+            outages,
             restorer: create(&table_config, "creating the restore consumer")?,
             watermarks: create(
                 &clients::watermark_client(kafka),

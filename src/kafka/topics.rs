@@ -1,5 +1,7 @@
-//! Start-up checks of the topics: all eight exist, the three inputs are co-partitioned (same
-//! partition count) and the changelog has a partition for every input partition.
+//! Start-up checks of the topics: all ten exist, the four employee-keyed inputs (badges,
+//! roster, absences, adjustments) are co-partitioned (same partition count) and the
+//! changelog has a partition for every input partition. The site-outages topic is read whole
+//! by every instance: any partition count will do.
 //!
 //! The service never creates topics: partition counts and the changelog's compaction are
 //! deployment decisions (see `docs/LIVE.md`; `scripts/kafka-broker.sh create-topic` in tests).
@@ -26,14 +28,16 @@ pub enum TopicError {
     /// Topics the service needs do not exist.
     #[error(
         "missing topic(s): {}; create them first (inputs co-partitioned by employee_id, the \
-         changelog with cleanup.policy=compact and at least as many partitions as the inputs)",
+         changelog with cleanup.policy=compact and at least as many partitions as the inputs, \
+         site outages with cleanup.policy=compact and any partition count)",
         .0.join(", ")
     )]
     Missing(Vec<String>),
     /// The input topics do not have the same number of partitions.
     #[error(
-        "input topics are not co-partitioned: {}; badges, roster and absences of one employee \
-         must land on the same partition number, so the three topics need the same partition count",
+        "input topics are not co-partitioned: {}; badges, roster, absences and adjustments of \
+         one employee must land on the same partition number, so the four topics need the same \
+         partition count",
         .0.iter().map(|(t, n)| format!("{t} has {n}")).collect::<Vec<_>>().join(", ")
     )]
     NotCoPartitioned(Vec<(String, usize)>),
@@ -90,7 +94,12 @@ pub fn check_metadata(metadata: &Metadata, topics: &TopicsConfig) -> Result<usiz
         return Err(TopicError::Missing(missing));
     }
     let count = |t: &str| partition_count(metadata, t).unwrap_or(0);
-    let inputs = [&topics.badges, &topics.roster, &topics.absences];
+    let inputs = [
+        &topics.badges,
+        &topics.roster,
+        &topics.absences,
+        &topics.adjustments,
+    ];
     let counts: Vec<(String, usize)> = inputs.iter().map(|t| ((*t).clone(), count(t))).collect();
     if counts.iter().any(|(_, n)| *n != counts[0].1) {
         return Err(TopicError::NotCoPartitioned(counts));

@@ -69,7 +69,8 @@ impl Kafka {
             .expect("admin client")
     }
 
-    /// Creates the eight topics of `topics` (inputs with `partitions`, except overrides).
+    /// Creates the ten topics of `topics` (inputs with `partitions`, except overrides; the
+    /// changelog and the site outages compacted).
     pub(crate) fn create_topics(
         &self,
         topics: &Topics,
@@ -86,7 +87,7 @@ impl Kafka {
                     .find(|(s, _)| s == setting)
                     .map_or(partitions, |(_, n)| *n);
                 let t = NewTopic::new(name, n, TopicReplication::Fixed(1));
-                if *setting == "changelog" {
+                if *setting == "changelog" || *setting == "outages" {
                     t.set("cleanup.policy", "compact")
                 } else {
                     t
@@ -150,7 +151,12 @@ impl Kafka {
     ) -> Result<(i64, i64), rdkafka::error::KafkaError> {
         let consumer: BaseConsumer = self.client_config(group).create()?;
         let mut tpl = TopicPartitionList::new();
-        for t in [&topics.badges, &topics.roster, &topics.absences] {
+        for t in [
+            &topics.badges,
+            &topics.roster,
+            &topics.absences,
+            &topics.adjustments,
+        ] {
             for p in 0..partitions {
                 tpl.add_partition(t, p);
             }
@@ -207,6 +213,45 @@ impl Kafka {
                 "no progress reading within {limit:?}"
             );
             std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits (bounded) until `group` has committed every message of every partition of the
+    /// site-outages `topic` (the writer of each partition's dead letters commits its offsets).
+    pub(crate) fn wait_outages_committed(&self, group: &str, topic: &str, limit: Duration) {
+        let consumer: BaseConsumer = self.client_config(group).create().expect("consumer");
+        let deadline = Instant::now() + limit;
+        loop {
+            let md = consumer
+                .fetch_metadata(Some(topic), Duration::from_secs(10))
+                .expect("metadata");
+            let mut tpl = TopicPartitionList::new();
+            for t in md.topics() {
+                for p in t.partitions() {
+                    tpl.add_partition(topic, p.id());
+                }
+            }
+            let done = consumer
+                .committed_offsets(tpl, Duration::from_secs(20))
+                .is_ok_and(|committed| {
+                    committed.elements().iter().all(|e| {
+                        let at = match e.offset() {
+                            Offset::Offset(o) => o,
+                            _ => 0,
+                        };
+                        consumer
+                            .fetch_watermarks(topic, e.partition(), Duration::from_secs(10))
+                            .is_ok_and(|(_, high)| at >= high)
+                    })
+                });
+            if done {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{group} did not commit every site-outage message of {topic}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
@@ -332,6 +377,8 @@ pub(crate) struct Topics {
     pub(crate) badges: String,
     pub(crate) roster: String,
     pub(crate) absences: String,
+    pub(crate) outages: String,
+    pub(crate) adjustments: String,
     pub(crate) decisions: String,
     pub(crate) changes: String,
     pub(crate) alerts: String,
@@ -349,6 +396,8 @@ impl Topics {
             badges: name("badges"),
             roster: name("roster"),
             absences: name("absences"),
+            outages: name("outages"),
+            adjustments: name("adjustments"),
             decisions: name("decisions"),
             changes: name("changes"),
             alerts: name("alerts"),
@@ -357,11 +406,13 @@ impl Topics {
         }
     }
 
-    pub(crate) fn all(&self) -> [(&'static str, &str); 8] {
+    pub(crate) fn all(&self) -> [(&'static str, &str); 10] {
         [
             ("badges", &self.badges),
             ("roster", &self.roster),
             ("absences", &self.absences),
+            ("outages", &self.outages),
+            ("adjustments", &self.adjustments),
             ("decisions", &self.decisions),
             ("changes", &self.changes),
             ("alerts", &self.alerts),
@@ -393,6 +444,37 @@ fn key_of(line: &[u8]) -> Vec<u8> {
     b"-".to_vec()
 }
 
+/// The outage_id of a raw site-outage line, or `-`.
+fn outage_key(line: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(line)
+        .ok()
+        .and_then(|v| v["outage_id"].as_str().map(str::to_owned))
+        .filter(|id| !id.is_empty() && !id.contains(['\t', '\n']))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// `outages.keyed` (kcat input) from a generated `outages.jsonl`, when there is one.
+fn write_keyed_outages(dir: &Path) {
+    let Ok(data) = std::fs::read_to_string(dir.join("outages.jsonl")) else {
+        return;
+    };
+    let mut keyed = String::new();
+    for line in data.lines().filter(|l| !l.trim().is_empty()) {
+        keyed.push_str(&format!("{}\t{line}\n", outage_key(line.as_bytes())));
+    }
+    std::fs::write(dir.join("outages.keyed"), keyed).expect("write");
+}
+
+/// Appends `line` and a line end to `file`.
+fn append(file: &Path, line: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("open");
+    writeln!(f, "{line}").expect("append");
+}
+
 /// The Monday `weeks` weeks before this week's Monday: the generated period ends with the
 /// last full week (its `future_timestamp` lines then lie in the real future).
 pub(crate) fn start_monday(weeks: u32, weeks_back: u32) -> NaiveDate {
@@ -401,7 +483,8 @@ pub(crate) fn start_monday(weeks: u32, weeks_back: u32) -> NaiveDate {
     monday - Days::new(7 * u64::from(weeks + weeks_back))
 }
 
-const INPUTS: [&str; 3] = ["roster", "absences", "badges"];
+/// The employee-keyed inputs, split by partition (`adjustments.jsonl` when generate writes one).
+const INPUTS: [&str; 4] = ["roster", "absences", "adjustments", "badges"];
 
 /// `target/tmp/kafka-it/<name>`: kept when the test fails (service logs, replay outputs),
 /// removed when it passes.
@@ -447,7 +530,12 @@ impl Company {
         let summary = generate::generate(options, dir.path()).expect("generate");
         let mut counts = BTreeMap::new();
         for input in INPUTS {
-            let data = std::fs::read(dir.path().join(format!("{input}.jsonl"))).expect("read");
+            let file = dir.path().join(format!("{input}.jsonl"));
+            let data = if input == "adjustments" && !file.exists() {
+                Vec::new()
+            } else {
+                std::fs::read(file).expect("read")
+            };
             let mut replay_files = Vec::new();
             let mut kcat_files = Vec::new();
             for p in 0..partitions {
@@ -482,12 +570,33 @@ impl Company {
                 f.flush().expect("flush");
             }
         }
+        write_keyed_outages(dir.path());
         Self {
             dir,
             summary,
             partitions,
             counts,
         }
+    }
+
+    /// Appends a site-outage line (keyed by its outage_id) to the company's outages, which
+    /// every partition's replay reads; returns the kcat file of just that line.
+    pub(crate) fn add_outage(&self, line: &str) -> PathBuf {
+        append(&self.dir.path().join("outages.jsonl"), line);
+        let key = outage_key(line.as_bytes());
+        let file = self.dir.path().join("outage-late.keyed");
+        std::fs::write(&file, format!("{key}\t{line}\n")).expect("write");
+        file
+    }
+
+    /// Appends an adjustment line to partition `p`'s replay input; returns the kcat file of
+    /// just that line (keyed by its employee_id).
+    pub(crate) fn add_adjustment(&self, p: i32, line: &str) -> PathBuf {
+        append(&self.part(p, "adjustments.jsonl"), line);
+        let key = String::from_utf8_lossy(&key_of(line.as_bytes())).into_owned();
+        let file = self.part(p, "adjustment-late.keyed");
+        std::fs::write(&file, format!("{key}\t{line}\n")).expect("write");
+        file
     }
 
     pub(crate) fn config_dir(&self) -> PathBuf {
@@ -518,11 +627,21 @@ impl Company {
             .sum()
     }
 
-    /// Roster then absences, every partition (before any badge, like replay).
+    /// Roster, absences, site outages, then adjustments, every partition (before any badge,
+    /// like replay). Outages (keyed by outage_id) go to partition 0 of their topic.
     pub(crate) fn produce_tables(&self, kafka: &Kafka, topics: &Topics) {
         for (input, topic) in [("roster", &topics.roster), ("absences", &topics.absences)] {
             for p in 0..self.partitions {
                 kafka.produce(&self.part(p, &format!("{input}.keyed")), topic, p);
+            }
+        }
+        let outages = self.dir.path().join("outages.keyed");
+        if outages.exists() {
+            kafka.produce(&outages, &topics.outages, 0);
+        }
+        for p in 0..self.partitions {
+            if self.counts.get(&("adjustments", p)).copied().unwrap_or(0) > 0 {
+                kafka.produce(&self.part(p, "adjustments.keyed"), &topics.adjustments, p);
             }
         }
     }
@@ -561,18 +680,22 @@ impl Company {
         }
     }
 
-    /// Replay of each partition's records, outputs merged; `now`: replay's `--now`.
+    /// Replay of each partition's records, outputs merged; `now`: replay's `--now`. Every
+    /// partition's replay reads every site outage (`outages.jsonl` of the company, if any);
+    /// their dead letters are written once live, so only partition 0's are kept.
     pub(crate) fn expected(&self, now: Option<Timestamp>) -> Outputs {
         let loaded = Config::load_with_env(&self.config_dir(), Vec::new()).expect("config");
         let mut outputs = Outputs::default();
+        let outages = self.dir.path().join("outages.jsonl");
+        let present = |f: PathBuf| f.exists().then_some(f);
         for p in 0..self.partitions {
             let out = self.dir.path().join(format!("replay-p{p}"));
             let input = ReplayInput {
                 badges: self.part(p, "badges.jsonl"),
                 roster: Some(self.part(p, "roster.jsonl")),
                 absences: Some(self.part(p, "absences.jsonl")),
-                outages: None,
-                adjustments: None,
+                outages: present(outages.clone()),
+                adjustments: present(self.part(p, "adjustments.jsonl")),
                 advance_to: now,
                 clock: now.unwrap_or_else(|| Timestamp::from_chrono(Utc::now())),
                 out: out.clone(),
@@ -589,9 +712,12 @@ impl Company {
             outputs.decisions.extend(read("decisions.jsonl"));
             outputs.changes.extend(read("compliance-changes.jsonl"));
             outputs.alerts.extend(read("manager-alerts.jsonl"));
-            outputs
-                .dead_letters
-                .extend(read("dead-letters.jsonl").iter().map(|l| without_source(l)));
+            outputs.dead_letters.extend(
+                read("dead-letters.jsonl")
+                    .iter()
+                    .filter(|l| p == 0 || !l.contains("\"file\":\"outages.jsonl\""))
+                    .map(|l| without_source(l)),
+            );
         }
         outputs.sort();
         outputs

@@ -9,6 +9,7 @@
 
 mod bench;
 mod harness;
+mod late;
 mod poison;
 mod scenarios;
 mod secure;
@@ -147,6 +148,22 @@ fn idle_advance_closes_quiet_weeks() {
         return;
     };
     scenarios::idle_advance(&kafka);
+}
+
+#[test]
+fn late_outage_and_adjustment_reach_replays_final_decisions() {
+    let Some(kafka) = Kafka::get("late_v2") else {
+        return;
+    };
+    late::late_outage_and_adjustment(&kafka);
+}
+
+#[test]
+fn a_restart_keeps_site_outages_in_force() {
+    let Some(kafka) = Kafka::get("outage_restart") else {
+        return;
+    };
+    late::restart_keeps_outages(&kafka);
 }
 
 #[test]

@@ -106,7 +106,7 @@ impl Secure {
             .iter()
             .map(|(setting, name)| {
                 let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-                if *setting == "changelog" {
+                if *setting == "changelog" || *setting == "outages" {
                     t.set("cleanup.policy", "compact")
                 } else {
                     t
@@ -356,6 +356,8 @@ fn documented_acls(topics: &Topics, group: &str, prefix: &str) -> Vec<String> {
         &topics.badges,
         &topics.roster,
         &topics.absences,
+        &topics.outages,
+        &topics.adjustments,
         &topics.changelog,
     ] {
         acls.push(format!("topic:{t}:READ"));

@@ -486,6 +486,8 @@ fn real_processor_on_the_broker_scraped_by_a_real_prometheus_answers_every_query
         "badges",
         "roster",
         "absences",
+        "outages",
+        "adjustments",
         "decisions",
         "changes",
         "alerts",
@@ -495,7 +497,7 @@ fn real_processor_on_the_broker_scraped_by_a_real_prometheus_answers_every_query
     let topic = |setting: &str| format!("{run_id}-{setting}");
     for setting in settings {
         let mut args = vec!["create-topic".to_owned(), topic(setting), "1".to_owned()];
-        if setting == "changelog" || setting == "roster" {
+        if setting == "changelog" || setting == "roster" || setting == "outages" {
             args.push("cleanup.policy=compact".to_owned());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -157,6 +157,8 @@ fn example_processor_toml_shows_every_key() {
                 badges: Some(_),
                 roster: Some(_),
                 absences: Some(_),
+                outages: Some(_),
+                adjustments: Some(_),
                 decisions: Some(_),
                 changes: Some(_),
                 alerts: Some(_),

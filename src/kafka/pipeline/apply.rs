@@ -22,16 +22,17 @@ use crate::kafka::records::to_record;
 use crate::telemetry;
 
 impl Pipeline {
-    /// Reads what the table consumers have (roster first); true when anything was read.
+    /// Reads what the site-outage and table consumers have (outages first, then roster,
+    /// absences, adjustments); true when anything was read.
     pub fn poll_tables(&mut self, consumer: &GroupConsumer) -> Result<bool, PipelineError> {
-        let mut any = false;
-        for input in [InputTopic::Roster, InputTopic::Absences] {
+        let mut any = self.poll_outages()?;
+        if self.batch_full() {
+            return Ok(true);
+        }
+        for input in super::TABLES {
             for _ in 0..1000 {
                 // A clone of the handle: the message borrows it, not `self`.
-                let table = match input {
-                    InputTopic::Roster => self.kafka.roster.clone(),
-                    _ => self.kafka.absences.clone(),
-                };
+                let table = self.table(input);
                 match table.poll(Duration::ZERO) {
                     None => break,
                     Some(Ok(message)) => {
@@ -66,6 +67,7 @@ impl Pipeline {
         let was_gated = task.gated();
         match input {
             InputTopic::Roster => task.roster_ready = true,
+            InputTopic::Adjustments => task.adjustments_ready = true,
             _ => task.absences_ready = true,
         }
         if was_gated && !task.gated() {
@@ -151,6 +153,12 @@ impl Pipeline {
                     .roster(message.key(), message.payload(), source, &mut self.scratch)
             }
             InputTopic::Absences => task.processor.absence(payload, source, &mut self.scratch),
+            InputTopic::Adjustments => {
+                task.processor
+                    .adjustment(payload, source, &mut self.scratch)
+            }
+            // Outages are not partitioned by employee: `poll_outages` applies them.
+            InputTopic::Outages => return Ok(()),
         };
         task.dirty = true;
         self.shared.metrics.record_input(input, outcome);
@@ -210,7 +218,7 @@ impl Pipeline {
     }
 
     /// Begins a transaction unless one is open.
-    fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
+    pub(super) fn ensure_transaction(&mut self) -> Result<(), PipelineError> {
         if !self.batch.open {
             self.kafka
                 .producer
@@ -224,7 +232,7 @@ impl Pipeline {
 
     /// Sends the outputs in `scratch` (dead letters keyed by `input_key`), counts them in the
     /// batch's tally, feeds decisions to the weekly compliance gauges and empties `scratch`.
-    fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<Sent, PipelineError> {
+    pub(super) fn send_outputs(&mut self, input_key: Option<&[u8]>) -> Result<Sent, PipelineError> {
         let mut sent = Sent::default();
         if self.scratch.is_empty() {
             return Ok(sent);
@@ -364,9 +372,9 @@ impl Pipeline {
 
 /// What [`Pipeline::send_outputs`] saw.
 #[derive(Default)]
-struct Sent {
+pub(super) struct Sent {
     /// A zone closed a week ([`Output::WeekClosed`]).
-    week_closed: bool,
+    pub(super) week_closed: bool,
 }
 
 /// The coordinates of a message, read before it is applied.

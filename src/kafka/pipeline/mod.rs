@@ -1,21 +1,29 @@
 //! The live pipeline of one instance: one [`Processor`] per owned partition, fed from the
-//! three co-partitioned input topics, writing outputs and changelog records in producer
-//! transactions (see `txn` for commit, abort and rewind; `apply` for applying messages).
+//! four co-partitioned input topics and the whole site-outages topic, writing outputs and
+//! changelog records in producer transactions (see `assign` for taking partitions over;
+//! `apply` for applying messages; `txn` for commit, abort and rewind; `outage_table` and
+//! `outages` for the instance's site outages).
 //!
 //! Ownership: the group consumer subscribes to the badge topic only; owning badge partition
-//! p means owning roster p, absences p and changelog p too. Roster and absences are read by
-//! assign-only consumers that follow the assignment (cooperative-sticky assigns topics
-//! independently, so subscribing to all three would not keep partition p's topics together).
+//! p means owning roster p, absences p, adjustments p and changelog p too. The tables are
+//! read by assign-only consumers that follow the assignment (cooperative-sticky assigns
+//! topics independently, so subscribing to all four would not keep partition p's topics
+//! together). Site outages are not partitioned by employee: every instance reads the whole
+//! topic before it takes any partition and applies each outage to every partition it owns.
 //!
-//! Per partition, on assignment: restore from changelog p, then read roster p and absences p
-//! up to their end before the first badge of p (badges p stay paused until both reported
-//! end-of-partition). This gives the order replay uses (§7: roster and absences first) for
-//! everything already in the table topics; later table updates interleave with badges in
-//! arrival order. Tables are always polled before badges.
+//! Per partition, on assignment: restore from changelog p, apply every outage of the
+//! instance's table, then read roster p, absences p and adjustments p up to their end before
+//! the first badge of p (badges p stay paused until all three reported end-of-partition).
+//! This gives the order replay uses (§7: tables first) for everything already in the table
+//! topics; later table updates interleave with badges in arrival order. Tables are always
+//! polled before badges.
 //!
 //! Precondition: each partition is processed in offset order by one thread (this one).
 
 mod apply;
+mod assign;
+mod outage_table;
+mod outages;
 mod quarantine;
 mod txn;
 
@@ -23,10 +31,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::ThreadedProducer;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::TopicPartitionList;
 
 use super::context::{GroupContext, LogContext};
 use super::restore::{self, RestoreError};
@@ -38,6 +46,14 @@ use crate::health::Health;
 use crate::metrics::{Metrics, OutputTally};
 use crate::processor::Processor;
 use crate::telemetry::Pseudonym;
+pub use outage_table::OutageTable;
+
+/// The co-partitioned table topics, in the order they are polled (replay's order, §7).
+const TABLES: [InputTopic; 3] = [
+    InputTopic::Roster,
+    InputTopic::Absences,
+    InputTopic::Adjustments,
+];
 
 /// Timeout of blocking Kafka calls (transaction steps, committed-offset fetches).
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,6 +128,8 @@ struct Task {
     roster_ready: bool,
     /// Absences p reported end-of-partition since assignment.
     absences_ready: bool,
+    /// Adjustments p reported end-of-partition since assignment.
+    adjustments_ready: bool,
     /// Wall-clock instant of the last badge (or of the assignment): drives the idle advance.
     last_badge: Instant,
     /// Changed since the last changelog write.
@@ -120,7 +138,7 @@ struct Task {
 
 impl Task {
     fn gated(&self) -> bool {
-        !(self.roster_ready && self.absences_ready)
+        !(self.roster_ready && self.absences_ready && self.adjustments_ready)
     }
 }
 
@@ -144,6 +162,10 @@ pub struct Clients {
     pub roster: BaseConsumer<LogContext>,
     /// Assign-only consumer of the absences topic.
     pub absences: BaseConsumer<LogContext>,
+    /// Assign-only consumer of the adjustments topic.
+    pub adjustments: BaseConsumer<LogContext>,
+    /// The site-outage table, read whole before the pipeline starts, and its consumer.
+    pub outages: OutageTable,
     /// Assign-only consumer of the changelog, for restores.
     pub restorer: BaseConsumer<LogContext>,
     /// Client for high-watermark queries (consumer lag, open transactions).
@@ -170,6 +192,7 @@ struct Kafka {
     /// Shared handles: a polled message borrows a clone, not the pipeline.
     roster: Arc<BaseConsumer<LogContext>>,
     absences: Arc<BaseConsumer<LogContext>>,
+    adjustments: Arc<BaseConsumer<LogContext>>,
     restorer: BaseConsumer<LogContext>,
     watermarks: BaseConsumer<LogContext>,
 }
@@ -219,6 +242,8 @@ pub struct Pipeline {
     scratch: Vec<Output>,
     /// What the last aborts taught: one message per batch, messages to dead-letter.
     quarantine: quarantine::Quarantine,
+    /// The instance's site outages (applied to every owned partition).
+    outages: OutageTable,
 }
 
 /// The consumer type the pipeline works with.
@@ -238,6 +263,7 @@ impl Pipeline {
                 producer: clients.producer,
                 roster: Arc::new(clients.roster),
                 absences: Arc::new(clients.absences),
+                adjustments: Arc::new(clients.adjustments),
                 restorer: clients.restorer,
                 watermarks: clients.watermarks,
             },
@@ -263,6 +289,7 @@ impl Pipeline {
             },
             scratch: Vec::new(),
             quarantine: quarantine::Quarantine::default(),
+            outages: clients.outages,
         }
     }
 
@@ -294,139 +321,5 @@ impl Pipeline {
             tpl.add_partition(self.topic(input), p);
         }
         tpl
-    }
-
-    /// Takes over `partitions`: restore their state, start reading their tables from the
-    /// committed offsets, and hold their badges until the tables are read.
-    pub fn on_assign(
-        &mut self,
-        consumer: &GroupConsumer,
-        partitions: &[i32],
-    ) -> Result<(), PipelineError> {
-        if partitions.is_empty() {
-            self.shared.health.set_ready();
-            return Ok(());
-        }
-        // Badges wait for the restore and the tables (pause purges anything prefetched).
-        consumer
-            .pause(&self.tpl(InputTopic::Badges, partitions))
-            .map_err(PipelineError::kafka("pausing badge partitions"))?;
-        self.shared.health.set_restoring();
-        for _ in partitions {
-            self.shared.metrics.restore_started();
-        }
-        tracing::info!(?partitions, "partitions assigned: restoring state");
-        restore::wait_for_open_transactions(
-            &self.kafka.restorer,
-            &self.kafka.watermarks,
-            &self.shared.config.processor.topics.changelog,
-            partitions,
-        )?;
-        let restored = restore::restore(
-            &self.kafka.restorer,
-            &self.shared.config.processor.topics.changelog,
-            partitions,
-            &self.shared.config,
-        )?;
-        let per_partition = restored.elapsed / partitions.len().max(1) as u32;
-        for records in restored.records.values() {
-            self.shared
-                .metrics
-                .restore_finished(per_partition, *records);
-        }
-        tracing::info!(
-            ?partitions,
-            records = restored.records.values().sum::<u64>(),
-            seconds = restored.elapsed.as_secs_f64(),
-            "state restored"
-        );
-        for (input, table) in [
-            (InputTopic::Roster, &self.kafka.roster),
-            (InputTopic::Absences, &self.kafka.absences),
-        ] {
-            let committed = committed_offsets(consumer, self.tpl(input, partitions))?;
-            table
-                .incremental_assign(&committed)
-                .map_err(PipelineError::kafka("assigning table partitions"))?;
-        }
-        let now = Instant::now();
-        for (p, processor) in restored.processors {
-            self.tasks.insert(
-                p,
-                Task {
-                    processor,
-                    roster_ready: false,
-                    absences_ready: false,
-                    last_badge: now,
-                    dirty: false,
-                },
-            );
-        }
-        self.shared.health.set_ready();
-        Ok(())
-    }
-
-    /// Stops reading the tables of `partitions` and forgets their state.
-    fn drop_partitions(&mut self, partitions: &[i32]) {
-        for (input, table) in [
-            (InputTopic::Roster, &self.kafka.roster),
-            (InputTopic::Absences, &self.kafka.absences),
-        ] {
-            let mut tpl = TopicPartitionList::new();
-            for &p in partitions {
-                if self.tasks.contains_key(&p) {
-                    tpl.add_partition(self.topic(input), p);
-                }
-            }
-            if tpl.count() > 0 {
-                if let Err(e) = table.incremental_unassign(&tpl) {
-                    tracing::warn!(error = %e, "unassigning table partitions");
-                }
-            }
-        }
-        for p in partitions {
-            self.tasks.remove(p);
-            self.shared.metrics.forget_partition(*p);
-        }
-    }
-
-    /// Committed offsets for `tpl` (unset ones become the beginning), retried while the
-    /// coordinator is busy or offsets are unstable (a dead instance's transaction pending).
-    fn committed(
-        &self,
-        consumer: &GroupConsumer,
-        input: InputTopic,
-        partitions: &[i32],
-    ) -> Result<TopicPartitionList, PipelineError> {
-        committed_offsets(consumer, self.tpl(input, partitions))
-    }
-}
-
-fn committed_offsets(
-    consumer: &GroupConsumer,
-    tpl: TopicPartitionList,
-) -> Result<TopicPartitionList, PipelineError> {
-    let started = Instant::now();
-    loop {
-        match consumer.committed_offsets(tpl.clone(), CALL_TIMEOUT) {
-            Ok(committed) => {
-                let mut fixed = TopicPartitionList::new();
-                for e in committed.elements() {
-                    let offset = match e.offset() {
-                        Offset::Offset(o) => Offset::Offset(o),
-                        _ => Offset::Beginning,
-                    };
-                    fixed
-                        .add_partition_offset(e.topic(), e.partition(), offset)
-                        .map_err(PipelineError::kafka("building an offset list"))?;
-                }
-                return Ok(fixed);
-            }
-            Err(e) if started.elapsed() < Duration::from_secs(300) => {
-                tracing::warn!(error = %e, "fetching committed offsets (retrying)");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(e) => return Err(PipelineError::kafka("fetching committed offsets")(e)),
-        }
     }
 }

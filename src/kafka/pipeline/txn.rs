@@ -200,6 +200,7 @@ impl Pipeline {
             (InputTopic::Badges, consumer.position()),
             (InputTopic::Roster, self.kafka.roster.position()),
             (InputTopic::Absences, self.kafka.absences.position()),
+            (InputTopic::Adjustments, self.kafka.adjustments.position()),
         ];
         for (input, position) in positions {
             let Ok(position) = position else { continue };
