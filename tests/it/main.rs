@@ -2,7 +2,9 @@
 //! output value, determinism of whole replays.
 
 mod config_ranges;
+mod docs;
 mod floods;
+mod guide;
 mod generated;
 mod helpers;
 mod input_schemas;
