@@ -102,7 +102,9 @@ fn every_relative_link_in_readme_and_docs_names_a_file_and_heading_of_the_reposi
     let mut checked = 0;
     for file in markdown_files() {
         let text = read(&file);
-        let dir = file.parent().unwrap_or_else(|| panic!("{} has a parent", file.display()));
+        let dir = file
+            .parent()
+            .unwrap_or_else(|| panic!("{} has a parent", file.display()));
         for target in link_targets(&text) {
             if target.starts_with("https://") || target.starts_with("http://") {
                 continue;
@@ -139,7 +141,10 @@ fn every_relative_link_in_readme_and_docs_names_a_file_and_heading_of_the_reposi
             checked += 1;
         }
     }
-    assert!(checked >= 20, "only {checked} links found: is the parser broken?");
+    assert!(
+        checked >= 20,
+        "only {checked} links found: is the parser broken?"
+    );
 }
 
 #[test]
@@ -149,7 +154,10 @@ fn readme_links_only_inside_the_repository() {
         .into_iter()
         .filter(|t| t.contains("://") || t.starts_with("..") || t.starts_with('/'))
         .collect();
-    assert!(outside.is_empty(), "README.md links outside the repository: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "README.md links outside the repository: {outside:?}"
+    );
     assert!(
         link_targets(&text).iter().any(|t| t == "docs/SPEC.md"),
         "README.md links the behaviour contract in the repository"
@@ -210,7 +218,9 @@ fn section_citations(text: &str) -> Vec<(usize, String)> {
 fn cited_in(dir: &Path, files: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in entries {
-        let path = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path();
+        let path = entry
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .path();
         if path.is_dir() {
             cited_in(&path, files);
         } else if path
@@ -244,8 +254,14 @@ fn every_section_cited_in_code_tests_and_docs_is_a_heading_of_the_spec() {
             }
         }
     }
-    assert!(cited > 100, "only {cited} citations found: is the scan broken?");
-    assert!(unknown.is_empty(), "not a section of docs/SPEC.md: {unknown:#?}");
+    assert!(
+        cited > 100,
+        "only {cited} citations found: is the scan broken?"
+    );
+    assert!(
+        unknown.is_empty(),
+        "not a section of docs/SPEC.md: {unknown:#?}"
+    );
 }
 
 #[test]

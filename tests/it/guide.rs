@@ -108,7 +108,13 @@ fn every_toml_example_loads_as_the_config_file_it_is() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         copy_repo_config(dir.path());
         std::fs::write(dir.path().join(file), &block.text).unwrap_or_else(|e| panic!("{e}"));
-        match Config::load_with_env(dir.path(), Vec::<(String, String)>::new()) {
+        // As in production, the pseudonym key comes from the environment (its absence is
+        // the one warning the repository's config/ gives on purpose).
+        let env = [(
+            "ATTENDANCE__PRIVACY__PSEUDONYM_KEY".to_owned(),
+            "guide-test-secret-".repeat(4),
+        )];
+        match Config::load_with_env(dir.path(), env) {
             Ok(loaded) => assert!(
                 loaded.warnings.is_empty(),
                 "GUIDE.md:{} ({file}) loads with warnings: {:?}",
@@ -121,7 +127,12 @@ fn every_toml_example_loads_as_the_config_file_it_is() {
     }
     assert_eq!(
         checked.into_iter().collect::<Vec<_>>(),
-        ["holidays.toml", "policies.toml", "processor.toml", "sites.toml"],
+        [
+            "holidays.toml",
+            "policies.toml",
+            "processor.toml",
+            "sites.toml"
+        ],
         "the guide shows every config file"
     );
 }
@@ -153,9 +164,9 @@ fn schema(name: &str) -> jsonschema::Validator {
 fn kind_of(value: &Value) -> &'static str {
     let has = |field: &str| value.get(field).is_some();
     [
-        ("decision_id", "decision"),
         ("change_id", "change"),
         ("alert_id", "alert"),
+        ("decision_id", "decision"),
         ("source", "dead letter"),
         ("event_id", "badge"),
         ("absence_id", "absence"),
@@ -221,7 +232,8 @@ fn checked_json_examples() -> Vec<(&'static str, Value)> {
                 }
             }
             if let Some(schema) = schema {
-                let errors: Vec<String> = schema.iter_errors(&value).map(|e| e.to_string()).collect();
+                let errors: Vec<String> =
+                    schema.iter_errors(&value).map(|e| e.to_string()).collect();
                 if block.invalid.is_none() {
                     assert!(errors.is_empty(), "{at}: violates its schema: {errors:?}");
                 }
@@ -247,7 +259,11 @@ fn every_json_example_is_a_valid_input_or_output() {
         "outage",
         "roster",
     ];
-    assert_eq!(kinds, all.into_iter().collect(), "the guide shows every kind");
+    assert_eq!(
+        kinds,
+        all.into_iter().collect(),
+        "the guide shows every kind"
+    );
 }
 
 /// The values of `field` among the examples of `kind`.
@@ -262,7 +278,12 @@ fn values_of(examples: &[(&str, Value)], kind: &str, field: &str) -> BTreeSet<St
 #[test]
 fn the_examples_show_every_status_reason_and_alert_kind() {
     let examples = checked_json_examples();
-    let set = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    let set = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
     assert_eq!(
         values_of(&examples, "decision", "status"),
         set(&["compliant", "exempt", "non_compliant"])

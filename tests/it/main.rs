@@ -4,8 +4,8 @@
 mod config_ranges;
 mod docs;
 mod floods;
-mod guide;
 mod generated;
+mod guide;
 mod helpers;
 mod input_schemas;
 mod replay_golden;
