@@ -318,3 +318,61 @@ fn an_invalid_marker_applies_to_the_next_fence_only() {
     assert_eq!((found[0].line, found[0].text.as_str()), (2, "{}\n"));
     assert_eq!(found[1].invalid, None);
 }
+
+/// The JSON lines of the guide's blocks whose first value has `field` equal to `value`.
+fn lines_where(field: &str, value: &str) -> Vec<String> {
+    guide_blocks()
+        .iter()
+        .filter(|b| b.lang == "json" && b.invalid.is_none())
+        .flat_map(|b| b.text.lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            serde_json::from_str::<Value>(line)
+                .is_ok_and(|v| v.get(field).and_then(Value::as_str) == Some(value))
+        })
+        .collect()
+}
+
+/// "Everything together": replaying the guide's own e-42 inputs (its roster record, the
+/// badges of e-42, outage o-7 as first sent, adjustment adj-12, and the 2-hour policy with
+/// the default `unverified_presence`) gives exactly the decision line the guide shows.
+#[test]
+fn the_everything_together_decision_is_what_replay_makes_of_the_guides_inputs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap_or_else(|e| panic!("{e}"));
+    copy_repo_config(&config);
+    let policy = guide_blocks()
+        .into_iter()
+        .find(|b| b.lang == "toml" && b.text.contains("id = \"rto-3-2h\""))
+        .unwrap_or_else(|| panic!("the guide shows the rto-3-2h policy"))
+        .text
+        .replace("unverified_presence = \"ignore\"\n", "");
+    std::fs::write(config.join("policies.toml"), policy).unwrap_or_else(|e| panic!("{e}"));
+    let mut badges = lines_where("employee_id", "e-42");
+    badges.retain(|line| line.contains("\"event_id\""));
+    badges.sort();
+    badges.dedup();
+    let first = |field: &str, value: &str| {
+        lines_where(field, value)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("the guide shows {field} {value}"))
+    };
+    let files = [
+        ("roster.jsonl", vec![first("policy_group", "corporate")]),
+        ("outages.jsonl", vec![first("outage_id", "o-7")]),
+        ("adjustments.jsonl", vec![first("adjustment_id", "adj-12")]),
+        ("badges.jsonl", badges),
+        ("now", vec!["2026-05-13T08:00:00Z".to_owned()]),
+    ];
+    for (name, lines) in files {
+        let text = lines.join("\n") + "\n";
+        std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = dir.path().join("out");
+    crate::helpers::replay_dir(dir.path(), &out);
+    let decisions = std::fs::read_to_string(out.join("decisions.jsonl"))
+        .unwrap_or_else(|e| panic!("decisions.jsonl: {e}"));
+    let shown = lines_where("decision_id", "7d0c765f-462e-5afb-9133-1515b3b44fe3");
+    assert_eq!(decisions.lines().collect::<Vec<_>>(), shown);
+}
