@@ -2,8 +2,10 @@
 //! output value, determinism of whole replays.
 
 mod config_ranges;
+mod docs;
 mod floods;
 mod generated;
+mod guide;
 mod helpers;
 mod input_schemas;
 mod replay_golden;
