@@ -375,7 +375,7 @@ impl Engine {
             presence: employee
                 .presence
                 .iter()
-                .map(|p| (p.day.0, p.first_in, p.latest_out))
+                .map(|p| (p.day.0, p.first_in(), p.latest_out()))
                 .collect(),
         };
         encode(&snapshot)
@@ -457,18 +457,13 @@ impl Engine {
         }
         let mut presence = Vec::with_capacity(snap.presence.len());
         for &(d, first_in, latest_out) in &snap.presence {
-            let in_range =
-                |t: Option<i64>| t.is_none_or(|t| (FIRST_INSTANT..=LAST_INSTANT).contains(&t));
-            if !in_range(first_in) || !in_range(latest_out) {
-                return Err(SnapshotError::Corrupt(format!(
-                    "presence instant of day {d} is outside years 0000 to 9999"
-                )));
-            }
-            presence.push(Presence {
-                day: day(d, "presence date")?,
-                first_in,
-                latest_out,
-            });
+            let date = day(d, "presence date")?;
+            let evidence = Presence::new(date, first_in, latest_out).ok_or_else(|| {
+                SnapshotError::Corrupt(format!(
+                    "presence instant of {date} is decades away from it"
+                ))
+            })?;
+            presence.push(evidence);
         }
         if presence.windows(2).any(|w| w[0].day >= w[1].day) {
             return Err(SnapshotError::Corrupt(

@@ -145,25 +145,62 @@ pub(super) struct Adjustment {
 }
 
 /// Presence evidence of one local date (§3.7): the first `in` and the latest `out` instant
-/// (whole Unix seconds) whose site-local date it is. Only kept when a policy has
-/// `min_presence`.
+/// whose site-local date it is, in whole seconds. Only kept when a policy has
+/// `min_presence`. 12 bytes: each instant is stored as seconds after the date's 00:00 UTC (a
+/// site-local date's instants lie within a day and a half of it), with a sentinel for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Presence {
     /// The local date.
     pub(super) day: Day,
-    /// Earliest `in`, if any.
-    pub(super) first_in: Option<i64>,
-    /// Latest `out`, if any (whether or not it is after `first_in`).
-    pub(super) latest_out: Option<i64>,
+    /// Earliest `in`, seconds after the date's 00:00 UTC; [`NO_IN`] when none.
+    first_in: i32,
+    /// Latest `out` (whether or not after `first_in`), same origin; [`NO_OUT`] when none.
+    latest_out: i32,
 }
 
+const NO_IN: i32 = i32::MAX;
+const NO_OUT: i32 = i32::MIN;
+
 impl Presence {
+    fn origin(day: Day) -> i64 {
+        i64::from(day.0) * 86_400
+    }
+
+    /// Evidence of `day` from absolute instants (Unix seconds); `None` when an instant is not
+    /// within i32 seconds of the date (no badge of that date can be).
+    pub(super) fn new(day: Day, first_in: Option<i64>, latest_out: Option<i64>) -> Option<Self> {
+        let offset = |t: i64| {
+            i32::try_from(t - Self::origin(day))
+                .ok()
+                .filter(|o| *o != NO_IN && *o != NO_OUT)
+        };
+        Some(Self {
+            day,
+            first_in: match first_in {
+                Some(t) => offset(t)?,
+                None => NO_IN,
+            },
+            latest_out: match latest_out {
+                Some(t) => offset(t)?,
+                None => NO_OUT,
+            },
+        })
+    }
+
+    /// The earliest `in`, Unix seconds.
+    pub(super) fn first_in(&self) -> Option<i64> {
+        (self.first_in != NO_IN).then(|| Self::origin(self.day) + i64::from(self.first_in))
+    }
+
+    /// The latest `out`, Unix seconds.
+    pub(super) fn latest_out(&self) -> Option<i64> {
+        (self.latest_out != NO_OUT).then(|| Self::origin(self.day) + i64::from(self.latest_out))
+    }
+
     /// `last_out(D) − first_in(D)` in seconds when `last_out(D)` exists (§3.7).
     pub(super) fn span(&self) -> Option<i64> {
-        match (self.first_in, self.latest_out) {
-            (Some(i), Some(o)) if o > i => Some(o - i),
-            _ => None,
-        }
+        (self.first_in != NO_IN && self.latest_out != NO_OUT && self.latest_out > self.first_in)
+            .then(|| i64::from(self.latest_out) - i64::from(self.first_in))
     }
 }
 
@@ -251,35 +288,31 @@ impl Employee {
     /// Records a badge's instant (whole seconds) as presence evidence of its site-local
     /// `day`; returns whether the evidence changed.
     pub(super) fn record_presence(&mut self, day: Day, secs: i64, is_in: bool) -> bool {
+        let Some(offset) = Presence::new(day, Some(secs), None).map(|p| p.first_in) else {
+            return false;
+        };
         let i = match self.presence.binary_search_by_key(&day, |p| p.day) {
             Ok(i) => i,
             Err(i) => {
-                self.presence.insert(
-                    i,
-                    Presence {
-                        day,
-                        first_in: None,
-                        latest_out: None,
-                    },
-                );
+                let empty = Presence {
+                    day,
+                    first_in: NO_IN,
+                    latest_out: NO_OUT,
+                };
+                self.presence.insert(i, empty);
                 i
             }
         };
         let p = &mut self.presence[i];
-        let slot = if is_in {
-            &mut p.first_in
+        if is_in && offset < p.first_in {
+            p.first_in = offset;
+            true
+        } else if !is_in && offset > p.latest_out {
+            p.latest_out = offset;
+            true
         } else {
-            &mut p.latest_out
-        };
-        let better = match *slot {
-            None => true,
-            Some(old) if is_in => secs < old,
-            Some(old) => secs > old,
-        };
-        if better {
-            *slot = Some(secs);
+            false
         }
-        better
     }
 
     /// The presence evidence of `day`, if any.
@@ -402,6 +435,23 @@ mod tests {
         assert!(e.add_office_day(day));
         assert!(!e.add_office_day(day));
         assert_eq!(e.office_bits(day.week()).count_ones(), 1);
+    }
+
+    #[test]
+    fn presence_keeps_the_first_in_and_latest_out_in_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<Presence>(), 12);
+        let mut e = Employee::new("e-1");
+        let day = Day(20_577);
+        let at = |h: i64| i64::from(day.0) * 86_400 + h * 3600;
+        assert!(e.record_presence(day, at(17), false), "an out before any in is kept");
+        assert!(e.record_presence(day, at(9), true));
+        assert!(!e.record_presence(day, at(10), true), "a later in changes nothing");
+        assert!(!e.record_presence(day, at(16), false), "an earlier out changes nothing");
+        let p = e.presence_on(day).copied().expect("evidence");
+        assert_eq!((p.first_in(), p.latest_out()), (Some(at(9)), Some(at(17))));
+        assert_eq!(p.span(), Some(8 * 3600));
+        assert!(e.record_presence(day, at(-10), true), "local dates east of UTC start earlier");
+        assert_eq!(e.presence_on(day).and_then(Presence::span), Some(27 * 3600));
     }
 
     #[test]
