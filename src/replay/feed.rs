@@ -119,14 +119,16 @@ pub(crate) fn feed(
     target.check()
 }
 
-struct FileRun<'a> {
-    path: &'a Path,
-    kind: Kind,
-    clock: Timestamp,
+/// One input file's run through the reading loop.
+pub(super) struct FileRun<'a> {
+    pub(super) path: &'a Path,
+    pub(super) kind: Kind,
+    pub(super) clock: Timestamp,
 }
 
 impl FileRun<'_> {
-    fn run(
+    /// Feeds every non-blank line of `reader` to `target`.
+    pub(super) fn run(
         &self,
         reader: impl BufRead,
         bar: Option<&indicatif::ProgressBar>,

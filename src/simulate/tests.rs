@@ -195,7 +195,7 @@ fn alerts_without_a_decision_take_the_employees_org_and_no_policy() {
     assert_eq!(w2.week, W2.label());
     assert_eq!(w2.all.current.alerts.at_risk, 2);
     assert_eq!(w2.all.changed, 0, "no decision on either side");
-    assert_eq!(w2.by_policy.current[NO_POLICY].alerts.at_risk, 2);
+    assert_eq!(w2.by_policy.current[NO_POLICY].counts.alerts.at_risk, 2);
     // Neither ops (no decision in W2) nor the unknown org reach 5: both fold.
     assert_eq!(w2.by_org[OTHER_ORG].current.alerts.at_risk, 2);
     // Week 1: ops has 5 on the current side but none on the alternative: folded too.

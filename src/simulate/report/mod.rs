@@ -42,6 +42,7 @@ dl.figures dt { color: var(--muted); font-size: .85em; } dl.figures dd { margin:
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
+th[scope=row] { white-space: nowrap; }
 th, td { border-bottom: 1px solid var(--rule); padding: 4px 10px; text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid var(--ink); font-size: .9em; }
 td.num, td.better, td.worse, td.same, td.more, td.fewer { text-align: right; white-space: nowrap; }
