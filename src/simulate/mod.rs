@@ -8,6 +8,7 @@
 //! before anything is written, and the two outputs replace the old ones only when both are
 //! complete ([`write`]). Costs about two replays without their output files.
 
+mod company;
 mod compare;
 pub mod report;
 pub mod summary;
@@ -26,6 +27,8 @@ use crate::replay::{apply_line, feed, open_inputs, Kind, Line, ReplayError, Repl
 use crate::replay::{ReplaySummary, Target};
 use summary::{InputFile, Inputs, Policies, PolicyInfo, Summary, SUMMARY_SCHEMA_VERSION};
 use tally::Tally;
+
+pub use company::{report_for_generated, GENERATED_ALTERNATIVE};
 
 /// Output file names.
 pub const OUTPUT_FILES: [&str; 2] = ["summary.json", "report.html"];

@@ -33,8 +33,8 @@ fn chromium(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// Runs headless chromium on `page` with `args`, offline: every network request fails
-/// (the proxy goes nowhere), so a request the page made would show up as a console error.
+/// Runs headless chromium on `page` with `args`, offline: the proxy goes nowhere, so
+/// nothing can be fetched even by mistake (the file itself is checked for references).
 fn run(browser: &Path, profile: &Path, page: &Path, args: &[&str]) -> Output {
     let url = format!("file://{}", page.display());
     Command::new(browser)

@@ -28,6 +28,8 @@ dl.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px
   margin: 12px 0; }
 dl.figures div { border: 1px solid var(--rule); border-radius: 6px; padding: 8px 10px; }
 dl.figures dt { color: var(--muted); font-size: .85em; } dl.figures dd { margin: 0; font-size: 1.1em; }
+figure.chart-figure { margin: 12px 0 4px; break-inside: avoid; }
+figcaption { font-weight: 600; font-size: .95em; }
 .chart { width: 100%; max-width: 720px; height: auto; display: block; margin: 8px 0; }
 .chart .grid { stroke: var(--rule); stroke-width: 1; }
 .chart .axis { font-size: 11px; fill: var(--muted); }

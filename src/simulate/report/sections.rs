@@ -204,10 +204,10 @@ pub(super) fn alerts(summary: &Summary) -> String {
     let mut body = String::new();
     type Pick = fn(&SideCounts) -> u64;
     let kinds: [(&str, &str, Pick); 2] = [
-        ("non-compliant", "chart-alerts-non-compliant", |s| {
+        ("Non-compliant", "chart-alerts-non-compliant", |s| {
             s.alerts.non_compliant
         }),
-        ("at-risk", "chart-alerts-at-risk", |s| s.alerts.at_risk),
+        ("At-risk", "chart-alerts-at-risk", |s| s.alerts.at_risk),
     ];
     for (kind, id, pick) in kinds {
         let values = |current: bool| -> Vec<Option<f64>> {
@@ -226,7 +226,8 @@ pub(super) fn alerts(summary: &Summary) -> String {
         let (current, alternative) = (values(true), values(false));
         let title = format!("{kind} alerts per week, current and alternative");
         let desc = format!(
-            "Line chart of {kind} alerts per week. {} {}",
+            "Line chart of {} alerts per week. {} {}",
+            kind.to_lowercase(),
             series_text(CURRENT, &current, &labels, ""),
             series_text(ALTERNATIVE, &alternative, &labels, "")
         );

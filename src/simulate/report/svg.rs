@@ -83,7 +83,8 @@ impl Frame<'_> {
         let mut svg = String::new();
         let _ = write!(
             svg,
-            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" \
+            "<figure class=\"chart-figure\"><figcaption>{title}</figcaption>\n\
+             <svg class=\"chart\" role=\"img\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" \
              aria-labelledby=\"{id}-title {id}-desc\">\n\
              <title id=\"{id}-title\">{title}</title>\n<desc id=\"{id}-desc\">{desc}</desc>\n",
             id = esc(self.id),
@@ -180,7 +181,7 @@ pub(crate) fn line_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
         }
         svg.push_str("</g>\n");
     }
-    svg.push_str("</svg>\n");
+    svg.push_str("</svg></figure>\n");
     svg
 }
 
@@ -218,7 +219,7 @@ pub(crate) fn bar_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
         }
         svg.push_str("</g>\n");
     }
-    svg.push_str("</svg>\n");
+    svg.push_str("</svg></figure>\n");
     svg
 }
 
