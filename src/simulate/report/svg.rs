@@ -94,10 +94,10 @@ impl Frame<'_> {
         for step in 0..=4 {
             let value = top * f64::from(step) / 4.0;
             let y = self.y(value, top);
-            let _ = write!(
+            let _ = writeln!(
                 svg,
                 "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-                 <text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+                 <text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
                 WIDTH - RIGHT,
                 LEFT - 6.0,
                 y + 4.0,
@@ -108,9 +108,9 @@ impl Frame<'_> {
         let every = self.labels.len().div_ceil(16).max(1);
         for (index, (label, x)) in self.labels.iter().zip(xs).enumerate() {
             if index % every == 0 {
-                let _ = write!(
+                let _ = writeln!(
                     svg,
-                    "<text class=\"axis\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                    "<text class=\"axis\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
                     HEIGHT - BOTTOM + 16.0,
                     esc(label)
                 );
@@ -119,10 +119,10 @@ impl Frame<'_> {
         for (index, s) in series.iter().enumerate() {
             let x = LEFT + 8.0 + 180.0 * index as f64;
             let y = HEIGHT - 10.0;
-            let _ = write!(
+            let _ = writeln!(
                 svg,
                 "<g class=\"legend {class}\"><rect x=\"{x:.1}\" y=\"{:.1}\" width=\"14\" \
-                 height=\"10\"/><text x=\"{:.1}\" y=\"{y:.1}\">{}</text></g>\n",
+                 height=\"10\"/><text x=\"{:.1}\" y=\"{y:.1}\">{}</text></g>",
                 y - 9.0,
                 x + 18.0,
                 esc(s.name),
@@ -161,18 +161,18 @@ pub(crate) fn line_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
             .iter()
             .map(|(x, y, _, _)| format!("{x:.1},{y:.1}"))
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             svg,
             "<g class=\"series-group {class}\"><polyline class=\"series {class}\" \
-             data-series=\"{class}\" points=\"{}\"/>\n",
+             data-series=\"{class}\" points=\"{}\"/>",
             path.join(" "),
             class = s.class,
         );
         for (x, y, v, label) in &points {
-            let _ = write!(
+            let _ = writeln!(
                 svg,
                 "<circle class=\"point {class}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\">\
-                 <title>{} {}: {}</title></circle>\n",
+                 <title>{} {}: {}</title></circle>",
                 esc(label),
                 esc(s.name),
                 esc(&value_text(*v, frame.unit)),
@@ -204,10 +204,10 @@ pub(crate) fn bar_chart(frame: &Frame<'_>, series: &[Series<'_>]) -> String {
             let Some(v) = v else { continue };
             let y = frame.y(*v, top);
             let base = frame.y(0.0, top);
-            let _ = write!(
+            let _ = writeln!(
                 svg,
                 "<rect class=\"bar {class}\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" \
-                 height=\"{:.1}\"><title>{} {}: {}</title></rect>\n",
+                 height=\"{:.1}\"><title>{} {}: {}</title></rect>",
                 x + offset,
                 (bar - 1.0).max(1.0),
                 (base - y).max(0.0),
