@@ -26,7 +26,8 @@
 //!
 //! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
 //! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
-//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
+//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`; `alternative`, a
+//! policies file outside the directory for `simulate`, -> `load`/`validate`). It must not depend on
 //! any other module of the crate, and it never exits or logs: the caller decides what to do
 //! with problems and warnings.
 
