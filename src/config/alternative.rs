@@ -36,3 +36,64 @@ pub(crate) fn load_policies(path: &Path) -> Result<(Vec<Policy>, Vec<Problem>), 
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_name_the_file_as_given_and_every_one_is_reported() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("what-if.toml");
+        std::fs::write(
+            &path,
+            "[[policy]]\nid = \"a\"\nversion = 1\npolicy_groups = [\"g\"]\n\
+             effective_from = \"2026-05-04\"\nrequired_days = 8\ncolour = \"red\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let errors = load_policies(&path)
+            .err()
+            .unwrap_or_else(|| panic!("loaded"));
+        let shown = path.display().to_string();
+        let fields: Vec<(&str, &str)> = errors
+            .problems
+            .iter()
+            .map(|p| (p.file.as_str(), p.field.as_str()))
+            .collect();
+        assert!(
+            fields.contains(&(shown.as_str(), "policy[0].colour")),
+            "{errors}"
+        );
+        assert!(
+            fields.contains(&(shown.as_str(), "policy[0].required_days")),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_directory_alternative_is_a_problem_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for path in [dir.path().join("absent.toml"), dir.path().to_owned()] {
+            let errors = load_policies(&path)
+                .err()
+                .unwrap_or_else(|| panic!("loaded"));
+            assert_eq!(errors.problems.len(), 1, "{errors}");
+            assert_eq!(errors.problems[0].file, path.display().to_string());
+        }
+    }
+
+    #[test]
+    fn a_valid_file_loads_its_policies() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("ok.toml");
+        std::fs::write(
+            &path,
+            "[[policy]]\nid = \"a\"\nversion = 1\npolicy_groups = [\"g\"]\n\
+             effective_from = \"2026-05-04\"\nrequired_days = 2\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (policies, _) = load_policies(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(policies.len(), 1);
+        assert_eq!(policies[0].required_days, 2);
+    }
+}
