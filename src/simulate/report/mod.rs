@@ -9,6 +9,7 @@
 mod html;
 mod sections;
 mod svg;
+mod tables;
 
 use std::fmt::Write as _;
 
@@ -80,9 +81,9 @@ pub fn render(summary: &Summary) -> String {
     page.push_str(&sections::compliance(summary));
     page.push_str(&sections::office_days(summary));
     page.push_str(&sections::alerts(summary));
-    page.push_str(&sections::orgs(summary));
-    page.push_str(&sections::policies(summary));
-    page.push_str(&sections::inputs(summary));
+    page.push_str(&tables::orgs(summary));
+    page.push_str(&tables::policies(summary));
+    page.push_str(&tables::inputs(summary));
     page.push_str("</main>\n");
     page.push_str(FOOTER);
     page.push_str("</body>\n</html>\n");
