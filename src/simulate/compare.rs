@@ -101,7 +101,8 @@ pub(crate) fn compare(current: &Tally, alternative: &Tally, with_ids: bool) -> V
                 };
                 all.add(&counts);
                 in_org.add(&counts);
-                let policy = decision[index].map_or(NO_POLICY, |d| side.policies.get(d.policy));
+                let policy =
+                    decision[index].map_or(NO_POLICY, |d| side.policies.get(u32::from(d.policy)));
                 let by_policy = sums.by_policy[index].entry(policy).or_default();
                 by_policy.counts.add(&counts);
                 by_policy.changed += u64::from(changed && decision[index].is_some());

@@ -43,18 +43,19 @@ impl Names {
     }
 }
 
-/// An employee-week's final decision, as counted.
+/// An employee-week's final decision, as counted: 12 bytes, so that a side of 100k
+/// employees × 13 weeks stays near 50 MB (BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Final {
     /// Its status.
     pub(crate) status: Status,
-    revision: u32,
-    /// Its policy id, in [`Tally::policies`].
-    pub(crate) policy: u32,
-    /// Its org, in [`Tally::orgs`].
-    pub(crate) org: u32,
     /// Its office days (§4.2), at most [`MAX_OFFICE_DAYS`].
     pub(crate) office_days: u8,
+    /// Its policy id, in [`Tally::policies`] (at most `MAX_POLICIES` = 1,000 ids).
+    pub(crate) policy: u16,
+    /// Its org, in [`Tally::orgs`].
+    pub(crate) org: u32,
+    revision: u32,
 }
 
 /// What one side holds for one employee and week.
@@ -62,8 +63,9 @@ pub(crate) struct Final {
 pub(crate) struct Cell {
     /// The latest revision of the week's decision, if one was emitted.
     pub(crate) decision: Option<Final>,
-    /// Alert records emitted for the week, by kind in [`ALERT_KINDS`] order.
-    pub(crate) alerts: [u32; 4],
+    /// Alert records emitted for the week, by kind in [`ALERT_KINDS`] order (a handful at
+    /// most; saturating).
+    pub(crate) alerts: [u16; 4],
 }
 
 /// One side's tally: employee → the weeks with a decision or an alert.
@@ -91,7 +93,7 @@ impl Tally {
     }
 
     fn decision(&mut self, decision: Decision) {
-        let policy = self.policies.intern(decision.policy.id);
+        let policy = u16::try_from(self.policies.intern(decision.policy.id)).unwrap_or(u16::MAX);
         let org = self.orgs.intern(decision.org);
         let office_days = decision.office_days.len().min(MAX_OFFICE_DAYS) as u8;
         let new = Final {
@@ -129,7 +131,8 @@ impl Sink for Tally {
                     .iter()
                     .position(|k| *k == alert.kind)
                     .unwrap_or(0);
-                self.cell(alert.employee_id, alert.week).alerts[slot] += 1;
+                let count = &mut self.cell(alert.employee_id, alert.week).alerts[slot];
+                *count = count.saturating_add(1);
             }
             // Only records emitted count (§9); dead letters are the same on both sides.
             Output::Change(_)
