@@ -6,6 +6,8 @@
 #   kcat        Kafka command-line client (produce/consume/metadata), package `kcat`
 #   promtool    Prometheus rule/metrics checker, package `prometheus`
 #   time        GNU time (/usr/bin/time: peak RSS of the flood tests), package `time`
+#   chromium    headless browser for the report.html test (tests/it/simulate_browser.rs),
+#               package `chromium`
 #
 # Idempotent: runs `apt-get update` and `apt-get install` only when a tool is missing,
 # then prints the versions. The package's service is not started (policy-rc.d on
@@ -23,6 +25,7 @@ missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v promtool >/dev/null || missing+=(prometheus)
 [[ -x /usr/bin/time ]] || missing+=(time)
+command -v chromium >/dev/null || missing+=(chromium)
 
 if ((${#missing[@]})); then
   echo "install-tools: installing ${missing[*]}" >&2
@@ -33,3 +36,4 @@ fi
 
 echo "kcat: $(kcat -V 2>&1 | grep -m1 '^Version' || true)"
 echo "promtool: $(promtool --version 2>&1 | head -n1)"
+echo "chromium: $(chromium --version 2>/dev/null | head -n1)"

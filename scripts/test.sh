@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, provisioning what it needs on a fresh machine:
-#   1. Debian tools (kcat, prometheus/promtool)      scripts/install-tools.sh
+#   1. Debian tools (kcat, prometheus/promtool,      scripts/install-tools.sh
+#      chromium for the report.html browser test)
 #   2. formatting and lints                          cargo fmt --check, cargo clippy -D warnings
 #   3. a real single-node Kafka 4.x broker (KRaft)   scripts/kafka-broker.sh (Maven Central jars)
 #      and a second one with SASL_SSL + ACLs          scripts/kafka-secure-broker.sh
@@ -59,6 +60,8 @@ trap 'scripts/kafka-broker.sh stop >/dev/null 2>&1 || true; scripts/kafka-secure
 echo "secure broker at $KAFKA_SECURE_BROKERS"
 export REQUIRE_KAFKA_SECURE=1
 export ATTENDANCE_BIN="$PWD/target/debug/attendance-compliance"
+# The report.html test (tests/it/simulate_browser.rs) fails instead of skipping without chromium.
+export REQUIRE_CHROMIUM=1
 
 step "fuzz (30 s per target)"; scripts/fuzz.sh short
 

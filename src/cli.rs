@@ -1,4 +1,4 @@
-//! The command line: `run`, `demo`, `replay`, `check-config`, `generate`.
+//! The command line: `run`, `demo`, `replay`, `simulate`, `check-config`, `generate`.
 
 use std::path::PathBuf;
 
@@ -18,6 +18,9 @@ pub struct Cli {
 pub enum Command {
     /// Replay JSONL files through the engine and write the four output files (SPEC §7).
     Replay(ReplayArgs),
+    /// Replay the same input under the current and an alternative policies file and write
+    /// summary.json and report.html (SPEC §9).
+    Simulate(SimulateArgs),
     /// Validate a configuration directory, print every problem, exit non-zero on errors.
     CheckConfig(CheckConfigArgs),
     /// Generate a synthetic company in replay's input format (config, roster, absences, site
@@ -70,6 +73,41 @@ pub struct ReplayArgs {
     /// and dead-letters.jsonl.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+/// `simulate` arguments (exactly SPEC §9's command line, plus `--with-ids`).
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Configuration directory (its policies are the "current" side).
+    #[arg(long, value_name = "DIR")]
+    pub config: PathBuf,
+    /// A policies file ([[policy]] tables, as policies.toml) for the "alternative" side.
+    #[arg(long, value_name = "FILE")]
+    pub alternative: PathBuf,
+    /// Badge events, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub badges: PathBuf,
+    /// Roster records, applied first.
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+    /// Absence records, applied after the roster.
+    #[arg(long, value_name = "FILE")]
+    pub absences: Option<PathBuf>,
+    /// Site-outage records (SPEC §1.5), applied after the absences.
+    #[arg(long, value_name = "FILE")]
+    pub outages: Option<PathBuf>,
+    /// Attendance adjustments (SPEC §1.6), applied after the outages, before the badges.
+    #[arg(long, value_name = "FILE")]
+    pub adjustments: Option<PathBuf>,
+    /// Processing clock (RFC 3339); at end of input the watermark advances to it.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Output directory for summary.json and report.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// List the employees whose status changed in summary.json (counts only without it).
+    #[arg(long)]
+    pub with_ids: bool,
 }
 
 /// `check-config` arguments.

@@ -12,6 +12,8 @@
 //!   typed [`engine::Output`]s;
 //! - [`processor`]: the single path from raw messages to outputs, shared by every shell;
 //! - [`replay`]: the batch shell over files;
+//! - [`simulate`]: two replays (current vs alternative policies) tallied into summary.json
+//!   and report.html;
 //! - [`generate`]: synthetic companies for tests, benchmarks and the demo;
 //! - [`cli`]: the command line's arguments.
 //! - [`kafka`], [`service`], [`demo`]: the live shell over Kafka, the process around it, the
@@ -33,5 +35,6 @@ pub mod metrics;
 pub mod processor;
 pub mod replay;
 pub mod service;
+pub mod simulate;
 pub mod telemetry;
 pub mod wire;

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use attendance_compliance::cli::{CheckConfigArgs, Cli, Command, GenerateArgs, ReplayArgs};
+use attendance_compliance::cli::{
+    CheckConfigArgs, Cli, Command, GenerateArgs, ReplayArgs, SimulateArgs,
+};
 use attendance_compliance::config::Config;
 use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::domain::Timestamp;
-use attendance_compliance::{generate, replay};
+use attendance_compliance::{generate, replay, simulate};
 
 /// mimalloc: the engine and the output path allocate many small strings; glibc's malloc
 /// spent ~17% of a replay in its free lists (see BENCHMARKS.md).
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => run_replay(args),
+        Command::Simulate(args) => run_simulate(args),
         Command::CheckConfig(args) => check_config(args),
         Command::Generate(args) => run_generate(args),
         Command::Run(args) => {
@@ -116,6 +119,63 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !dead.is_empty() {
         eprintln!("dead letters: {}", dead.join(", "));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load_config(&args.config)? else {
+        return Ok(ExitCode::from(2));
+    };
+    // The alternative file is validated exactly as policies.toml, before any input is read.
+    let alternative = match Config::load_policies(&args.alternative) {
+        Ok((policies, warnings)) => {
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            policies
+        }
+        Err(errors) => {
+            eprintln!(
+                "invalid alternative policies in {}:",
+                args.alternative.display()
+            );
+            for p in &errors.problems {
+                eprintln!("  {p}");
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let advance_to = args.now.as_deref().map(parse_now).transpose()?;
+    let clock = advance_to.unwrap_or_else(|| Timestamp::from_chrono(chrono::Utc::now()));
+    let input = simulate::SimulateInput {
+        replay: replay::ReplayInput {
+            badges: args.badges,
+            roster: args.roster,
+            absences: args.absences,
+            outages: args.outages,
+            adjustments: args.adjustments,
+            advance_to,
+            clock,
+            out: args.out,
+            progress: std::io::stderr().is_terminal(),
+        },
+        config_dir: args.config,
+        alternative_file: args.alternative,
+        with_ids: args.with_ids,
+    };
+    let started = std::time::Instant::now();
+    let done = simulate::simulate(&config, &alternative, &input).context("while simulating")?;
+    let weeks = &done.summary.weeks;
+    let changed: u64 = weeks.iter().map(|w| w.all.changed).sum();
+    eprintln!(
+        "simulated {} badges over {} weeks in {:.2}s: {changed} employee-weeks change status",
+        done.replay.lines.badges,
+        weeks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let out = &input.replay.out;
+    println!("{}", out.join(simulate::OUTPUT_FILES[0]).display());
+    println!("{}", out.join(simulate::OUTPUT_FILES[1]).display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -81,7 +81,7 @@ pub(crate) fn load(
 }
 
 /// Keeps the first [`MAX_REPORTED_PROBLEMS`] problems and counts the rest in a last one.
-fn cap(problems: &mut Vec<super::Problem>) {
+pub(super) fn cap(problems: &mut Vec<super::Problem>) {
     if problems.len() > MAX_REPORTED_PROBLEMS {
         let more = problems.len() - MAX_REPORTED_PROBLEMS;
         problems.truncate(MAX_REPORTED_PROBLEMS);
@@ -95,7 +95,7 @@ fn cap(problems: &mut Vec<super::Problem>) {
 
 /// Orders problems file by file (in the order the files are read), then by entry
 /// (`site[0]` before `site[1]`), keeping the order found otherwise.
-fn sort_by_place(problems: &mut [super::Problem]) {
+pub(super) fn sort_by_place(problems: &mut [super::Problem]) {
     const FILES: [&str; 5] = [
         SITES_FILE,
         HOLIDAYS_FILE,
@@ -147,7 +147,11 @@ fn read_optional<T: DeserializeOwned>(
     read_file(&path, file, findings)
 }
 
-fn read_file<T: DeserializeOwned>(path: &Path, file: &str, findings: &mut Findings) -> Option<T> {
+pub(super) fn read_file<T: DeserializeOwned>(
+    path: &Path,
+    file: &str,
+    findings: &mut Findings,
+) -> Option<T> {
     // Read at most one byte more than allowed, so that a huge file (or a device that never
     // ends) is refused without being read whole.
     let mut bytes = Vec::new();

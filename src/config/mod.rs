@@ -26,10 +26,12 @@
 //!
 //! The module owns file reading (`load`, file names in `files`), the serde shapes (`raw`),
 //! validation (`validate`, `layer`) and environment parsing (`env`); its submodules form a
-//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`). It must not depend on
+//! DAG (`load` -> `env`/`layer`/`validate` -> `raw`/`values`/`files`; `alternative`, a
+//! policies file outside the directory for `simulate`, -> `load`/`validate`). It must not depend on
 //! any other module of the crate, and it never exits or logs: the caller decides what to do
 //! with problems and warnings.
 
+mod alternative;
 mod duration;
 mod env;
 mod files;
@@ -303,6 +305,13 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Loaded, ConfigErrors> {
         load::load(dir, env)
+    }
+
+    /// Reads and validates a policies file outside the configuration directory (`simulate
+    /// --alternative`, §9) exactly as `policies.toml` is: the valid policies and their
+    /// warnings, or every problem, each naming `path` as its file.
+    pub fn load_policies(path: &Path) -> Result<(Vec<Policy>, Vec<Problem>), ConfigErrors> {
+        alternative::load_policies(path)
     }
 }
 

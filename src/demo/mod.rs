@@ -4,7 +4,9 @@
 //! duplicate and bad ones), produces it to the mock cluster, runs the same
 //! [`crate::kafka::run_pipeline`] as `run` (transactions, changelog, idle advance) with the
 //! processing clock set to "just after the last week closed", reads the four output topics
-//! back and prints a summary. `/metrics` is served while it runs.
+//! back and prints a summary. `/metrics` is served while it runs. It ends by simulating the
+//! same company against `examples/alternative-policies.toml` (§9) and printing the path of
+//! the report.
 //!
 //! The mock cluster is a demonstration vehicle, not a test of exactly-once: it keeps only the
 //! last few MiB per partition (so outputs are read while they are produced) and does not
@@ -146,6 +148,12 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
 
     summary.print(&generated, &progress, PARTITIONS, started.elapsed());
     drop(cluster);
+
+    // The same company, simulated against examples/alternative-policies.toml (SPEC §9).
+    let report_dir = std::env::temp_dir().join("attendance-demo-report");
+    let now = Timestamp::from_chrono(generated.now);
+    let report = crate::simulate::report_for_generated(dir, now, &report_dir)?;
+    println!("policy what-if report (simulate): {}", report.display());
     Ok(())
 }
 

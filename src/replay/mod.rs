@@ -9,21 +9,21 @@
 //! `--out` is touched, an input inside `--out` is refused, and the outputs are written to
 //! temporaries that replace the old files only when the whole run has succeeded.
 
+mod feed;
 mod inputs;
 mod lines;
 mod outputs;
 #[cfg(test)]
 mod tests;
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::domain::output::Source;
 use crate::domain::{DeadLetterReason, Timestamp};
 use crate::processor::{Outcome, Processor};
-use inputs::{check_out, open_input, refuse_inside, OpenedInput};
-use lines::{Line, LineReader};
+pub(crate) use feed::{apply_line, feed, open_inputs, Kind, Target};
+pub(crate) use lines::Line;
 use outputs::Writers;
 
 /// The files of one replay.
@@ -187,13 +187,24 @@ pub const OUTPUT_FILES: [&str; 4] = [
     "dead-letters.jsonl",
 ];
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Roster,
-    Absences,
-    Outages,
-    Adjustments,
-    Badges,
+/// Replay's target: one processor writing to the four output files.
+struct Replay<'a> {
+    processor: Processor,
+    writers: &'a mut Writers,
+}
+
+impl Target for Replay<'_> {
+    fn apply(&mut self, kind: Kind, line: Line<'_>, source: Source, clock: Timestamp) -> Outcome {
+        apply_line(&mut self.processor, kind, line, source, clock, self.writers)
+    }
+
+    fn check(&mut self) -> Result<(), ReplayError> {
+        self.writers.check()
+    }
+
+    fn advance_watermark(&mut self, to: Timestamp) {
+        self.processor.advance_watermark(to, self.writers);
+    }
 }
 
 /// Runs a replay and writes the four output files.
@@ -201,50 +212,15 @@ enum Kind {
 /// Opens every input and checks `--out` first; writes temporaries and renames them over the
 /// outputs only when everything succeeded. On error `--out` is left as it was.
 pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, ReplayError> {
-    // §7's order of application.
-    let files = [
-        (input.roster.as_ref(), Kind::Roster),
-        (input.absences.as_ref(), Kind::Absences),
-        (input.outages.as_ref(), Kind::Outages),
-        (input.adjustments.as_ref(), Kind::Adjustments),
-        (Some(&input.badges), Kind::Badges),
-    ];
-    let mut opened: Vec<(OpenedInput, Kind)> = Vec::with_capacity(files.len());
-    for (path, kind) in files {
-        if let Some(path) = path {
-            opened.push((open_input(path)?, kind));
-        }
-    }
-    if let Some(out) = check_out(&input.out, &OUTPUT_FILES)? {
-        for (file, _) in &opened {
-            refuse_inside(file, &out)?;
-        }
-    }
+    let opened = open_inputs(input, &OUTPUT_FILES)?;
     let mut writers = Writers::create(&input.out)?;
-    let mut processor = Processor::new(config);
     let mut summary = ReplaySummary::default();
-    for (file, kind) in opened {
-        let run = FileRun {
-            path: &file.path,
-            kind,
-            clock: input.clock,
-        };
-        let bar = progress_bar(input.progress, file.size, &file.path);
-        let reader = std::io::BufReader::with_capacity(1 << 20, file.file);
-        run.run(
-            reader,
-            bar.as_ref(),
-            &mut processor,
-            &mut writers,
-            &mut summary,
-        )?;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-    }
-    if let Some(now) = input.advance_to {
-        processor.advance_watermark(now, &mut writers);
-    }
+    let mut target = Replay {
+        processor: Processor::new(config),
+        writers: &mut writers,
+    };
+    feed(opened, input, &mut target, &mut summary)?;
+    let processor = target.processor;
     let counts = writers.commit()?;
     summary.decisions = counts.decisions;
     summary.changes = counts.changes;
@@ -253,101 +229,4 @@ pub fn replay(config: &Config, input: &ReplayInput) -> Result<ReplaySummary, Rep
     summary.employees = processor.engine().employees_tracked() as u64;
     summary.state_bytes = processor.engine().state_bytes() as u64;
     Ok(summary)
-}
-
-struct FileRun<'a> {
-    path: &'a Path,
-    kind: Kind,
-    clock: Timestamp,
-}
-
-impl FileRun<'_> {
-    fn run(
-        &self,
-        reader: impl BufRead,
-        bar: Option<&indicatif::ProgressBar>,
-        processor: &mut Processor,
-        writers: &mut Writers,
-        summary: &mut ReplaySummary,
-    ) -> Result<(), ReplayError> {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut lines = LineReader::new(reader);
-        let mut line_no = 0u64;
-        loop {
-            if line_no % 65_536 == 0 {
-                if let Some(bar) = bar {
-                    bar.set_position(lines.bytes_read());
-                }
-            }
-            let line = match lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(source) => {
-                    return Err(ReplayError::Read {
-                        path: self.path.to_owned(),
-                        source,
-                    })
-                }
-            };
-            line_no += 1;
-            let blank = match &line {
-                Line::Whole(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
-                Line::Long { blank, .. } => *blank,
-            };
-            if blank {
-                continue;
-            }
-            match self.kind {
-                Kind::Roster => summary.lines.roster += 1,
-                Kind::Absences => summary.lines.absences += 1,
-                Kind::Outages => summary.lines.outages += 1,
-                Kind::Adjustments => summary.lines.adjustments += 1,
-                Kind::Badges => summary.lines.badges += 1,
-            }
-            let source = Source::File {
-                file: name.clone(),
-                line: line_no,
-            };
-            let outcome = match line {
-                Line::Whole(bytes) => match self.kind {
-                    Kind::Roster => processor.roster(None, Some(bytes), source, writers),
-                    Kind::Absences => processor.absence(bytes, source, writers),
-                    // A file line has no key, so no tombstone: `null` is malformed_json.
-                    Kind::Outages => processor.outage(None, Some(bytes), source, writers),
-                    Kind::Adjustments => processor.adjustment(bytes, source, writers),
-                    Kind::Badges => processor.badge(bytes, source, self.clock, writers),
-                },
-                // Over the limit whatever the kind: too_large comes first in §2's precedence.
-                Line::Long { seen, .. } => processor.too_large(seen, source, writers),
-            };
-            match outcome {
-                Outcome::Applied => {}
-                Outcome::AppliedLate => summary.late_badges += 1,
-                Outcome::DeadLettered(reason) => summary.dead_letters.add(reason),
-            }
-            writers.check()?;
-        }
-        Ok(())
-    }
-}
-
-fn progress_bar(enabled: bool, size: u64, path: &Path) -> Option<indicatif::ProgressBar> {
-    // Only worth drawing for inputs that take a while.
-    if !enabled || size < 8 << 20 {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(size);
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .map(|s| s.progress_chars("=> "));
-    if let Ok(style) = style {
-        bar.set_style(style);
-    }
-    bar.set_message(path.display().to_string());
-    Some(bar)
 }

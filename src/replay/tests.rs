@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use proptest::prelude::*;
 use sha2::Digest as _;
 
+use super::feed::FileRun;
 use super::lines::{Line, LineReader};
 use super::outputs::Writers;
 use super::*;
@@ -156,7 +157,6 @@ fn a_read_error_half_way_leaves_the_old_outputs_and_no_temporaries() {
     )
     .unwrap_or_else(|e| panic!("config: {e}"))
     .config;
-    let mut processor = Processor::new(&config);
     let mut writers = Writers::create(&out).unwrap_or_else(|e| panic!("create: {e}"));
     let data = b"not json\n".repeat(1000);
     let reader = BufReader::with_capacity(
@@ -173,7 +173,11 @@ fn a_read_error_half_way_leaves_the_old_outputs_and_no_temporaries() {
         clock: Timestamp::from_chrono(chrono::Utc::now()),
     };
     let mut summary = ReplaySummary::default();
-    let result = run.run(reader, None, &mut processor, &mut writers, &mut summary);
+    let mut target = Replay {
+        processor: Processor::new(&config),
+        writers: &mut writers,
+    };
+    let result = run.run(reader, None, &mut target, &mut summary);
     assert!(
         matches!(result, Err(ReplayError::Read { .. })),
         "{result:?}"

@@ -1,5 +1,5 @@
 //! The single integration-test binary: golden replay scenarios, schema validation of every
-//! output value, determinism of whole replays.
+//! output value, determinism of whole replays, `simulate` and its report in a browser.
 
 mod config_ranges;
 mod docs;
@@ -11,3 +11,5 @@ mod input_schemas;
 mod replay_golden;
 mod replay_inputs;
 mod replay_safety;
+mod simulate;
+mod simulate_browser;
