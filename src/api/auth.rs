@@ -17,8 +17,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Most keys a JWKS file may hold.
 pub const MAX_JWKS_KEYS: usize = 32;
 
-/// Shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: at least the hash's size).
-pub const MIN_HS256_SECRET_BYTES: usize = 32;
+pub use crate::config::limits::MIN_HS256_SECRET_BYTES;
 
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 60;

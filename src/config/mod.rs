@@ -30,6 +30,7 @@
 //! any other module of the crate, and it never exits or logs: the caller decides what to do
 //! with problems and warnings.
 
+mod api;
 mod duration;
 mod env;
 mod files;
@@ -53,8 +54,8 @@ use chrono::NaiveDate;
 pub use duration::parse_duration;
 pub use env::ENV_PREFIX;
 pub use processor::{
-    HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig, Secret,
-    SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
+    ApiConfig, HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig,
+    Secret, SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
 pub use topics::{InputTopic, OutputTopic, TopicsConfig};
 
