@@ -251,3 +251,48 @@ fn before_the_first_badge_there_is_no_clock_and_no_open_week() {
     assert!(r.weeks.is_empty());
     assert_eq!(r.current_status, None);
 }
+
+fn schema(name: &str) -> serde_json::Value {
+    let path = format!("{}/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn records_validate_against_the_shipped_schema() {
+    let decision = schema("decision.schema.json");
+    let resource = jsonschema::Resource::from_contents(decision).expect("resource");
+    let validator = jsonschema::options()
+        .with_resource(
+            "https://attendance-compliance.example/schemas/decision.schema.json",
+            resource,
+        )
+        .build(&schema("record.schema.json"))
+        .expect("record schema compiles");
+    let mut c = company(|config| {
+        config.policies[0].min_presence = Some(Duration::from_secs(3600));
+        config.policies[0].rule = Rule::MissedWeeks {
+            weeks: 4,
+            max_missed: 1,
+        };
+    });
+    c.employee("e-1", "corporate", "SEA-1");
+    let before = serde_json::to_value(record(&c, "e-1")).expect("json");
+    assert!(validator.is_valid(&before), "{before}");
+    c.kickoff("2026-05-04T00:00:00-07:00");
+    badge(&mut c, "e-1", "2026-05-04", "09:00:00", "in");
+    badge(&mut c, "e-1", "2026-05-04", "09:30:00", "out");
+    c.advance("2026-05-20T10:00:00-07:00");
+    let r = record(&c, "e-1");
+    assert_eq!(r.weeks.len(), 2);
+    let json = serde_json::to_value(&r).expect("json");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{json}");
+    // The schema is not vacuous: a week that is not a decision is refused.
+    let mut bad = json.clone();
+    bad["weeks"][0]["status"] = serde_json::json!("fine");
+    assert!(!validator.is_valid(&bad));
+}
