@@ -3,12 +3,18 @@
 //! The record itself is the engine's view ([`crate::engine::Record`]).
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod handler;
+pub mod lookup;
 
 pub use access::{authorize, route, Access, Route};
+pub use audit::AccessRecord;
 pub use auth::{AuthError, Caller, Verifier, MAX_TOKEN_BYTES};
 pub use handler::{answer, Answer, Lookup, RecordSource};
+pub use lookup::{resolve, Held, Resolved};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;
