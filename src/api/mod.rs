@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod handler;
 pub mod lookup;
+pub mod requests;
 
 pub use access::{authorize, route, Access, Route};
 pub use audit::AccessRecord;

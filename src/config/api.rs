@@ -42,6 +42,15 @@ pub(crate) fn check(
             "api.tls_cert_file and api.tls_key_file go together; set both or neither".into(),
         );
     }
+    if api.tls_cert_file.is_some() {
+        error(
+            findings,
+            "api.tls_cert_file",
+            "TLS in the process is not implemented yet (issue 11): terminate TLS at the \
+             ingress and leave api.tls_cert_file and api.tls_key_file empty"
+                .into(),
+        );
+    }
     let Some(listen) = api.listen else {
         return;
     };
@@ -59,13 +68,6 @@ pub(crate) fn check(
             "the record API needs api.jwks_file or api.hs256_secret_file to verify tokens".into(),
         );
     }
-    let (file, field) = of("api.listen");
-    findings.warn(
-        &file,
-        &field,
-        "this build validates the [api] settings but does not serve the record API yet \
-         (issue 11): nothing listens on this address",
-    );
     if listen == config.http.listen {
         error(
             findings,

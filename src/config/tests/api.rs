@@ -21,11 +21,10 @@ fn the_api_is_off_by_default() {
 }
 
 #[test]
-fn a_complete_api_section_loads_with_a_not_served_yet_warning() {
+fn a_complete_api_section_loads() {
     let dir = with_api(
         "listen = \"127.0.0.1:8443\"\njwks_file = \"{dir}/jwks.json\"\n\
-         hs256_secret_file = \"{dir}/secret\"\naudience = \"attendance\"\n\
-         tls_cert_file = \"{dir}/jwks.json\"\ntls_key_file = \"{dir}/secret\"\n",
+         hs256_secret_file = \"{dir}/secret\"\naudience = \"attendance\"\n",
         32,
     );
     let loaded = load_ok(dir.path(), no_env());
@@ -38,12 +37,22 @@ fn a_complete_api_section_loads_with_a_not_served_yet_warning() {
             .map(|s| s.secret.expose().len()),
         Some(32)
     );
-    assert!(api.jwks_file.is_some() && api.tls_cert_file.is_some() && api.tls_key_file.is_some());
+    assert!(api.jwks_file.is_some());
+    assert!(loaded.warnings.iter().all(|w| !w.field.starts_with("api.")));
+}
+
+#[test]
+fn tls_in_the_process_is_refused_until_it_is_implemented() {
+    let dir = with_api(
+        "tls_cert_file = \"{dir}/jwks.json\"\ntls_key_file = \"{dir}/secret\"\n",
+        32,
+    );
+    let problems = load_err(dir.path(), no_env());
     assert_problem(
-        &loaded.warnings,
+        &problems,
         "processor.toml",
-        "api.listen",
-        "does not serve",
+        "api.tls_cert_file",
+        "not implemented yet",
     );
 }
 
