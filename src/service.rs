@@ -78,7 +78,13 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         });
     }
     let records = match config.processor.api.listen {
-        Some(addr) => Some(start_api(&config, addr, &runtime, &metrics, &http_stop)?),
+        Some(addr) => Some(start_api(
+            &config,
+            addr,
+            &runtime,
+            (&metrics, &clock),
+            &http_stop,
+        )?),
         None => None,
     };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
@@ -113,7 +119,7 @@ fn start_api(
     config: &Config,
     addr: std::net::SocketAddr,
     runtime: &tokio::runtime::Runtime,
-    metrics: &Arc<Metrics>,
+    (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
     stop: &CancellationToken,
 ) -> anyhow::Result<crate::api::requests::Requests> {
     let api = &config.processor.api;
@@ -144,7 +150,19 @@ fn start_api(
         .block_on(HttpServer::bind(addr))
         .with_context(|| format!("while binding api.listen {addr}"))?;
     tracing::info!(listen = %server.local_addr(), "record API listening (SPEC §10)");
-    let app = crate::http::api::router(Arc::new(verifier), requester, metrics.clone());
+    let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
+        .context("while starting the record API's audit producer")?;
+    let audit = crate::http::api::Audit::new(
+        Arc::new(access_log),
+        kafka::clients::instance_id(&config.processor.kafka),
+        clock.clone(),
+    );
+    let app = crate::http::api::router(
+        Arc::new(verifier),
+        requester,
+        metrics.clone(),
+        Arc::new(audit),
+    );
     // The API listener's connection gauges stay out of the exported registry: they would
     // overwrite the metrics listener's (the request counter is exported).
     let connections = Arc::new(Metrics::new());

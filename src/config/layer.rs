@@ -149,6 +149,7 @@ pub(crate) fn apply(
         });
         set!(layer, config, api.tls_cert_file, values::readable_file);
         set!(layer, config, api.tls_key_file, values::readable_file);
+        set!(layer, config, api.access_log_topic, values::topic_name);
     }
     if let Some(state) = raw.state {
         set!(layer, config, state.batch_max_messages, |n| {

@@ -147,7 +147,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 32] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -205,6 +205,7 @@ pub const PROCESSOR_RANGES: [(&str, Range); 32] = [
         "api.tls_key_file",
         Range::Words("a readable file path (\"\" = none)"),
     ),
+    ("api.access_log_topic", Range::bytes(TOPIC_BYTES)),
     (
         "state.batch_max_messages",
         Range::integer(BATCH_MAX_MESSAGES),

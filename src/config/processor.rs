@@ -122,7 +122,7 @@ pub struct HttpConfig {
 /// `[api]` settings: the record API (SPEC §10). Every key defaults to off/empty; when
 /// `listen` is set, `audience` and at least one key source are required, and the TLS files
 /// go together.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
     /// Address of the record API listener, `IP:port`; `None` (`""`): no API. Default off.
     pub listen: Option<SocketAddr>,
@@ -137,6 +137,22 @@ pub struct ApiConfig {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of `tls_cert_file`. Default none.
     pub tls_key_file: Option<PathBuf>,
+    /// Topic of the audit records, one per request. Default `"attendance-access-log"`.
+    pub access_log_topic: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            jwks_file: None,
+            hs256_secret_file: None,
+            audience: String::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            access_log_topic: "attendance-access-log".to_owned(),
+        }
+    }
 }
 
 impl Default for HttpConfig {

@@ -159,6 +159,7 @@ pub(crate) struct RawApi {
     pub(crate) audience: Option<String>,
     pub(crate) tls_cert_file: Option<String>,
     pub(crate) tls_key_file: Option<String>,
+    pub(crate) access_log_topic: Option<String>,
 }
 
 /// `[state]`.

@@ -3,6 +3,7 @@
 //! [`Requester`]. Served by [`super::HttpServer::serve_router`] under the metrics listener's
 //! limits (timeouts, connection limit, header bounds).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -12,22 +13,67 @@ use axum::Router;
 
 use crate::api::lookup::RETRY_AFTER_SECONDS;
 use crate::api::requests::Requester;
-use crate::api::{answer, route, Lookup, Resolved, Route, Verifier};
+use crate::api::{answer, route, AccessRecord, Lookup, Resolved, Route, Verifier};
+use crate::clock::Clock;
 use crate::metrics::Metrics;
+
+/// Where audit records go (the access-log topic; a vector in tests).
+pub trait AuditSink: Send + Sync {
+    /// Writes one record, without waiting for it to be acknowledged.
+    fn write(&self, record: &AccessRecord);
+}
+
+/// Audits every answer: who asked, for whom, what they got.
+pub struct Audit {
+    sink: Arc<dyn AuditSink>,
+    instance: String,
+    clock: Arc<dyn Clock>,
+    /// Starts at the start-up instant in microseconds, so access ids of a restarted
+    /// instance do not repeat the previous run's.
+    sequence: AtomicU64,
+}
+
+impl Audit {
+    /// Audits to `sink` as `instance`, timestamps from `clock`.
+    pub fn new(sink: Arc<dyn AuditSink>, instance: String, clock: Arc<dyn Clock>) -> Self {
+        let now = clock.now();
+        let start = u64::try_from(now.unix_seconds()).unwrap_or(0) * 1_000_000
+            + u64::from(now.subsec_nanos() / 1_000);
+        Self {
+            sink,
+            instance,
+            clock,
+            sequence: AtomicU64::new(start),
+        }
+    }
+
+    fn record(&self, answer: &crate::api::Answer) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let record = AccessRecord::of(answer, self.clock.now(), &self.instance, sequence);
+        self.sink.write(&record);
+    }
+}
 
 #[derive(Clone)]
 struct ApiState {
     verifier: Arc<Verifier>,
     requester: Requester,
     metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
 }
 
 /// The router answering every path with the record API.
-pub fn router(verifier: Arc<Verifier>, requester: Requester, metrics: Arc<Metrics>) -> Router {
+pub fn router(
+    verifier: Arc<Verifier>,
+    requester: Requester,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+) -> Router {
     Router::new().fallback(handle).with_state(ApiState {
         verifier,
         requester,
         metrics,
+        audit,
     })
 }
 
@@ -64,6 +110,7 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
         authorization.as_deref(),
     );
     state.metrics.http().api_request(a.status);
+    state.audit.record(&a);
     let mut response = (
         StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, "application/json")],

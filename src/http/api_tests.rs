@@ -1,19 +1,39 @@
 //! The record API router end to end in-process: a token, the channel to a stand-in
 //! pipeline thread answering from a real engine, the answer's headers and the metric.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
 
 use crate::api::requests::{answer_pending, channel, Requests};
-use crate::api::{resolve, Held, Verifier};
+use crate::api::{resolve, AccessRecord, Held, Verifier};
+use crate::clock::FixedClock;
+use crate::domain::Timestamp;
 use crate::engine::tests::Company;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 
 const SECRET: &[u8] = b"a test-only HS256 secret of more than 32 bytes";
+
+/// Audit records, kept.
+#[derive(Default)]
+struct Kept(Mutex<Vec<AccessRecord>>);
+
+impl super::AuditSink for Kept {
+    fn write(&self, record: &AccessRecord) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(record.clone());
+    }
+}
+
+fn audit(kept: &Arc<Kept>) -> Arc<super::Audit> {
+    let clock = Arc::new(FixedClock(Timestamp::from_unix(1_780_000_000, 0)));
+    Arc::new(super::Audit::new(kept.clone(), "test-0".into(), clock))
+}
 
 fn token(sub: &str) -> String {
     let exp = std::time::SystemTime::now()
@@ -87,7 +107,8 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
     let thread = pipeline(engine, requests);
     let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
     let metrics = Arc::new(Metrics::new());
-    let app = super::router(Arc::new(verifier), requester, metrics.clone());
+    let kept = Arc::new(Kept::default());
+    let app = super::router(Arc::new(verifier), requester, metrics.clone(), audit(&kept));
 
     let (status, body) = get(&app, "/v1/employees/e-1/record", Some(&token("e-1"))).await;
     assert_eq!(status, StatusCode::OK);
@@ -104,6 +125,26 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
     }
     drop(app);
     thread.join().expect("pipeline thread");
+    let kept = kept
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seen: Vec<(u16, Option<&str>, Option<&str>)> = kept
+        .iter()
+        .map(|r| (r.outcome, r.caller.as_deref(), r.employee_id.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (200, Some("e-1"), Some("e-1")),
+            (403, Some("e-2"), Some("e-1")),
+            (401, None, None),
+            (404, Some("e-1"), None),
+        ]
+    );
+    let ids: std::collections::BTreeSet<&str> = kept.iter().map(|r| r.access_id.as_str()).collect();
+    assert_eq!(ids.len(), 4, "one access id per request");
+    assert!(kept.iter().all(|r| r.instance == "test-0"));
 }
 
 #[tokio::test]
@@ -111,7 +152,13 @@ async fn without_a_pipeline_answer_the_router_says_retry() {
     let (requester, requests) = channel();
     drop(requests);
     let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
-    let app = super::router(Arc::new(verifier), requester, Arc::new(Metrics::new()));
+    let kept = Arc::new(Kept::default());
+    let app = super::router(
+        Arc::new(verifier),
+        requester,
+        Arc::new(Metrics::new()),
+        audit(&kept),
+    );
     let response = app
         .oneshot(
             Request::get("/v1/employees/e-1/record")

@@ -16,6 +16,7 @@
 //! See `docs/LIVE.md` for the design notes.
 
 pub mod access;
+pub mod access_log;
 pub mod clients;
 pub mod context;
 pub mod pipeline;

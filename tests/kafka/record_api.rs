@@ -70,6 +70,8 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
         ..GenerateOptions::default()
     };
     let company = Company::generate(&options, 1, "record");
+    let access_log = format!("{}-access-log", topics.badges);
+    kafka.create_topic(&access_log, 1);
     company.produce_tables(kafka, &topics);
     company.produce_badges(kafka, &topics);
     let secret = company.dir.path().join("api-secret");
@@ -87,6 +89,10 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
                 format!("127.0.0.1:{port}"),
             ),
             ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
+            (
+                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
+                access_log.clone(),
+            ),
             (
                 "ATTENDANCE__API__HS256_SECRET_FILE".into(),
                 secret.to_str().expect("utf-8 path").into(),
@@ -143,4 +149,43 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
     assert_eq!(get(port, &path, Some(&token("a-stranger"))).0, 403);
     let status = service.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status after SIGTERM: {status}");
+
+    // Every request is on record, in order: any 503s, the 200, the 401, the 403.
+    let schema = access_schema();
+    let audit: Vec<Value> = kafka
+        .read(&access_log, "%k\t%s\n")
+        .iter()
+        .map(|line| {
+            let (key, value) = line.split_once('\t').expect("key and value");
+            let v: Value = serde_json::from_str(value).expect("access JSON");
+            assert!(schema.is_valid(&v), "{v}");
+            let named = v["employee_id"].as_str().unwrap_or_default();
+            assert_eq!(key, named, "keyed by the employee the path named");
+            v
+        })
+        .filter(|v| v["outcome"] != 503)
+        .collect();
+    let outcomes: Vec<(Value, Value)> = audit
+        .iter()
+        .map(|v| (v["outcome"].clone(), v["caller"].clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Value::from(200), Value::from(employee.clone())),
+            (Value::from(401), Value::Null),
+            (Value::from(403), Value::from("a-stranger")),
+        ]
+    );
+    assert!(audit.iter().all(|v| v["instance"] == "record-0"));
+}
+
+fn access_schema() -> jsonschema::Validator {
+    let path = format!(
+        "{}/schemas/access-log.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("schema");
+    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
 }

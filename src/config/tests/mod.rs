@@ -175,6 +175,7 @@ fn example_processor_toml_shows_every_key() {
                 audience: Some(_),
                 tls_cert_file: Some(_),
                 tls_key_file: Some(_),
+                access_log_topic: Some(_),
             }),
         state:
             Some(RawState {
