@@ -15,6 +15,12 @@ pub const ACCESS_SCHEMA_VERSION: u32 = 1;
 /// Namespace of access ids (distinct from the namespace of decision and alert ids).
 const ACCESS_NAMESPACE: Uuid = Uuid::from_u128(0x2b7e_9a41_c6d3_4f08_8a15_73e0_d94b_6c2e);
 
+/// Where audit records go (the access-log topic; a vector in tests).
+pub trait AuditSink: Send + Sync {
+    /// Writes one record, without waiting for it to be acknowledged.
+    fn write(&self, record: &AccessRecord);
+}
+
 /// One request, allowed or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessRecord {

@@ -10,7 +10,7 @@ pub mod lookup;
 pub mod requests;
 
 pub use access::{authorize, route, Access, Route};
-pub use audit::AccessRecord;
+pub use audit::{AccessRecord, AuditSink};
 pub use auth::{AuthError, Caller, Verifier, MAX_TOKEN_BYTES};
 pub use handler::{answer, Answer, Lookup, RecordSource};
 pub use lookup::{resolve, Held, Resolved};

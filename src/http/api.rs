@@ -13,15 +13,9 @@ use axum::Router;
 
 use crate::api::lookup::RETRY_AFTER_SECONDS;
 use crate::api::requests::Requester;
-use crate::api::{answer, route, AccessRecord, Lookup, Resolved, Route, Verifier};
+use crate::api::{answer, route, AccessRecord, AuditSink, Lookup, Resolved, Route, Verifier};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-
-/// Where audit records go (the access-log topic; a vector in tests).
-pub trait AuditSink: Send + Sync {
-    /// Writes one record, without waiting for it to be acknowledged.
-    fn write(&self, record: &AccessRecord);
-}
 
 /// Audits every answer: who asked, for whom, what they got.
 pub struct Audit {

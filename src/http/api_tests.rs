@@ -21,7 +21,7 @@ const SECRET: &[u8] = b"a test-only HS256 secret of more than 32 bytes";
 #[derive(Default)]
 struct Kept(Mutex<Vec<AccessRecord>>);
 
-impl super::AuditSink for Kept {
+impl crate::api::AuditSink for Kept {
     fn write(&self, record: &AccessRecord) {
         self.0
             .lock()

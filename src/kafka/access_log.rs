@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
-use crate::api::AccessRecord;
+use crate::api::{AccessRecord, AuditSink};
 use crate::config::Config;
-use crate::http::api::AuditSink;
 
 use super::clients;
 
