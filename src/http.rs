@@ -24,6 +24,7 @@
 //! beyond), so a scrape flood neither occupies the single async worker nor keeps every slot
 //! busy.
 
+pub mod api;
 mod connection;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@
 //! - [`config`]: the configuration directory, layered and validated, and the topic names;
 //! - [`engine`]: the pure state machine (no I/O, no clock reads); reports what it did as
 //!   typed [`engine::Output`]s;
+//! - [`api`]: the record API's authentication, authorization and answers (§10), pure;
 //! - [`processor`]: the single path from raw messages to outputs, shared by every shell;
 //! - [`replay`]: the batch shell over files;
 //! - [`simulate`]: two replays (current vs alternative policies) tallied into summary.json
@@ -21,6 +22,7 @@
 //! - [`clock`], [`health`], [`metrics`], [`http`], [`telemetry`]: what the live shell reads
 //!   and reports.
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -77,6 +77,16 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
             }
         });
     }
+    let records = match config.processor.api.listen {
+        Some(addr) => Some(start_api(
+            &config,
+            addr,
+            &runtime,
+            (&metrics, &clock),
+            &http_stop,
+        )?),
+        None => None,
+    };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
 
     let options = LiveOptions {
@@ -86,6 +96,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         health,
         stop,
         progress: Arc::default(),
+        records,
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
@@ -97,6 +108,74 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     http_stop.cancel();
     runtime.shutdown_timeout(Duration::from_secs(2));
     result.context("while running the live pipeline")
+}
+
+/// Largest JWKS file read, in bytes.
+const MAX_JWKS_BYTES: u64 = 1 << 20;
+
+/// Binds `api.listen` and serves the record API (SPEC §10) until `stop` is cancelled; returns
+/// the pipeline's end of the request channel.
+fn start_api(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    runtime: &tokio::runtime::Runtime,
+    (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
+    stop: &CancellationToken,
+) -> anyhow::Result<crate::api::requests::Requests> {
+    let api = &config.processor.api;
+    let jwks = match &api.jwks_file {
+        Some(path) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(
+                    std::fs::File::open(path)
+                        .with_context(|| format!("while reading {}", path.display()))?,
+                    MAX_JWKS_BYTES,
+                ),
+                &mut text,
+            )
+            .with_context(|| format!("while reading {}", path.display()))?;
+            Some(text)
+        }
+        None => None,
+    };
+    let secret = api
+        .hs256_secret_file
+        .as_ref()
+        .map(|s| s.secret.expose().as_bytes());
+    let verifier = crate::api::Verifier::new(&api.audience, jwks.as_deref(), secret)
+        .map_err(|e| anyhow::anyhow!("api settings: {e}"))?;
+    let (requester, requests) = crate::api::requests::channel();
+    let server = runtime
+        .block_on(HttpServer::bind(addr))
+        .with_context(|| format!("while binding api.listen {addr}"))?;
+    tracing::info!(listen = %server.local_addr(), "record API listening (SPEC §10)");
+    let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
+        .context("while starting the record API's audit producer")?;
+    let audit = crate::http::api::Audit::new(
+        Arc::new(access_log),
+        kafka::clients::instance_id(&config.processor.kafka),
+        clock.clone(),
+    );
+    let app = crate::http::api::router(
+        Arc::new(verifier),
+        requester,
+        metrics.clone(),
+        Arc::new(audit),
+    );
+    // The API listener's connection gauges stay out of the exported registry: they would
+    // overwrite the metrics listener's (the request counter is exported).
+    let connections = Arc::new(Metrics::new());
+    let token = stop.clone();
+    runtime.spawn(async move {
+        if let Err(e) = server
+            .serve_router(app, connections, async move { token.cancelled().await })
+            .await
+        {
+            tracing::error!(error = %e, "record API server failed");
+        }
+    });
+    Ok(requests)
 }
 
 /// Sets `stop` on the first SIGTERM or Ctrl-C.

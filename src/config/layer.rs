@@ -140,6 +140,17 @@ pub(crate) fn apply(
     if let Some(http) = raw.http {
         set!(layer, config, http.listen, values::socket_address);
     }
+    if let Some(api) = raw.api {
+        set!(layer, config, api.listen, values::optional_socket_address);
+        set!(layer, config, api.jwks_file, values::readable_file);
+        set!(layer, config, api.hs256_secret_file, values::secret_file);
+        set!(layer, config, api.audience, |text| {
+            values::text_in(text, limits::API_AUDIENCE_BYTES)
+        });
+        set!(layer, config, api.tls_cert_file, values::readable_file);
+        set!(layer, config, api.tls_key_file, values::readable_file);
+        set!(layer, config, api.access_log_topic, values::topic_name);
+    }
     if let Some(state) = raw.state {
         set!(layer, config, state.batch_max_messages, |n| {
             values::in_range(n, limits::BATCH_MAX_MESSAGES)
@@ -229,6 +240,8 @@ pub(crate) fn finish(
             }
         }
     }
+
+    super::api::check(config, |path| provenance.of(path), findings);
 
     let (file, field) = provenance.of("privacy.pseudonym_key");
     let key = config.privacy.pseudonym_key.expose();

@@ -122,6 +122,11 @@ pub const MAX_CLIENT_VALUE_BYTES: usize = 65_536;
 pub const TOPIC_BYTES: (usize, usize) = (1, 249);
 /// `privacy.pseudonym_key`, in bytes (empty: the development key, with a warning).
 pub const PSEUDONYM_KEY_BYTES: (usize, usize) = (0, 4_096);
+/// Shortest HS256 secret (`api.hs256_secret_file`), in bytes (RFC 7518 §3.2: at least the
+/// hash's size).
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+/// `api.audience`, in bytes (empty: unset, required when `api.listen` is set).
+pub const API_AUDIENCE_BYTES: (usize, usize) = (0, 1_024);
 /// `log.level`, in bytes.
 pub const LOG_LEVEL_BYTES: (usize, usize) = (1, 1_024);
 
@@ -142,7 +147,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 26] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -179,6 +184,28 @@ pub const PROCESSOR_RANGES: [(&str, Range); 26] = [
     ("topics.dead_letters", Range::bytes(TOPIC_BYTES)),
     ("topics.changelog", Range::bytes(TOPIC_BYTES)),
     ("http.listen", Range::Words("IP:port, port 0 to 65535")),
+    (
+        "api.listen",
+        Range::Words("IP:port, port 0 to 65535, or \"\" = off"),
+    ),
+    (
+        "api.jwks_file",
+        Range::Words("a readable file path (\"\" = none)"),
+    ),
+    (
+        "api.hs256_secret_file",
+        Range::Words("a file path (\"\" = none); the file holds 32 to 65536 bytes"),
+    ),
+    ("api.audience", Range::bytes(API_AUDIENCE_BYTES)),
+    (
+        "api.tls_cert_file",
+        Range::Words("a readable file path (\"\" = none)"),
+    ),
+    (
+        "api.tls_key_file",
+        Range::Words("a readable file path (\"\" = none)"),
+    ),
+    ("api.access_log_topic", Range::bytes(TOPIC_BYTES)),
     (
         "state.batch_max_messages",
         Range::integer(BATCH_MAX_MESSAGES),

@@ -32,6 +32,7 @@
 //! with problems and warnings.
 
 mod alternative;
+mod api;
 mod duration;
 mod env;
 mod files;
@@ -55,8 +56,8 @@ use chrono::NaiveDate;
 pub use duration::parse_duration;
 pub use env::ENV_PREFIX;
 pub use processor::{
-    HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig, Secret,
-    SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
+    ApiConfig, HttpConfig, KafkaConfig, LogConfig, LogFormat, PrivacyConfig, ProcessorConfig,
+    Secret, SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
 pub use topics::{InputTopic, OutputTopic, TopicsConfig};
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct ProcessorConfig {
     pub topics: TopicsConfig,
     /// `[http]`: the metrics and health listener.
     pub http: HttpConfig,
+    /// `[api]`: the record API listener (SPEC §10), off by default.
+    pub api: ApiConfig,
     /// `[state]`: batching of changelog writes.
     pub state: StateConfig,
     /// `[privacy]`: how employees appear in logs (SPEC §8).
@@ -114,6 +117,42 @@ impl Default for KafkaConfig {
 pub struct HttpConfig {
     /// Address of the `/metrics` and health listener, `IP:port`. Default `0.0.0.0:9464`.
     pub listen: SocketAddr,
+}
+
+/// `[api]` settings: the record API (SPEC §10). Every key defaults to off/empty; when
+/// `listen` is set, `audience` and at least one key source are required, and the TLS files
+/// go together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Address of the record API listener, `IP:port`; `None` (`""`): no API. Default off.
+    pub listen: Option<SocketAddr>,
+    /// JWKS file with the RS256/ES256 keys that sign callers' tokens. Default none.
+    pub jwks_file: Option<PathBuf>,
+    /// File holding the HS256 shared secret (one line, at least 32 bytes). Default none.
+    pub hs256_secret_file: Option<SecretFile>,
+    /// The `aud` every token must carry. Default empty (required with `listen`).
+    pub audience: String,
+    /// PEM certificate chain for TLS on the API listener. Default none (plain HTTP, TLS at
+    /// the ingress).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`. Default none.
+    pub tls_key_file: Option<PathBuf>,
+    /// Topic of the audit records, one per request. Default `"attendance-access-log"`.
+    pub access_log_topic: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            jwks_file: None,
+            hs256_secret_file: None,
+            audience: String::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            access_log_topic: "attendance-access-log".to_owned(),
+        }
+    }
 }
 
 impl Default for HttpConfig {

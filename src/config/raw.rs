@@ -96,6 +96,7 @@ pub(crate) struct RawProcessor {
     pub(crate) kafka: Option<RawKafka>,
     pub(crate) topics: Option<RawTopics>,
     pub(crate) http: Option<RawHttp>,
+    pub(crate) api: Option<RawApi>,
     pub(crate) state: Option<RawState>,
     pub(crate) privacy: Option<RawPrivacy>,
     pub(crate) log: Option<RawLog>,
@@ -146,6 +147,19 @@ pub(crate) struct RawTopics {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHttp {
     pub(crate) listen: Option<String>,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) listen: Option<String>,
+    pub(crate) jwks_file: Option<String>,
+    pub(crate) hs256_secret_file: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) tls_cert_file: Option<String>,
+    pub(crate) tls_key_file: Option<String>,
+    pub(crate) access_log_topic: Option<String>,
 }
 
 /// `[state]`.

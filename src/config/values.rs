@@ -92,6 +92,30 @@ pub(crate) fn socket_address(text: String) -> Result<SocketAddr, String> {
         .map_err(|_| format!("expected IP:port such as \"0.0.0.0:9464\", got {text:?}"))
 }
 
+/// An optional `IP:port`: `""` is none (the listener is off).
+pub(crate) fn optional_socket_address(text: String) -> Result<Option<SocketAddr>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    socket_address(text).map(Some)
+}
+
+/// A file the process can open for reading (`api.jwks_file`, TLS files). An empty path
+/// unsets the setting. Its contents are read, and checked, where they are used.
+pub(crate) fn readable_file(path: String) -> Result<Option<std::path::PathBuf>, String> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{path} is not a file"));
+    }
+    Ok(Some(path.into()))
+}
+
 /// A warning for a `log.level` that is a single word but no level name: the logging filter
 /// would read it as a target name (e.g. `"verbose"`), which is almost never meant.
 pub(crate) fn log_level_warning(level: &str) -> Option<String> {

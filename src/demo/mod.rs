@@ -124,6 +124,7 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
         health,
         stop: stop.clone(),
         progress: progress.clone(),
+        records: None,
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())

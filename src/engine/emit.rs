@@ -48,7 +48,7 @@ struct AlertFacts {
 }
 
 impl Engine {
-    fn decision_value(
+    pub(super) fn decision_value(
         &self,
         i: usize,
         roster: &Roster,

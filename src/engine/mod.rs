@@ -11,6 +11,7 @@ mod emit;
 mod evaluate;
 mod explain;
 mod outages;
+mod record;
 mod rules;
 mod snapshot;
 mod state;
@@ -27,6 +28,7 @@ use crate::domain::{
 };
 
 use evaluate::ZoneContext;
+pub use record::{CurrentWeek, DecisionRef, Record, RecordPolicy, Reporting, RuleView};
 pub use rules::Rules;
 pub use snapshot::{SnapshotError, StateRecord};
 use state::{Absence, Adjustment, Employee, EmployeeIndex, Interner, Roster};
@@ -938,5 +940,7 @@ mod bounds;
 mod properties;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_record;
 #[cfg(test)]
 mod tests_v2;

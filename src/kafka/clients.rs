@@ -134,6 +134,19 @@ pub fn transactional_producer(kafka: &KafkaConfig) -> ClientConfig {
     config
 }
 
+/// The record API's audit producer (`attendance-access-log`): idempotent, outside the
+/// pipeline's transactions (an audit record is written whether or not a batch commits).
+pub fn access_log_producer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "100000");
+    overrides(&mut config, kafka, false);
+    config.set("enable.idempotence", "true");
+    config
+}
+
 /// A plain consumer for metadata requests (topic checks at start-up).
 pub fn metadata_client(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);

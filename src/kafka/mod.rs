@@ -16,6 +16,7 @@
 //! See `docs/LIVE.md` for the design notes.
 
 pub mod access;
+pub mod access_log;
 pub mod clients;
 pub mod context;
 pub mod pipeline;
@@ -68,6 +69,8 @@ pub struct LiveOptions {
     pub stop: Arc<AtomicBool>,
     /// Committed work, counted.
     pub progress: Arc<Progress>,
+    /// The record API's requests, answered between batches (`None`: no API).
+    pub records: Option<crate::api::requests::Requests>,
 }
 
 /// `error: cause: cause` on one line, for logs.
@@ -224,7 +227,12 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         .subscribe(&[topics.badges.as_str()])
         .map_err(PipelineError::kafka("subscribing"))?;
 
-    let result = main_loop(&consumer, &options.stop);
+    let result = main_loop(
+        &consumer,
+        &options.stop,
+        options.records.as_ref(),
+        partitions,
+    );
     if result.as_ref().is_err_and(is_restartable) {
         // Nothing more to commit with fenced clients: forget the open batch and the
         // partitions (the next producer's init_transactions aborts the batch's transaction).
@@ -253,6 +261,8 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
 fn main_loop(
     consumer: &BaseConsumer<GroupContext>,
     stop: &AtomicBool,
+    records: Option<&crate::api::requests::Requests>,
+    partitions: usize,
 ) -> Result<(), PipelineError> {
     let context = consumer.context().clone();
     while !stop.load(Ordering::Relaxed) {
@@ -310,6 +320,9 @@ fn main_loop(
         let mut pipeline = context.pipeline();
         if let Err(e) = pipeline.tick(consumer) {
             pipeline.recover(consumer, e)?;
+        }
+        if let Some(records) = records {
+            pipeline.answer_records(records, partitions);
         }
     }
     Ok(())

@@ -46,7 +46,11 @@ impl HttpCloseReason {
 pub struct HttpMetrics {
     open: IntGauge,
     closed: IntCounterVec,
+    api_requests: IntCounterVec,
 }
+
+/// The outcomes `attendance_api_requests_total` counts (SPEC §10, plus 405).
+pub const API_OUTCOMES: [u16; 6] = [200, 401, 403, 404, 405, 503];
 
 impl HttpMetrics {
     /// Creates and registers the metrics; every reason starts at 0. Registration fails only
@@ -66,9 +70,18 @@ impl HttpMetrics {
             &["reason"],
         )
         .unwrap_or_else(|e| panic!("http connections closed: {e}"));
+        let api_requests = IntCounterVec::new(
+            Opts::new(
+                "attendance_api_requests_total",
+                "Record API requests answered, by HTTP status (200, 401, 403, 404, 405, 503).",
+            ),
+            &["outcome"],
+        )
+        .unwrap_or_else(|e| panic!("api requests: {e}"));
         for collector in [
             Box::new(open.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(closed.clone()),
+            Box::new(api_requests.clone()),
         ] {
             registry
                 .register(collector)
@@ -77,7 +90,34 @@ impl HttpMetrics {
         for reason in HttpCloseReason::ALL {
             closed.with_label_values(&[reason.as_str()]);
         }
-        Self { open, closed }
+        for outcome in API_OUTCOMES {
+            api_requests.with_label_values(&[outcome.to_string().as_str()]);
+        }
+        Self {
+            open,
+            closed,
+            api_requests,
+        }
+    }
+
+    /// Counts a record API request answered with `status` (other statuses count as 500:
+    /// the label set stays bounded).
+    pub fn api_request(&self, status: u16) {
+        let outcome = if API_OUTCOMES.contains(&status) {
+            status
+        } else {
+            500
+        };
+        self.api_requests
+            .with_label_values(&[outcome.to_string().as_str()])
+            .inc();
+    }
+
+    /// Record API requests answered with `status` so far (tests, diagnostics).
+    pub fn api_requests(&self, status: u16) -> u64 {
+        self.api_requests
+            .with_label_values(&[status.to_string().as_str()])
+            .get()
     }
 
     /// Counts a connection the listener closed.

@@ -127,6 +127,33 @@ impl Kafka {
         }
     }
 
+    /// Creates one more topic with `partitions` and waits (bounded) until metadata lists it.
+    pub(crate) fn create_topic(&self, name: &str, partitions: i32) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let new = [NewTopic::new(name, partitions, TopicReplication::Fixed(1))];
+        let results = runtime
+            .block_on(self.admin().create_topics(&new, &AdminOptions::new()))
+            .expect("create topic");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+        }
+        let consumer: BaseConsumer = self.client_config("meta").create().expect("consumer");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !consumer
+            .fetch_metadata(Some(name), Duration::from_secs(5))
+            .is_ok_and(|md| md.topics().iter().any(|t| !t.partitions().is_empty()))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not appear in metadata"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn client_config(&self, group: &str) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)

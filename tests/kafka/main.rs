@@ -11,6 +11,7 @@ mod bench;
 mod harness;
 mod late;
 mod poison;
+mod record_api;
 mod scenarios;
 mod secure;
 mod soak;
@@ -100,6 +101,14 @@ fn end_to_end_single_partition_equals_replay() {
         live.decisions.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[test]
+fn the_record_api_serves_the_decisions_the_topic_carries() {
+    let Some(kafka) = Kafka::get("record_api") else {
+        return;
+    };
+    record_api::served_record_equals_the_decisions_topic(&kafka);
 }
 
 #[test]

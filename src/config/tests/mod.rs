@@ -5,6 +5,7 @@
 //! `ranges` the ends of every range, `rules` the v2 policy keys (§4.1) and `examples` the
 //! commented-out example policies of `config/policies.toml`.
 
+mod api;
 mod examples;
 mod problems;
 mod ranges;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::raw::{
-    RawHttp, RawKafka, RawLog, RawPrivacy, RawProcessor, RawState, RawTime, RawTopics,
+    RawApi, RawHttp, RawKafka, RawLog, RawPrivacy, RawProcessor, RawState, RawTime, RawTopics,
 };
 use super::*;
 
@@ -166,6 +167,16 @@ fn example_processor_toml_shows_every_key() {
                 changelog: Some(_),
             }),
         http: Some(RawHttp { listen: Some(_) }),
+        api:
+            Some(RawApi {
+                listen: Some(_),
+                jwks_file: Some(_),
+                hs256_secret_file: Some(_),
+                audience: Some(_),
+                tls_cert_file: Some(_),
+                tls_key_file: Some(_),
+                access_log_topic: Some(_),
+            }),
         state:
             Some(RawState {
                 batch_max_messages: Some(_),

@@ -293,6 +293,19 @@ impl Pipeline {
         }
     }
 
+    /// Answers the record API's waiting requests from the owned partitions (§10);
+    /// `partitions` is the input topics' partition count.
+    pub fn answer_records(&self, requests: &crate::api::requests::Requests, partitions: usize) {
+        let owns_all = self.tasks.len() >= partitions;
+        crate::api::requests::answer_pending(requests, |id| {
+            let held = self.tasks.values().map(|t| crate::api::Held {
+                ready: !t.gated(),
+                engine: t.processor.engine(),
+            });
+            crate::api::resolve(held, owns_all, id)
+        });
+    }
+
     /// Starts a round of the main loop: reads the clocks once for the messages that follow.
     pub fn start_round(&mut self) {
         self.round.at = Instant::now();

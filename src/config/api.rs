@@ -1,0 +1,78 @@
+//! Cross-setting checks of `[api]` (SPEC §10), run once after the last layer: a listener
+//! needs an audience and a key source, TLS needs both files, and the API cannot share the
+//! metrics listener's address.
+
+use super::limits::{MIN_HS256_SECRET_BYTES, SECRET_FILE_MAX_BYTES};
+use super::{Findings, ProcessorConfig};
+
+/// Records the problems of `config.api`; `of(path)` names the file and field of a setting.
+pub(crate) fn check(
+    config: &ProcessorConfig,
+    of: impl Fn(&str) -> (String, String),
+    findings: &mut Findings,
+) {
+    let api = &config.api;
+    let error = |findings: &mut Findings, path: &str, message: String| {
+        let (file, field) = of(path);
+        findings.error(&file, &field, message);
+    };
+    if let Some(secret) = &api.hs256_secret_file {
+        let len = secret.secret.expose().len();
+        if len < MIN_HS256_SECRET_BYTES {
+            error(
+                findings,
+                "api.hs256_secret_file",
+                format!(
+                    "{} holds {len} bytes; an HS256 secret needs {MIN_HS256_SECRET_BYTES} to \
+                     {SECRET_FILE_MAX_BYTES}",
+                    secret.path.display()
+                ),
+            );
+        }
+    }
+    if api.tls_cert_file.is_some() != api.tls_key_file.is_some() {
+        let missing = if api.tls_cert_file.is_some() {
+            "api.tls_key_file"
+        } else {
+            "api.tls_cert_file"
+        };
+        error(
+            findings,
+            missing,
+            "api.tls_cert_file and api.tls_key_file go together; set both or neither".into(),
+        );
+    }
+    if api.tls_cert_file.is_some() {
+        error(
+            findings,
+            "api.tls_cert_file",
+            "TLS in the process is not implemented yet (issue 11): terminate TLS at the \
+             ingress and leave api.tls_cert_file and api.tls_key_file empty"
+                .into(),
+        );
+    }
+    let Some(listen) = api.listen else {
+        return;
+    };
+    if api.audience.is_empty() {
+        error(
+            findings,
+            "api.audience",
+            "required when api.listen is set: the `aud` callers' tokens must carry".into(),
+        );
+    }
+    if api.jwks_file.is_none() && api.hs256_secret_file.is_none() {
+        error(
+            findings,
+            "api.listen",
+            "the record API needs api.jwks_file or api.hs256_secret_file to verify tokens".into(),
+        );
+    }
+    if listen == config.http.listen {
+        error(
+            findings,
+            "api.listen",
+            format!("{listen} is also http.listen; the record API needs its own listener"),
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! `[api]` (SPEC §10): off by default, and the cross-setting rules when it is on.
+
+use super::*;
+
+/// A temporary config dir whose directory also holds `jwks.json` and a secret file of
+/// `secret_len` bytes; `api` is the `[api]` section's body, `{dir}` replaced by the path.
+fn with_api(api: &str, secret_len: usize) -> TempConfig {
+    let config = TempConfig::new();
+    let dir = config.path().to_str().expect("utf-8 path").to_owned();
+    std::fs::write(config.path().join("jwks.json"), r#"{"keys":[]}"#).expect("write");
+    std::fs::write(config.path().join("secret"), "s".repeat(secret_len) + "\n").expect("write");
+    let text = format!("[api]\n{}", api.replace("{dir}", &dir));
+    config.with("processor.toml", &text)
+}
+
+#[test]
+fn the_api_is_off_by_default() {
+    let loaded = load_ok(TempConfig::new().path(), no_env());
+    assert_eq!(loaded.config.processor.api, ApiConfig::default());
+    assert_eq!(loaded.config.processor.api.listen, None);
+}
+
+#[test]
+fn a_complete_api_section_loads() {
+    let dir = with_api(
+        "listen = \"127.0.0.1:8443\"\njwks_file = \"{dir}/jwks.json\"\n\
+         hs256_secret_file = \"{dir}/secret\"\naudience = \"attendance\"\n",
+        32,
+    );
+    let loaded = load_ok(dir.path(), no_env());
+    let api = &loaded.config.processor.api;
+    assert_eq!(api.listen, Some("127.0.0.1:8443".parse().expect("address")));
+    assert_eq!(api.audience, "attendance");
+    assert_eq!(
+        api.hs256_secret_file
+            .as_ref()
+            .map(|s| s.secret.expose().len()),
+        Some(32)
+    );
+    assert!(api.jwks_file.is_some());
+    assert!(loaded.warnings.iter().all(|w| !w.field.starts_with("api.")));
+}
+
+#[test]
+fn tls_in_the_process_is_refused_until_it_is_implemented() {
+    let dir = with_api(
+        "tls_cert_file = \"{dir}/jwks.json\"\ntls_key_file = \"{dir}/secret\"\n",
+        32,
+    );
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_cert_file",
+        "not implemented yet",
+    );
+}
+
+#[test]
+fn a_listener_needs_an_audience_a_key_source_and_its_own_address() {
+    let problems = load_err(with_api("listen = \"0.0.0.0:9464\"\n", 32).path(), no_env());
+    assert_problem(&problems, "processor.toml", "api.audience", "required");
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.listen",
+        "needs api.jwks_file or api.hs256_secret_file",
+    );
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.listen",
+        "also http.listen",
+    );
+}
+
+#[test]
+fn short_secrets_lone_tls_files_and_missing_files_are_errors() {
+    let problems = load_err(
+        with_api(
+            "hs256_secret_file = \"{dir}/secret\"\ntls_cert_file = \"{dir}/jwks.json\"\n\
+             jwks_file = \"{dir}/absent.json\"\n",
+            31,
+        )
+        .path(),
+        no_env(),
+    );
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.hs256_secret_file",
+        "holds 31 bytes",
+    );
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_key_file",
+        "go together",
+    );
+    assert_problem(&problems, "processor.toml", "api.jwks_file", "cannot read");
+    let dir = with_api("tls_key_file = \"{dir}\"\n", 32);
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_key_file",
+        "not a file",
+    );
+}
+
+#[test]
+fn the_environment_sets_api_keys() {
+    let dir = with_api("", 32);
+    let secret = dir.path().join("secret");
+    let loaded = load_ok(
+        dir.path(),
+        env(&[
+            ("ATTENDANCE__API__LISTEN", "127.0.0.1:8443"),
+            ("ATTENDANCE__API__AUDIENCE", "attendance"),
+            (
+                "ATTENDANCE__API__HS256_SECRET_FILE",
+                secret.to_str().expect("utf-8 path"),
+            ),
+        ]),
+    );
+    assert_eq!(loaded.config.processor.api.audience, "attendance");
+    assert!(loaded.config.processor.api.listen.is_some());
+}

@@ -1,0 +1,127 @@
+//! The record API listener's router (SPEC §10): every request goes through
+//! [`crate::api::answer`]; the state comes from the pipeline thread through a
+//! [`Requester`]. Served by [`super::HttpServer::serve_router`] under the metrics listener's
+//! limits (timeouts, connection limit, header bounds).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use crate::api::lookup::RETRY_AFTER_SECONDS;
+use crate::api::requests::Requester;
+use crate::api::{answer, route, AccessRecord, AuditSink, Lookup, Resolved, Route, Verifier};
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+
+/// Audits every answer: who asked, for whom, what they got.
+pub struct Audit {
+    sink: Arc<dyn AuditSink>,
+    instance: String,
+    clock: Arc<dyn Clock>,
+    /// Starts at the start-up instant in microseconds, so access ids of a restarted
+    /// instance do not repeat the previous run's.
+    sequence: AtomicU64,
+}
+
+impl Audit {
+    /// Audits to `sink` as `instance`, timestamps from `clock`.
+    pub fn new(sink: Arc<dyn AuditSink>, instance: String, clock: Arc<dyn Clock>) -> Self {
+        let now = clock.now();
+        let start = u64::try_from(now.unix_seconds()).unwrap_or(0) * 1_000_000
+            + u64::from(now.subsec_nanos() / 1_000);
+        Self {
+            sink,
+            instance,
+            clock,
+            sequence: AtomicU64::new(start),
+        }
+    }
+
+    fn record(&self, answer: &crate::api::Answer) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let record = AccessRecord::of(answer, self.clock.now(), &self.instance, sequence);
+        self.sink.write(&record);
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    verifier: Arc<Verifier>,
+    requester: Requester,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+}
+
+/// The router answering every path with the record API.
+pub fn router(
+    verifier: Arc<Verifier>,
+    requester: Requester,
+    metrics: Arc<Metrics>,
+    audit: Arc<Audit>,
+) -> Router {
+    Router::new().fallback(handle).with_state(ApiState {
+        verifier,
+        requester,
+        metrics,
+        audit,
+    })
+}
+
+async fn handle(State(state): State<ApiState>, request: Request) -> Response {
+    let method = request.method().as_str().to_owned();
+    let target = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    // Ask the pipeline only for an authenticated GET of a valid id.
+    let resolved = match route(&target) {
+        Route::Record(id)
+            if method == "GET" && state.verifier.verify(authorization.as_deref()).is_ok() =>
+        {
+            state.requester.ask(id).await
+        }
+        _ => None,
+    };
+    let source = resolved.unwrap_or(Resolved {
+        lookup: Lookup::Unavailable {
+            retry_after_seconds: RETRY_AFTER_SECONDS,
+        },
+        record: None,
+    });
+    let a = answer(
+        &state.verifier,
+        &source,
+        &method,
+        &target,
+        authorization.as_deref(),
+    );
+    state.metrics.http().api_request(a.status);
+    state.audit.record(&a);
+    let mut response = (
+        StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, "application/json")],
+        a.body,
+    )
+        .into_response();
+    for (name, value) in a.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+#[path = "api_tests.rs"]
+mod tests;

@@ -1,0 +1,191 @@
+//! The record API served by `run` (SPEC §10) on the real broker: one instance owning the
+//! only partition answers an employee's record with `weeks` equal to the latest decisions
+//! the decisions topic carries for them, newest first; 401 without a token, 403 for a
+//! stranger; and the request counter moves.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use attendance_compliance::generate::GenerateOptions;
+use serde_json::Value;
+
+use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
+
+const SECRET: &str = "a test-only HS256 secret of more than 32 bytes";
+
+fn token(sub: &str) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 600;
+    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("token")
+}
+
+/// `GET path` on `port` (HTTP/1.1, one request per connection): status and body.
+fn get(port: u16, path: &str, bearer: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, body.to_owned())
+}
+
+/// A free loopback port (bound, then released for the service).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
+    let topics = Topics::unique("record");
+    kafka.create_topics(&topics, 1, &[]);
+    let weeks = 3;
+    let options = GenerateOptions {
+        employees: 60,
+        weeks,
+        start_monday: start_monday(weeks, 0),
+        seed: 11,
+        ..GenerateOptions::default()
+    };
+    let company = Company::generate(&options, 1, "record");
+    let access_log = format!("{}-access-log", topics.badges);
+    kafka.create_topic(&access_log, 1);
+    company.produce_tables(kafka, &topics);
+    company.produce_badges(kafka, &topics);
+    let secret = company.dir.path().join("api-secret");
+    std::fs::write(&secret, SECRET).expect("secret file");
+    let port = free_port();
+    let group = format!("{}-group", topics.badges);
+    let env = ServiceEnv {
+        kafka,
+        topics: &topics,
+        group: &group,
+        instance: "record-0",
+        extra: vec![
+            (
+                "ATTENDANCE__API__LISTEN".into(),
+                format!("127.0.0.1:{port}"),
+            ),
+            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
+            (
+                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
+                access_log.clone(),
+            ),
+            (
+                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
+                secret.to_str().expect("utf-8 path").into(),
+            ),
+        ],
+    };
+    let service = Service::spawn(
+        &company.config_dir(),
+        &env,
+        company.dir.path().join("service.log"),
+    );
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(180));
+
+    // The latest decision of each week of one employee, newest first, as the topic has them.
+    let live = Outputs::read(kafka, &topics);
+    let mut latest: BTreeMap<(String, String), (u64, Value)> = BTreeMap::new();
+    for line in &live.decisions {
+        let v: Value = serde_json::from_str(line).expect("decision JSON");
+        let key = (
+            v["employee_id"].as_str().unwrap_or_default().to_owned(),
+            v["week"].as_str().unwrap_or_default().to_owned(),
+        );
+        let revision = v["revision"].as_u64().unwrap_or_default();
+        if latest.get(&key).is_none_or(|(r, _)| revision >= *r) {
+            latest.insert(key, (revision, v));
+        }
+    }
+    let (employee, _) = latest.keys().next().cloned().expect("some decision");
+    let mut expected: Vec<Value> = latest
+        .iter()
+        .filter(|((e, _), _)| *e == employee)
+        .map(|(_, (_, v))| v.clone())
+        .collect();
+    expected.reverse();
+    assert!(!expected.is_empty());
+
+    let path = format!("/v1/employees/{employee}/record");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, body) = loop {
+        let (status, body) = get(port, &path, Some(&token(&employee)));
+        // 503 until the pipeline's main loop answers (bounded).
+        if status != 503 || Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status, 200, "{body}\n{}", service.log_text());
+    let record: Value = serde_json::from_str(&body).expect("record JSON");
+    assert_eq!(record["employee_id"], Value::from(employee.clone()));
+    assert_eq!(record["weeks"], Value::from(expected));
+    assert!(record["as_of"].is_string());
+
+    assert_eq!(get(port, &path, None).0, 401);
+    assert_eq!(get(port, &path, Some(&token("a-stranger"))).0, 403);
+    let status = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+
+    // Every request is on record, in order: any 503s, the 200, the 401, the 403.
+    let schema = access_schema();
+    let audit: Vec<Value> = kafka
+        .read(&access_log, "%k\t%s\n")
+        .iter()
+        .map(|line| {
+            let (key, value) = line.split_once('\t').expect("key and value");
+            let v: Value = serde_json::from_str(value).expect("access JSON");
+            assert!(schema.is_valid(&v), "{v}");
+            let named = v["employee_id"].as_str().unwrap_or_default();
+            assert_eq!(key, named, "keyed by the employee the path named");
+            v
+        })
+        .filter(|v| v["outcome"] != 503)
+        .collect();
+    let outcomes: Vec<(Value, Value)> = audit
+        .iter()
+        .map(|v| (v["outcome"].clone(), v["caller"].clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Value::from(200), Value::from(employee.clone())),
+            (Value::from(401), Value::Null),
+            (Value::from(403), Value::from("a-stranger")),
+        ]
+    );
+    assert!(audit.iter().all(|v| v["instance"] == "record-0"));
+}
+
+fn access_schema() -> jsonschema::Validator {
+    let path = format!(
+        "{}/schemas/access-log.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("schema");
+    let schema: Value = serde_json::from_str(&text).expect("schema JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
