@@ -69,6 +69,16 @@ fn overrides(config: &mut ClientConfig, kafka: &KafkaConfig, keep_instance_id: b
     }
 }
 
+/// Messages librdkafka prefetches per partition (`queued.min.messages`, default 100,000).
+///
+/// Each prefetched message costs librdkafka a few hundred bytes of C heap besides its
+/// payload, which `queued.max.messages.kbytes` does not count: with the default, a restore
+/// of a long changelog or the backlog after a broker restart queued 400,000 small records
+/// on 4 partitions, ~80 MiB of glibc heap per catch-up, kept by glibc's per-thread arenas
+/// after the queue drained (RSS stepped up by that after every in-process client restart,
+/// see docs/RELIABILITY.md, "Soak"). 10,000 is still far more than one poll round takes.
+const PREFETCH_MESSAGES: &str = "10000";
+
 /// The group consumer: subscribes to the badge topic; its assignment decides which
 /// partitions (and so which roster, absence and changelog partitions) this instance owns.
 pub fn group_consumer(kafka: &KafkaConfig) -> ClientConfig {
@@ -76,6 +86,7 @@ pub fn group_consumer(kafka: &KafkaConfig) -> ClientConfig {
     config
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("auto.offset.reset", "earliest")
+        .set("queued.min.messages", PREFETCH_MESSAGES)
         .set("queued.max.messages.kbytes", "32768");
     overrides(&mut config, kafka, true);
     exactly_once_consumer(&mut config, kafka);
@@ -88,6 +99,7 @@ pub fn assign_only_consumer(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);
     config
         .set("auto.offset.reset", "earliest")
+        .set("queued.min.messages", PREFETCH_MESSAGES)
         .set("queued.max.messages.kbytes", "32768");
     overrides(&mut config, kafka, false);
     exactly_once_consumer(&mut config, kafka);

@@ -9,6 +9,7 @@
 
 mod bench;
 mod harness;
+mod memory;
 mod poison;
 mod scenarios;
 mod secure;
