@@ -2,8 +2,11 @@
 # soak.sh: the soak of docs/RELIABILITY.md against the real broker of scripts/kafka-broker.sh,
 # with the release build: a steady badge rate for SOAK_MINUTES (default 30) at SOAK_RATE
 # (default 5000/s) over SOAK_PARTITIONS (default 4), one broker restart at 1/2 of the run and
-# one instance SIGKILL + restart at 3/4 (both after the warm-up, the first 2/5). Prints the service's RSS and the consumer lag every
-# SOAK_SAMPLE_SECONDS (default 10), and checks the read_committed outputs against replay.
+# one instance SIGKILL + restart at 3/4 (both after the warm-up, the first 2/5).
+# SOAK_BROKER_RESTARTS=N spreads N broker restarts from 1/2 to the SIGKILL;
+# SOAK_INSTANCE_RESTART=0 skips the SIGKILL. Prints the service's RSS (split by heap) and the
+# consumer lag every SOAK_SAMPLE_SECONDS (default 10), and checks the read_committed outputs
+# against replay.
 # Not part of the test suite (it is long); the figures go to docs/RELIABILITY.md.
 #
 #   scripts/soak.sh                 # 30 minutes

@@ -69,6 +69,24 @@ fn overrides(config: &mut ClientConfig, kafka: &KafkaConfig, keep_instance_id: b
     }
 }
 
+/// Messages librdkafka prefetches per partition (`queued.min.messages`, default 100,000).
+///
+/// Each prefetched message costs librdkafka a few hundred bytes of C heap besides its
+/// payload, which `queued.max.messages.kbytes` does not count: with the default, a restore
+/// of a long changelog or the backlog after a broker restart queued 400,000 small records
+/// on 4 partitions, ~80 MiB of glibc heap per catch-up, kept by glibc's per-thread arenas
+/// after the queue drained (docs/RELIABILITY.md, "Soak": 10,000 cut the steady heap by a
+/// third and the step after a client restart, which it does not remove). 10,000 is still
+/// far more than one poll round takes.
+const PREFETCH_MESSAGES: &str = "10000";
+
+/// How long librdkafka waits before fetching again for a partition whose prefetch queue was
+/// full (`fetch.queue.backoff.ms`, default 1,000). With the default and 10,000 messages
+/// per partition a catch-up could not read faster than 10,000 messages per partition and
+/// second (a restore of 3.5M changelog records took 97 s; at 50 ms restores read ~150,000
+/// records/s again).
+const PREFETCH_BACKOFF_MS: &str = "50";
+
 /// The group consumer: subscribes to the badge topic; its assignment decides which
 /// partitions (and so which roster, absence and changelog partitions) this instance owns.
 pub fn group_consumer(kafka: &KafkaConfig) -> ClientConfig {
@@ -76,6 +94,8 @@ pub fn group_consumer(kafka: &KafkaConfig) -> ClientConfig {
     config
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("auto.offset.reset", "earliest")
+        .set("queued.min.messages", PREFETCH_MESSAGES)
+        .set("fetch.queue.backoff.ms", PREFETCH_BACKOFF_MS)
         .set("queued.max.messages.kbytes", "32768");
     overrides(&mut config, kafka, true);
     exactly_once_consumer(&mut config, kafka);
@@ -88,6 +108,8 @@ pub fn assign_only_consumer(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);
     config
         .set("auto.offset.reset", "earliest")
+        .set("queued.min.messages", PREFETCH_MESSAGES)
+        .set("fetch.queue.backoff.ms", PREFETCH_BACKOFF_MS)
         .set("queued.max.messages.kbytes", "32768");
     overrides(&mut config, kafka, false);
     exactly_once_consumer(&mut config, kafka);

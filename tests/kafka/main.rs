@@ -10,6 +10,7 @@
 mod bench;
 mod harness;
 mod late;
+mod memory;
 mod poison;
 mod record_api;
 mod scenarios;

@@ -1,13 +1,16 @@
 //! The soak (docs/RELIABILITY.md, "Soak"): a steady badge rate against the real broker for
-//! a long time, with one broker restart (at 1/2) and one instance restart (SIGKILL, at 3/4)
-//! after the warm-up (the first 2/5: the engine's state grows until the retention window of
-//! event time is full, about 8 weeks of the generated feed).
+//! a long time, with broker restarts (one at 1/2 by default) and one instance restart
+//! (SIGKILL, at 3/4) after the warm-up (the first 2/5: the engine's state grows until the
+//! retention window of event time is full, about 8 weeks of the generated feed).
 //! Ignored by default; `scripts/soak.sh` runs it with the release build and prints the
-//! figures: RSS of the service over time, consumer lag, and whether the read_committed
-//! outputs equal replay.
+//! figures: RSS of the service over time (and which heap holds it, see `memory`), consumer
+//! lag, and whether the read_committed outputs equal replay.
 //!
 //! Settings (environment): `SOAK_MINUTES` (30), `SOAK_RATE` (5000 badges/s),
-//! `SOAK_PARTITIONS` (4), `SOAK_SAMPLE_SECONDS` (10).
+//! `SOAK_PARTITIONS` (4), `SOAK_SAMPLE_SECONDS` (10), `SOAK_BROKER_RESTARTS` (1: N restarts
+//! spread evenly from 1/2 of the run to the SIGKILL, so that RSS can be compared after each
+//! of the service's in-process client restarts), `SOAK_INSTANCE_RESTART` (1; 0: no SIGKILL,
+//! one instance throughout, the broker restarts spread from 1/2 to the end).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,26 +23,14 @@ use rdkafka::ClientConfig;
 
 use crate::bench::env_or;
 use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
-
-/// Resident set size of a process, in KiB (0 when it is gone).
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
+use crate::memory::{memory, Memory};
 
 /// One sample of the soak.
 struct Sample {
     at: Duration,
     instance: u32,
     instance_age: Duration,
-    rss_kib: u64,
+    memory: Memory,
     lag: Option<i64>,
     sent: u64,
 }
@@ -56,6 +47,14 @@ fn soak() {
     let every = Duration::from_secs(u64::from(env_or("SOAK_SAMPLE_SECONDS", 10)));
     let duration = Duration::from_secs(minutes * 60);
     let warm_up = duration * 2 / 5;
+    // Instance 0 runs until the SIGKILL at 3/4 (or to the end without one).
+    let kill = env_or("SOAK_INSTANCE_RESTART", 1) != 0;
+    let kill_at = if kill { duration * 3 / 4 } else { duration };
+    let broker_restarts = env_or("SOAK_BROKER_RESTARTS", 1).max(1);
+    // Restart i at 1/2 + i/N of the time between 1/2 and the end of instance 0.
+    let restart_at: Vec<Duration> = (0..broker_restarts)
+        .map(|i| duration / 2 + (kill_at - duration / 2) * i / broker_restarts)
+        .collect();
 
     // Enough badges for the whole run (about 4 badges per employee-week).
     let need = rate * minutes * 60;
@@ -182,7 +181,7 @@ fn soak() {
         let mut instance = 0u32;
         let mut service = Service::spawn(&company.config_dir(), &env, log.clone());
         let mut born = Instant::now();
-        let mut broker_restarted = false;
+        let mut broker_restarted = 0;
         let mut instance_restarted = false;
         let mut next_sample = Instant::now();
         while feeding.load(Ordering::Relaxed) || started.elapsed() < duration {
@@ -196,13 +195,16 @@ fn soak() {
                     at: started.elapsed(),
                     instance,
                     instance_age: born.elapsed(),
-                    rss_kib: rss_kib(service.child.id()),
+                    memory: memory(service.child.id()),
                     lag,
                     sent: sent.load(Ordering::Relaxed),
                 });
             }
-            if !broker_restarted && started.elapsed() >= duration / 2 {
-                broker_restarted = true;
+            if restart_at
+                .get(broker_restarted)
+                .is_some_and(|at| started.elapsed() >= *at)
+            {
+                broker_restarted += 1;
                 let t = Instant::now();
                 let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka-broker.sh");
                 let status = Command::new(script)
@@ -216,7 +218,7 @@ fn soak() {
                     t.elapsed().as_secs_f64()
                 ));
             }
-            if !instance_restarted && started.elapsed() >= duration * 3 / 4 {
+            if kill && !instance_restarted && started.elapsed() >= kill_at {
                 instance_restarted = true;
                 events.push(format!(
                     "instance SIGKILLed and restarted at {:.0}s",
@@ -261,11 +263,15 @@ fn soak() {
     }
     for s in &samples {
         eprintln!(
-            "SOAK sample: t={:>5.0}s instance={} age={:>5.0}s rss={:>7} KiB lag={} sent={}",
+            "SOAK sample: t={:>5.0}s instance={} age={:>5.0}s rss={:>7} KiB \
+             (mimalloc {:>7}, glibc {:>6}, other {:>6}) lag={} sent={}",
             s.at.as_secs_f64(),
             s.instance,
             s.instance_age.as_secs_f64(),
-            s.rss_kib,
+            s.memory.rss,
+            s.memory.mimalloc,
+            s.memory.glibc,
+            s.memory.other(),
             s.lag.map_or("?".to_owned(), |l| l.to_string()),
             s.sent
         );
@@ -276,32 +282,37 @@ fn soak() {
         lags.iter().max().copied().unwrap_or(0),
         median(&lags)
     );
-    let phases = [
-        (
-            "instance 0, warm-up to broker restart",
-            0,
-            warm_up,
-            duration / 2,
-        ),
-        (
-            "instance 0, broker restart to SIGKILL",
-            0,
-            duration / 2,
-            duration * 3 / 4,
-        ),
-        (
-            "instance 1, after its own warm-up",
-            1,
-            Duration::ZERO,
-            duration * 2,
-        ),
-    ];
+    // Instance 0 between the warm-up, each broker restart and the SIGKILL; then all of
+    // instance 0 after the warm-up; then instance 1 after its own warm-up.
+    let mut bounds = vec![warm_up];
+    bounds.extend(&restart_at);
+    bounds.push(kill_at);
+    let mut phases: Vec<(String, u32, Duration, Duration)> = bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let name = if i == 0 {
+                "instance 0, warm-up to broker restart 1".to_owned()
+            } else {
+                format!("instance 0, after broker restart {i}")
+            };
+            (name, 0, w[0], w[1])
+        })
+        .collect();
+    phases.push(("instance 0, after warm-up".to_owned(), 0, warm_up, kill_at));
+    phases.push((
+        "instance 1, after its own warm-up".to_owned(),
+        1,
+        Duration::ZERO,
+        duration * 2,
+    ));
+    let mut before: Option<f64> = None;
     for (name, instance, from, to) in phases {
         let rss: Vec<i64> = samples
             .iter()
-            .filter(|s| s.instance == instance && s.at >= from && s.at < to && s.rss_kib > 0)
+            .filter(|s| s.instance == instance && s.at >= from && s.at < to && s.memory.rss > 0)
             .filter(|s| instance == 0 || s.instance_age >= warm_up.min(duration / 8))
-            .map(|s| s.rss_kib as i64)
+            .map(|s| s.memory.rss as i64)
             .collect();
         if rss.is_empty() {
             continue;
@@ -311,9 +322,12 @@ fn soak() {
             *rss.iter().min().unwrap_or(&0) as f64,
             *rss.iter().max().unwrap_or(&0) as f64,
         );
+        let first = *before.get_or_insert(m);
         eprintln!(
-            "SOAK rss {name}: {} samples, median {m:.0} KiB, min {:+.1}%, max {:+.1}%",
+            "SOAK rss {name}: {} samples, median {m:.0} KiB ({:+.1}% of the first phase), \
+             min {:+.1}%, max {:+.1}%",
             rss.len(),
+            (m / first - 1.0) * 100.0,
             (lo / m - 1.0) * 100.0,
             (hi / m - 1.0) * 100.0
         );
