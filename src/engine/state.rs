@@ -443,14 +443,26 @@ mod tests {
         let mut e = Employee::new("e-1");
         let day = Day(20_577);
         let at = |h: i64| i64::from(day.0) * 86_400 + h * 3600;
-        assert!(e.record_presence(day, at(17), false), "an out before any in is kept");
+        assert!(
+            e.record_presence(day, at(17), false),
+            "an out before any in is kept"
+        );
         assert!(e.record_presence(day, at(9), true));
-        assert!(!e.record_presence(day, at(10), true), "a later in changes nothing");
-        assert!(!e.record_presence(day, at(16), false), "an earlier out changes nothing");
+        assert!(
+            !e.record_presence(day, at(10), true),
+            "a later in changes nothing"
+        );
+        assert!(
+            !e.record_presence(day, at(16), false),
+            "an earlier out changes nothing"
+        );
         let p = e.presence_on(day).copied().expect("evidence");
         assert_eq!((p.first_in(), p.latest_out()), (Some(at(9)), Some(at(17))));
         assert_eq!(p.span(), Some(8 * 3600));
-        assert!(e.record_presence(day, at(-10), true), "local dates east of UTC start earlier");
+        assert!(
+            e.record_presence(day, at(-10), true),
+            "local dates east of UTC start earlier"
+        );
         assert_eq!(e.presence_on(day).and_then(Presence::span), Some(27 * 3600));
     }
 
