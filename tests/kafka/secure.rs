@@ -256,7 +256,12 @@ impl Secure {
             .create()
             .expect("consumer");
         let mut tpl = TopicPartitionList::new();
-        for t in [&topics.badges, &topics.roster, &topics.absences] {
+        for t in [
+            &topics.badges,
+            &topics.roster,
+            &topics.absences,
+            &topics.adjustments,
+        ] {
             tpl.add_partition(t, 0);
         }
         let committed = consumer
