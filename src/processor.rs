@@ -184,6 +184,16 @@ impl Processor {
         }
     }
 
+    /// Loads a site-outage record into a restored engine without re-evaluating anything
+    /// (see `Engine::load_outage`); returns whether it was stored. An invalid record changes
+    /// nothing here: its dead letter is written once, by the path that follows the topic.
+    pub fn load_outage(&mut self, value: &[u8]) -> bool {
+        self.validator
+            .decode_outage(value)
+            .and_then(|r| self.engine.load_outage(OutageChange::Upsert(r)))
+            .is_ok()
+    }
+
     /// An attendance-adjustment message (§1.6, v2).
     pub fn adjustment(&mut self, bytes: &[u8], source: Source, out: &mut dyn Sink) -> Outcome {
         let result = self

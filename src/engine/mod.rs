@@ -362,7 +362,24 @@ impl Engine {
         change: OutageChange,
         out: &mut dyn Sink,
     ) -> Result<(), Rejection> {
-        let (old, new) = match change {
+        let (old, new) = self.store_outage(change)?;
+        self.correct_outage(old, new, out);
+        Ok(())
+    }
+
+    /// Stores a site-outage change without re-evaluating anything: for an engine restored
+    /// from the changelog, whose decisions already reflect the outages in force when they
+    /// were written (re-evaluating after each of a table's outages in turn would emit
+    /// corrections for the outages not loaded yet). Same limit as [`Engine::apply_outage`].
+    pub fn load_outage(&mut self, change: OutageChange) -> Result<(), Rejection> {
+        self.store_outage(change).map(|_| ())
+    }
+
+    fn store_outage(
+        &mut self,
+        change: OutageChange,
+    ) -> Result<(Option<outages::Outage>, Option<outages::Outage>), Rejection> {
+        Ok(match change {
             OutageChange::Upsert(r) => {
                 let outages = &self.rules.outages;
                 if !outages.contains(&r.outage_id) && outages.len() >= MAX_OUTAGES {
@@ -384,7 +401,15 @@ impl Engine {
                 (old, Some(outage))
             }
             OutageChange::Remove { outage_id } => (self.rules.outages.remove(&outage_id), None),
-        };
+        })
+    }
+
+    fn correct_outage(
+        &mut self,
+        old: Option<outages::Outage>,
+        new: Option<outages::Outage>,
+        out: &mut dyn Sink,
+    ) {
         let touched: Vec<outages::Outage> = old.into_iter().chain(new).collect();
         let mut affected: Vec<(usize, Day, Day)> = Vec::new();
         for (i, employee) in self.employees.iter().enumerate() {
@@ -407,7 +432,6 @@ impl Engine {
         for (i, first, last) in affected {
             self.correct_touched(i, first, last, out);
         }
-        Ok(())
     }
 
     /// Applies an attendance adjustment (§1.6, v2); a later record with the same id for the

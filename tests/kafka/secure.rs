@@ -178,6 +178,14 @@ impl Secure {
         let part = |name: &str| company.dir.path().join("p0").join(name);
         self.produce(&part("roster.keyed"), &topics.roster, 0, "zstd");
         self.produce(&part("absences.keyed"), &topics.absences, 0, "gzip");
+        // SPEC v2 inputs: the co-partitioned adjustments and the whole site-outages topic.
+        if part("adjustments.keyed").exists() {
+            self.produce(&part("adjustments.keyed"), &topics.adjustments, 0, "lz4");
+        }
+        let outages = company.dir.path().join("outages.keyed");
+        if outages.exists() {
+            self.produce(&outages, &topics.outages, 0, "zstd");
+        }
         let data = std::fs::read(part("badges.keyed")).expect("badges");
         let lines: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
         let codecs = ["gzip", "lz4", "zstd", "snappy"];

@@ -46,7 +46,6 @@ pub(super) const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     pub(super) value: Vec<u8>,
-    pub(super) source: Source,
 }
 
 /// One outage message, read.
@@ -192,7 +191,6 @@ impl OutageTable {
                     key,
                     Entry {
                         value: value.clone(),
-                        source,
                     },
                 );
             }
