@@ -375,6 +375,35 @@ impl Engine {
         self.store_outage(change).map(|_| ())
     }
 
+    /// After [`Engine::load_outage`] of a whole outage table into a restored engine:
+    /// re-evaluates, once per employee, the correctable closed weeks touched by any held
+    /// outage of the home site, so an outage the changelog's writer had not applied yet is
+    /// applied now, and one it had changes nothing (the content is the same).
+    pub fn refresh_outages(&mut self, out: &mut dyn Sink) {
+        let mut spans: Vec<Option<(Day, Day)>> = vec![None; self.rules.sites.len()];
+        for o in self.rules.outages.records() {
+            if let Some(span) = spans.get_mut(usize::from(o.site)) {
+                *span = Some(match *span {
+                    Some((a, b)) => (a.min(o.start), b.max(o.end)),
+                    None => (o.start, o.end),
+                });
+            }
+        }
+        let mut affected: Vec<(usize, Day, Day)> = self
+            .employees
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let home = usize::from(e.roster?.home_site);
+                spans.get(home).copied().flatten().map(|(a, b)| (i, a, b))
+            })
+            .collect();
+        affected.sort_unstable_by(|a, b| self.employees[a.0].id.cmp(&self.employees[b.0].id));
+        for (i, first, last) in affected {
+            self.correct_touched(i, first, last, out);
+        }
+    }
+
     fn store_outage(
         &mut self,
         change: OutageChange,

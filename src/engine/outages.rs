@@ -39,6 +39,11 @@ impl Outages {
         self.records.len()
     }
 
+    /// Every held record (active or cancelled), in id order.
+    pub(super) fn records(&self) -> impl Iterator<Item = &Outage> {
+        self.records.values()
+    }
+
     /// Whether `id` is held.
     pub(super) fn contains(&self, id: &str) -> bool {
         self.records.contains_key(id)

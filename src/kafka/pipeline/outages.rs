@@ -120,10 +120,9 @@ impl Pipeline {
             .iter()
             .map(|(k, e)| (k.clone(), e.clone()))
             .collect();
-        // A restored engine's decisions already reflect the outages: the table is loaded
-        // without re-evaluation (applying its records one by one would correct weeks for
-        // the outages not loaded yet). An outage that arrived after the previous owner's
-        // last commit is therefore not applied as a correction (docs/LIVE.md, known gaps).
+        // The whole table is loaded first, then each employee re-evaluated once: applying
+        // the records one by one would correct weeks for the outages not loaded yet, and
+        // diverge from replay; an outage the previous owner had not applied is applied now.
         for &p in partitions {
             let Some(task) = self.tasks.get_mut(&p) else {
                 continue;
@@ -131,7 +130,14 @@ impl Pipeline {
             for (_, entry) in &entries {
                 task.processor.load_outage(&entry.value);
             }
+            task.processor
+                .engine_mut()
+                .refresh_outages(&mut self.scratch);
             task.dirty = true;
+            if !self.scratch.is_empty() {
+                self.ensure_transaction()?;
+                self.send_outputs(None)?;
+            }
         }
         tracing::info!(?partitions, outages = entries.len(), "site outages applied");
         Ok(())
