@@ -188,18 +188,7 @@ impl Validator {
         let employee_id = employee_id(&f[1], "employee_id")?;
         let start = date(&f[2], "start_date")?;
         let end = date(&f[3], "end_date")?;
-        let approved = match &f[4] {
-            Some(FieldValue::Str(s)) if s == "approved" => true,
-            Some(FieldValue::Str(s)) if s == "cancelled" => false,
-            Some(other) => {
-                return Err(invalid(
-                    "status",
-                    "must be \"approved\" or \"cancelled\"",
-                    other,
-                ))
-            }
-            None => false,
-        };
+        let approved = status(&f[4], "approved")?;
         let kind = optional_string(&f[5], "kind")?;
         if start > end {
             return Err(Rejection::new(
@@ -215,6 +204,21 @@ impl Validator {
             kind,
             approved,
         })
+    }
+}
+
+/// A `status` field of `yes` or `"cancelled"` (§1.3, §1.5, §1.6): whether it is `yes`.
+/// Absent counts as cancelled (callers have already required the field).
+fn status(value: &Option<FieldValue<'_>>, yes: &str) -> Result<bool, Rejection> {
+    match value {
+        Some(FieldValue::Str(s)) if s == yes => Ok(true),
+        Some(FieldValue::Str(s)) if s == "cancelled" => Ok(false),
+        Some(other) => Err(invalid(
+            "status",
+            &format!("must be \"{yes}\" or \"cancelled\""),
+            other,
+        )),
+        None => Ok(false),
     }
 }
 

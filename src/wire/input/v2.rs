@@ -3,7 +3,9 @@
 //! `future_timestamp` and `too_late` never apply here: these records carry dates, not
 //! instants, and lateness is the engine's call (§3.5).
 
-use super::{bounded_string, date, employee_id, invalid, read_fields, require, string, Validator};
+use super::{
+    bounded_string, date, employee_id, invalid, read_fields, require, status, string, Validator,
+};
 use crate::domain::{
     AdjustmentAction, AdjustmentRecord, DeadLetterReason, OutageRecord, Rejection,
 };
@@ -36,18 +38,7 @@ impl Validator {
         let site_id = string(&f[1], "site_id")?;
         let start = date(&f[2], "start_date")?;
         let end = date(&f[3], "end_date")?;
-        let active = match &f[4] {
-            Some(FieldValue::Str(s)) if s == "active" => true,
-            Some(FieldValue::Str(s)) if s == "cancelled" => false,
-            Some(other) => {
-                return Err(invalid(
-                    "status",
-                    "must be \"active\" or \"cancelled\"",
-                    other,
-                ))
-            }
-            None => false,
-        };
+        let active = status(&f[4], "active")?;
         match &f[5] {
             None | Some(FieldValue::Null) => {}
             Some(FieldValue::Str(s)) if s.len() <= MAX_REASON_BYTES => {}
@@ -120,18 +111,7 @@ impl Validator {
             }
             None => AdjustmentAction::ExcuseDay,
         };
-        let approved = match &f[4] {
-            Some(FieldValue::Str(s)) if s == "approved" => true,
-            Some(FieldValue::Str(s)) if s == "cancelled" => false,
-            Some(other) => {
-                return Err(invalid(
-                    "status",
-                    "must be \"approved\" or \"cancelled\"",
-                    other,
-                ))
-            }
-            None => false,
-        };
+        let approved = status(&f[4], "approved")?;
         // bounded_string names only the length (or the JSON type) in its detail, never the text.
         bounded_string(&f[5], "reason", MAX_REASON_BYTES)?;
         let approved_by = employee_id(&f[6], "approved_by")?;
