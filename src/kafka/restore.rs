@@ -102,12 +102,25 @@ where
     let mut logged = false;
     for &p in partitions {
         loop {
-            let (_, stable) = committed
+            // A broker that is restarting or busy does not answer for a while: retry until
+            // the restore's deadline, then give up with the last error.
+            let watermarks = committed
                 .fetch_watermarks(topic, p, Duration::from_secs(10))
-                .map_err(kafka_err)?;
-            let (_, high) = uncommitted
-                .fetch_watermarks(topic, p, Duration::from_secs(10))
-                .map_err(kafka_err)?;
+                .and_then(|(_, stable)| {
+                    uncommitted
+                        .fetch_watermarks(topic, p, Duration::from_secs(10))
+                        .map(|(_, high)| (stable, high))
+                });
+            let (stable, high) = match watermarks {
+                Ok(both) => both,
+                Err(e) if started.elapsed() > RESTORE_TIMEOUT => return Err(kafka_err(e)),
+                Err(e) => {
+                    tracing::warn!(topic, partition = p, error = %e,
+                        "reading the changelog's offsets failed: retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+            };
             if stable >= high {
                 break;
             }
@@ -124,7 +137,8 @@ where
                     stable,
                     high,
                     "an earlier owner's transaction is still open on the changelog: waiting \
-                     for the broker to abort it before restoring"
+                     for the broker to abort it before restoring (one that never ends: \
+                     docs/LIVE.md, \"A transaction that never ends\")"
                 );
                 logged = true;
             }

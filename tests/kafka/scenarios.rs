@@ -109,13 +109,16 @@ fn done(kafka: &Kafka, group: &str, topics: &Topics, partitions: i32) -> Option<
 }
 
 /// Waits (bounded) until the group has committed more than `beyond` input messages and
-/// returns the new count; `None` when all `company` messages are committed.
+/// returns the new count; `None` when all `company` messages are committed. Fails at once,
+/// with the end of the service's log, when `service` exits meanwhile, and with the same log
+/// when nothing moves for 120 s.
 fn wait_progress(
     kafka: &Kafka,
     group: &str,
     topics: &Topics,
     company: &Company,
     beyond: i64,
+    service: &mut Service,
 ) -> Option<i64> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -127,12 +130,25 @@ fn wait_progress(
                 return Some(d);
             }
         }
+        if let Some(status) = service.exited() {
+            panic!(
+                "the service exited ({status}) before committing beyond {beyond}; its log ends:\n{}",
+                log_tail(&service.log_text(), 60)
+            );
+        }
         assert!(
             Instant::now() < deadline,
-            "no progress beyond {beyond} within 120 s"
+            "no progress beyond {beyond} within 120 s; the service's log ends:\n{}",
+            log_tail(&service.log_text(), 60)
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The last `lines` lines of `text`.
+fn log_tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A small deterministic random sequence (xorshift), seeded from the clock and printed.
@@ -189,8 +205,10 @@ pub(crate) fn crash(kafka: &Kafka) {
         // A feed faster than the service, in 10 slices: kills land while it works.
         scope.spawn(|| company.produce_badges_paced(kafka, &topics, 10, Duration::from_secs(1)));
         loop {
-            let service = Service::spawn(&company.config_dir(), &env, log.clone());
-            let Some(now) = wait_progress(kafka, &group, &topics, &company, committed) else {
+            let mut service = Service::spawn(&company.config_dir(), &env, log.clone());
+            let Some(now) =
+                wait_progress(kafka, &group, &topics, &company, committed, &mut service)
+            else {
                 // Finished before another kill: this instance completes the run.
                 let status = service.terminate(Duration::from_secs(60));
                 assert!(status.success(), "exit status after SIGTERM: {status}");
@@ -250,7 +268,7 @@ pub(crate) fn scale(kafka: &Kafka) {
     let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "1000")];
     let env_a = service_env(kafka, &topics, &group, "scale-a", &extra);
     let env_b = service_env(kafka, &topics, &group, "scale-b", &extra);
-    let a = Service::spawn(
+    let mut a = Service::spawn(
         &company.config_dir(),
         &env_a,
         company.dir.path().join("a.log"),
@@ -272,9 +290,16 @@ pub(crate) fn scale(kafka: &Kafka) {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let now = wait_progress(kafka, &group, &topics, &company, 0);
+        let now = wait_progress(kafka, &group, &topics, &company, 0, &mut a);
         assert!(now.is_some(), "run finished before the kill");
-        wait_progress(kafka, &group, &topics, &company, now.unwrap_or(0) + 20_000);
+        wait_progress(
+            kafka,
+            &group,
+            &topics,
+            &company,
+            now.unwrap_or(0) + 20_000,
+            &mut a,
+        );
     });
     let (d, total) = done(kafka, &group, &topics, partitions).unwrap_or_default();
     eprintln!("scale: SIGKILL instance a at {d} of {total}");
@@ -318,12 +343,12 @@ pub(crate) fn broker_restart(kafka: &Kafka) {
     let group = format!("{}-group", topics.badges);
     let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "500")];
     let env = service_env(kafka, &topics, &group, "brestart-0", &extra);
-    let service = Service::spawn(
+    let mut service = Service::spawn(
         &company.config_dir(),
         &env,
         company.dir.path().join("s.log"),
     );
-    let now = wait_progress(kafka, &group, &topics, &company, 0);
+    let now = wait_progress(kafka, &group, &topics, &company, 0, &mut service);
     assert!(now.is_some(), "run finished before the broker restart");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka-broker.sh");
     let t = Instant::now();
