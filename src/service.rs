@@ -145,11 +145,30 @@ fn start_api(
         .map(|s| s.secret.expose().as_bytes());
     let verifier = crate::api::Verifier::new(&api.audience, jwks.as_deref(), secret)
         .map_err(|e| anyhow::anyhow!("api settings: {e}"))?;
+    let tls = match (&api.tls_cert_file, &api.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let identity = crate::config::tls::TlsIdentity::read(cert, key)
+                .map_err(|problem| anyhow::anyhow!("{problem}"))
+                .context("while reading the record API's TLS certificate and key")?;
+            if let Some(warning) = identity.validity_warning() {
+                tracing::warn!("api.tls_cert_file: {warning}");
+            }
+            Some(
+                crate::http::tls::TlsAcceptor::new(&identity)
+                    .map_err(|e| anyhow::anyhow!("api.tls_cert_file, api.tls_key_file: {e}"))?,
+            )
+        }
+        _ => None,
+    };
     let (requester, requests) = crate::api::requests::channel();
-    let server = runtime
+    let mut server = runtime
         .block_on(HttpServer::bind(addr))
         .with_context(|| format!("while binding api.listen {addr}"))?;
-    tracing::info!(listen = %server.local_addr(), "record API listening (SPEC §10)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(acceptor) = tls {
+        server = server.with_tls(acceptor);
+    }
+    tracing::info!(listen = %server.local_addr(), scheme, "record API listening (SPEC §10)");
     let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
         .context("while starting the record API's audit producer")?;
     let audit = crate::http::api::Audit::new(
