@@ -60,8 +60,8 @@ fn problem(setting: &'static str, message: String) -> TlsProblem {
 /// The file's bytes, at most [`TLS_PEM_MAX_BYTES`].
 fn read_pem(setting: &'static str, path: &Path) -> Result<Vec<u8>, TlsProblem> {
     let shown = path.display();
-    let file =
-        std::fs::File::open(path).map_err(|e| problem(setting, format!("cannot read {shown}: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| problem(setting, format!("cannot read {shown}: {e}")))?;
     let mut bytes = Vec::new();
     file.take(TLS_PEM_MAX_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -205,7 +205,10 @@ pub(crate) mod testing {
             .expect("serial");
         b.set_serial_number(&serial).expect("serial");
         b.set_subject_name(&name(subject)).expect("subject");
-        let issuer_name = issuer.map_or_else(|| name(subject), |(ca, _)| ca.subject_name().to_owned().expect("name"));
+        let issuer_name = issuer.map_or_else(
+            || name(subject),
+            |(ca, _)| ca.subject_name().to_owned().expect("name"),
+        );
         b.set_issuer_name(&issuer_name).expect("issuer");
         b.set_pubkey(key).expect("pubkey");
         b.set_not_before(&Asn1Time::from_unix(valid.0).expect("time"))
@@ -234,7 +237,12 @@ pub(crate) mod testing {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let ca_key = p256();
-        let ca = certificate("attendance test CA", &ca_key, None, (now - 3600, now + 86_400));
+        let ca = certificate(
+            "attendance test CA",
+            &ca_key,
+            None,
+            (now - 3600, now + 86_400),
+        );
         let key = p256();
         let leaf = certificate("localhost", &key, Some((&ca, &ca_key)), valid);
         let ca_pem = ca.to_pem().expect("pem");

@@ -363,7 +363,11 @@ busy\n";
 /// and discards what the client sends for at most `linger`, so that the kernel does not turn
 /// the close into a reset that could destroy the answer before the client reads it. On a TLS
 /// listener the handshake comes first, within the same `linger`.
-pub(super) async fn refuse(stream: TcpStream, tls: Option<TlsAcceptor>, linger: std::time::Duration) {
+pub(super) async fn refuse(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    linger: std::time::Duration,
+) {
     let refused = async move {
         match tls {
             None => refuse_on(stream).await,

@@ -79,3 +79,7 @@ impl TlsAcceptor {
         Ok(stream)
     }
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

@@ -60,11 +60,9 @@ fn a_certificate_chain_and_its_key_load() {
     let loaded = load_ok(dir.path(), no_env());
     let api = &loaded.config.processor.api;
     let (cert, key) = (api.tls_cert_file.as_ref(), api.tls_key_file.as_ref());
-    let identity = crate::config::tls::TlsIdentity::read(
-        cert.expect("cert path"),
-        key.expect("key path"),
-    )
-    .expect("identity");
+    let identity =
+        crate::config::tls::TlsIdentity::read(cert.expect("cert path"), key.expect("key path"))
+            .expect("identity");
     assert_eq!(identity.chain.len(), 2, "leaf and CA");
     assert_eq!(identity.validity_warning(), None);
     assert!(loaded.warnings.iter().all(|w| !w.field.starts_with("api.")));
