@@ -30,6 +30,8 @@
 
 pub mod api;
 mod connection;
+#[cfg(test)]
+mod openapi_tests;
 pub mod tls;
 
 use std::collections::BTreeMap;

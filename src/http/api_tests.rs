@@ -132,6 +132,21 @@ async fn get(app: &axum::Router, path: &str, bearer: Option<&str>) -> (StatusCod
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A record API router whose pipeline has stopped: every authenticated request is answered
+/// 503.
+pub(in crate::http) fn app_without_pipeline() -> axum::Router {
+    let (requester, requests) = channel();
+    drop(requests);
+    let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
+    let kept = Arc::new(Kept::default());
+    super::router(
+        Arc::new(verifier),
+        requester,
+        Arc::new(Metrics::new()),
+        audit(&kept),
+    )
+}
+
 #[tokio::test]
 async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
     let mut c = Company::new();
@@ -184,16 +199,7 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
 
 #[tokio::test]
 async fn without_a_pipeline_answer_the_router_says_retry() {
-    let (requester, requests) = channel();
-    drop(requests);
-    let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
-    let kept = Arc::new(Kept::default());
-    let app = super::router(
-        Arc::new(verifier),
-        requester,
-        Arc::new(Metrics::new()),
-        audit(&kept),
-    );
+    let app = app_without_pipeline();
     let response = app
         .oneshot(
             Request::get("/v1/employees/e-1/record")
