@@ -78,13 +78,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         });
     }
     let records = match config.processor.api.listen {
-        Some(addr) => Some(start_api(
-            &config,
-            addr,
-            &runtime,
-            (&metrics, &clock),
-            &http_stop,
-        )?),
+        Some(addr) => Some(start_api(&config, addr, &runtime, (&metrics, &clock), &http_stop)?.0),
         None => None,
     };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
@@ -113,15 +107,16 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
 /// Largest JWKS file read, in bytes.
 const MAX_JWKS_BYTES: u64 = 1 << 20;
 
-/// Binds `api.listen` and serves the record API (SPEC §10) until `stop` is cancelled; returns
-/// the pipeline's end of the request channel.
-fn start_api(
+/// Binds `addr` and serves the record API (SPEC §10) with the `[api]` settings of `config`
+/// (over TLS when the certificate and key are set) until `stop` is cancelled; returns the
+/// pipeline's end of the request channel and the address bound. `run` and the demo use it.
+pub(crate) fn start_api(
     config: &Config,
     addr: std::net::SocketAddr,
     runtime: &tokio::runtime::Runtime,
     (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
     stop: &CancellationToken,
-) -> anyhow::Result<crate::api::requests::Requests> {
+) -> anyhow::Result<(crate::api::requests::Requests, std::net::SocketAddr)> {
     let api = &config.processor.api;
     let jwks = match &api.jwks_file {
         Some(path) => {
@@ -168,7 +163,8 @@ fn start_api(
     if let Some(acceptor) = tls {
         server = server.with_tls(acceptor);
     }
-    tracing::info!(listen = %server.local_addr(), scheme, "record API listening (SPEC §10)");
+    let bound = server.local_addr();
+    tracing::info!(listen = %bound, scheme, "record API listening (SPEC §10)");
     let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
         .context("while starting the record API's audit producer")?;
     let audit = crate::http::api::Audit::new(
@@ -194,7 +190,7 @@ fn start_api(
             tracing::error!(error = %e, "record API server failed");
         }
     });
-    Ok(requests)
+    Ok((requests, bound))
 }
 
 /// Sets `stop` on the first SIGTERM or Ctrl-C.
