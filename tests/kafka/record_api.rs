@@ -1,7 +1,9 @@
 //! The record API served by `run` (SPEC §10) on the real broker: one instance owning the
 //! only partition answers an employee's record with `weeks` equal to the latest decisions
 //! the decisions topic carries for them, newest first; 401 without a token, 403 for a
-//! stranger; and the request counter moves.
+//! stranger; and the request counter moves. With `api.tls_cert_file` and `api.tls_key_file`
+//! (a certificate made by the `openssl` command), the same record is served over TLS and
+//! plain HTTP on the port gets no answer.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
