@@ -234,6 +234,14 @@ async fn the_record_api_is_served_over_tls_and_plain_http_is_refused() {
     assert!(!plain.1.starts_with(b"HTTP/"), "answered in plain HTTP");
     assert!(plain.0 < HEAD_TIMEOUT, "closed at once, not by a timeout");
 
+    // Every connection so far has ended (so the slots below are the stalled ones): a
+    // condition polled with a deadline.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while served.metrics.http().open_connections() != 0 {
+        assert!(Instant::now() < deadline, "connections left open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
     // Two stalled handshakes fill both slots; a TLS client still gets its answer (the
     // oldest stalled connection gives up its slot), and the other is closed by the
     // header-read timeout.
