@@ -94,7 +94,7 @@ pub fn pick_caller(roster_jsonl: &str, hired_by: &str) -> Option<Caller> {
         last.insert(id, value);
     }
     let managed = order.iter().find_map(|id| {
-        let v = &last[id];
+        let v = last.get(id)?;
         let manager = v["manager_id"].as_str().filter(|m| !m.is_empty())?;
         let active = v["status"].as_str() == Some("active");
         // ISO dates compare as text.
