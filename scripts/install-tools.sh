@@ -8,6 +8,9 @@
 #   time        GNU time (/usr/bin/time: peak RSS of the flood tests), package `time`
 #   chromium    headless browser for the report.html test (tests/it/simulate_browser.rs),
 #               package `chromium`
+#   curl        the record API's TLS and demo tests call it as a person would, package `curl`
+#   openssl     makes the certificate of the record API's TLS test (tests/kafka/record_api.rs),
+#               package `openssl`
 #
 # Idempotent: runs `apt-get update` and `apt-get install` only when a tool is missing,
 # then prints the versions. The package's service is not started (policy-rc.d on
@@ -26,6 +29,8 @@ command -v kcat >/dev/null || missing+=(kcat)
 command -v promtool >/dev/null || missing+=(prometheus)
 [[ -x /usr/bin/time ]] || missing+=(time)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
 
 if ((${#missing[@]})); then
   echo "install-tools: installing ${missing[*]}" >&2

@@ -23,9 +23,16 @@
 //! the blocking pool, one encoding at a time, and admits a few requests at once (`503 busy`
 //! beyond), so a scrape flood neither occupies the single async worker nor keeps every slot
 //! busy.
+//!
+//! The same listener serves the record API ([`api`]), over TLS when it is given a
+//! [`tls::TlsAcceptor`]: the handshake then runs inside the header-read timeout of the new
+//! connection, so every limit above holds for HTTPS too.
 
 pub mod api;
 mod connection;
+#[cfg(test)]
+mod openapi_tests;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -200,6 +207,7 @@ pub struct HttpServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     limits: HttpLimits,
+    tls: Option<tls::TlsAcceptor>,
 }
 
 impl HttpServer {
@@ -211,12 +219,21 @@ impl HttpServer {
             listener,
             local_addr,
             limits: HttpLimits::default(),
+            tls: None,
         })
     }
 
     /// Replaces the limits (tests use short timeouts and small connection counts).
     pub fn with_limits(mut self, limits: HttpLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serves HTTPS with `acceptor` instead of plain HTTP (the record API with
+    /// `api.tls_cert_file`): every connection begins with a TLS handshake, bounded by
+    /// [`HttpLimits::header_read_timeout`] together with the first request head.
+    pub fn with_tls(mut self, acceptor: tls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
         self
     }
 
@@ -247,7 +264,10 @@ impl HttpServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let Self {
-            listener, limits, ..
+            listener,
+            limits,
+            tls,
+            ..
         } = self;
         let stop = CancellationToken::new();
         let stop_on_signal = stop.clone();
@@ -283,6 +303,7 @@ impl HttpServer {
                             }
                             let conn = connection::Connection {
                                 stream,
+                                tls: tls.clone(),
                                 clock,
                                 router: app.clone(),
                                 limits,
@@ -298,8 +319,9 @@ impl HttpServer {
                         None => {
                             metrics.http().record_closed(HttpCloseReason::OverLimit);
                             if let Ok(permit) = Arc::clone(&refusals).try_acquire_owned() {
+                                let tls = tls.clone();
                                 tasks.spawn(async move {
-                                    connection::refuse(stream, HttpLimits::REFUSAL_LINGER).await;
+                                    connection::refuse(stream, tls, HttpLimits::REFUSAL_LINGER).await;
                                     drop(permit);
                                 });
                             }

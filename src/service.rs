@@ -78,13 +78,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         });
     }
     let records = match config.processor.api.listen {
-        Some(addr) => Some(start_api(
-            &config,
-            addr,
-            &runtime,
-            (&metrics, &clock),
-            &http_stop,
-        )?),
+        Some(addr) => Some(start_api(&config, addr, &runtime, (&metrics, &clock), &http_stop)?.0),
         None => None,
     };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
@@ -113,15 +107,16 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
 /// Largest JWKS file read, in bytes.
 const MAX_JWKS_BYTES: u64 = 1 << 20;
 
-/// Binds `api.listen` and serves the record API (SPEC §10) until `stop` is cancelled; returns
-/// the pipeline's end of the request channel.
-fn start_api(
+/// Binds `addr` and serves the record API (SPEC §10) with the `[api]` settings of `config`
+/// (over TLS when the certificate and key are set) until `stop` is cancelled; returns the
+/// pipeline's end of the request channel and the address bound. `run` and the demo use it.
+pub(crate) fn start_api(
     config: &Config,
     addr: std::net::SocketAddr,
     runtime: &tokio::runtime::Runtime,
     (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
     stop: &CancellationToken,
-) -> anyhow::Result<crate::api::requests::Requests> {
+) -> anyhow::Result<(crate::api::requests::Requests, std::net::SocketAddr)> {
     let api = &config.processor.api;
     let jwks = match &api.jwks_file {
         Some(path) => {
@@ -145,11 +140,31 @@ fn start_api(
         .map(|s| s.secret.expose().as_bytes());
     let verifier = crate::api::Verifier::new(&api.audience, jwks.as_deref(), secret)
         .map_err(|e| anyhow::anyhow!("api settings: {e}"))?;
+    let tls = match (&api.tls_cert_file, &api.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let identity = crate::config::tls::TlsIdentity::read(cert, key)
+                .map_err(|problem| anyhow::anyhow!("{problem}"))
+                .context("while reading the record API's TLS certificate and key")?;
+            if let Some(warning) = identity.validity_warning() {
+                tracing::warn!("api.tls_cert_file: {warning}");
+            }
+            Some(
+                crate::http::tls::TlsAcceptor::new(&identity)
+                    .map_err(|e| anyhow::anyhow!("api.tls_cert_file, api.tls_key_file: {e}"))?,
+            )
+        }
+        _ => None,
+    };
     let (requester, requests) = crate::api::requests::channel();
-    let server = runtime
+    let mut server = runtime
         .block_on(HttpServer::bind(addr))
         .with_context(|| format!("while binding api.listen {addr}"))?;
-    tracing::info!(listen = %server.local_addr(), "record API listening (SPEC §10)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(acceptor) = tls {
+        server = server.with_tls(acceptor);
+    }
+    let bound = server.local_addr();
+    tracing::info!(listen = %bound, scheme, "record API listening (SPEC §10)");
     let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
         .context("while starting the record API's audit producer")?;
     let audit = crate::http::api::Audit::new(
@@ -175,7 +190,7 @@ fn start_api(
             tracing::error!(error = %e, "record API server failed");
         }
     });
-    Ok(requests)
+    Ok((requests, bound))
 }
 
 /// Sets `stop` on the first SIGTERM or Ctrl-C.

@@ -1,8 +1,10 @@
 //! Cross-setting checks of `[api]` (SPEC §10), run once after the last layer: a listener
-//! needs an audience and a key source, TLS needs both files, and the API cannot share the
-//! metrics listener's address.
+//! needs an audience and a key source, TLS needs both files (a certificate chain and its
+//! key, read as at start-up: [`super::tls`]), and the API cannot share the metrics
+//! listener's address.
 
 use super::limits::{MIN_HS256_SECRET_BYTES, SECRET_FILE_MAX_BYTES};
+use super::tls::TlsIdentity;
 use super::{Findings, ProcessorConfig};
 
 /// Records the problems of `config.api`; `of(path)` names the file and field of a setting.
@@ -42,14 +44,17 @@ pub(crate) fn check(
             "api.tls_cert_file and api.tls_key_file go together; set both or neither".into(),
         );
     }
-    if api.tls_cert_file.is_some() {
-        error(
-            findings,
-            "api.tls_cert_file",
-            "TLS in the process is not implemented yet (issue 11): terminate TLS at the \
-             ingress and leave api.tls_cert_file and api.tls_key_file empty"
-                .into(),
-        );
+    // Read and checked as at start-up, so that a configuration that checks clean starts.
+    if let (Some(cert), Some(key)) = (&api.tls_cert_file, &api.tls_key_file) {
+        match TlsIdentity::read(cert, key) {
+            Ok(identity) => {
+                if let Some(warning) = identity.validity_warning() {
+                    let (file, field) = of("api.tls_cert_file");
+                    findings.warn(&file, &field, warning);
+                }
+            }
+            Err(problem) => error(findings, problem.setting, problem.message),
+        }
     }
     let Some(listen) = api.listen else {
         return;

@@ -125,6 +125,9 @@ pub const PSEUDONYM_KEY_BYTES: (usize, usize) = (0, 4_096);
 /// Shortest HS256 secret (`api.hs256_secret_file`), in bytes (RFC 7518 §3.2: at least the
 /// hash's size).
 pub const MIN_HS256_SECRET_BYTES: usize = 32;
+/// Most bytes a TLS PEM file (`api.tls_cert_file`, `api.tls_key_file`) may hold: a chain of
+/// a few certificates is a few KiB.
+pub const TLS_PEM_MAX_BYTES: u64 = 1 << 20;
 /// `api.audience`, in bytes (empty: unset, required when `api.listen` is set).
 pub const API_AUDIENCE_BYTES: (usize, usize) = (0, 1_024);
 /// `log.level`, in bytes.
@@ -199,11 +202,11 @@ pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
     ("api.audience", Range::bytes(API_AUDIENCE_BYTES)),
     (
         "api.tls_cert_file",
-        Range::Words("a readable file path (\"\" = none)"),
+        Range::Words("a readable file path (\"\" = none) of at most 1 MiB"),
     ),
     (
         "api.tls_key_file",
-        Range::Words("a readable file path (\"\" = none)"),
+        Range::Words("a readable file path (\"\" = none) of at most 1 MiB"),
     ),
     ("api.access_log_topic", Range::bytes(TOPIC_BYTES)),
     (

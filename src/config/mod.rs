@@ -43,6 +43,7 @@ mod processor;
 mod raw;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 mod topics;
 mod validate;
 mod values;

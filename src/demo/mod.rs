@@ -12,8 +12,12 @@
 //! last few MiB per partition (so outputs are read while they are produced) and does not
 //! store committed offsets (completion is detected from the pipeline's own counters).
 
+pub mod api;
 pub mod outputs;
+#[cfg(test)]
+mod tests;
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,16 +63,107 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
+    let mut running = start(dir, EMPLOYEES, WEEKS)?;
+    let summary = running.summary()?;
+    summary.print(
+        &running.generated,
+        &running.progress,
+        PARTITIONS,
+        started.elapsed(),
+    );
+
+    // The same company, simulated against examples/alternative-policies.toml (SPEC §9).
+    let report_dir = std::env::temp_dir().join("attendance-demo-report");
+    let now = Timestamp::from_chrono(running.generated.now);
+    let report = crate::simulate::report_for_generated(dir, now, &report_dir)?;
+    println!("policy what-if report (simulate): {}", report.display());
+
+    if std::io::stdin().is_terminal() {
+        println!();
+        println!(
+            "The record API keeps answering until Ctrl-C ends the demo:\n  {}",
+            running.api.curl
+        );
+        running
+            .runtime
+            .block_on(tokio::signal::ctrl_c())
+            .context("while waiting for Ctrl-C")?;
+    }
+    running.stop()
+}
+
+/// The demo's record API: what the printed curl command reads, and the command.
+#[derive(Debug, Clone)]
+pub struct DemoApi {
+    /// Where it listens (a free loopback port).
+    pub addr: std::net::SocketAddr,
+    /// Who the command reads, and as whom.
+    pub caller: api::Caller,
+    /// The one curl command, with its token.
+    pub curl: String,
+}
+
+/// A demo whose input has been processed; the pipeline and both listeners still run.
+pub struct Running {
+    /// The generated company.
+    pub generated: generate::GenerateSummary,
+    /// The pipeline's counters.
+    pub progress: Arc<Progress>,
+    /// The record API.
+    pub api: DemoApi,
+    reader: Option<OutputReader>,
+    runtime: tokio::runtime::Runtime,
+    http_stop: tokio_util::sync::CancellationToken,
+    stop: Arc<AtomicBool>,
+    pipeline: std::thread::JoinHandle<Result<(), kafka::pipeline::PipelineError>>,
+    cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+}
+
+impl Running {
+    /// What the output topics hold so far (the reader stops: once only).
+    pub fn summary(&mut self) -> anyhow::Result<Summary> {
+        self.reader
+            .take()
+            .context("the demo's summary was already read")?
+            .finish()
+    }
+
+    /// Stops the pipeline (its transaction commits), then the listeners and the cluster.
+    pub fn stop(self) -> anyhow::Result<()> {
+        let Self {
+            runtime,
+            http_stop,
+            stop,
+            pipeline,
+            cluster,
+            ..
+        } = self;
+        stop.store(true, Ordering::Relaxed);
+        let result = pipeline
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
+            .context("while running the live pipeline");
+        http_stop.cancel();
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        drop(cluster);
+        result
+    }
+}
+
+/// Generates a company of `employees` and `weeks` into `dir`, starts the mock cluster, the
+/// metrics listener, the record API and the pipeline, prints the curl command, produces the
+/// input and returns once it has been processed.
+pub fn start(dir: &std::path::Path, employees: u32, weeks: u32) -> anyhow::Result<Running> {
     let today = Utc::now().date_naive();
     let this_monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
     let options = GenerateOptions {
-        employees: EMPLOYEES,
-        weeks: WEEKS,
-        start_monday: this_monday - Days::new(7 * u64::from(WEEKS)),
+        employees,
+        weeks,
+        start_monday: this_monday - Days::new(7 * u64::from(weeks)),
         ..GenerateOptions::default()
     };
     println!(
-        "attendance-compliance demo: generating {EMPLOYEES} employees, {WEEKS} weeks of badges \
+        "attendance-compliance demo: generating {employees} employees, {weeks} weeks of badges \
          from {} ...",
         options.start_monday
     );
@@ -82,7 +177,16 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
     config.processor.kafka.group_id = "attendance-demo".into();
     // The feed ends, then the idle advance closes the last week (the clock is "now").
     config.processor.time.idle_advance_after = Duration::from_secs(2);
-    for (_, topic) in config.processor.topics.named() {
+    config.processor.api = api::settings(dir)?;
+    let access_log = config.processor.api.access_log_topic.clone();
+    for topic in config
+        .processor
+        .topics
+        .named()
+        .into_iter()
+        .map(|(_, topic)| topic)
+        .chain([access_log.as_str()])
+    {
         cluster
             .create_topic(topic, PARTITIONS, 1)
             .with_context(|| format!("while creating topic {topic}"))?;
@@ -115,16 +219,44 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
     }
     println!("metrics and health served at {metrics_url} (and /readyz) while the demo runs");
 
+    let clock: Arc<dyn crate::clock::Clock> =
+        Arc::new(FixedClock(Timestamp::from_chrono(generated.now)));
+    let listen = config
+        .processor
+        .api
+        .listen
+        .context("the demo's API has no address")?;
+    let (requests, addr) =
+        crate::service::start_api(&config, listen, &runtime, (&metrics, &clock), &http_stop)
+            .context("while starting the record API")?;
+    let roster = std::fs::read_to_string(dir.join("roster.jsonl"))
+        .context("while reading the generated roster")?;
+    let caller = api::pick_caller(&roster, &options.start_monday.to_string())
+        .context("the generated roster is empty")?;
+    let token = api::token(&config.processor.api, &caller)?;
+    let curl = api::curl(addr, &token, &caller.employee_id);
+    let whom = if caller.hr {
+        format!("an HR caller ({})", caller.sub)
+    } else {
+        format!("their manager {}", caller.sub)
+    };
+    println!(
+        "record API (SPEC §10) at http://{addr} while the demo runs; the record of {}, read \
+         as {whom} (random demo secret, token valid {} h):\n  {curl}",
+        caller.employee_id,
+        api::TOKEN_LIFETIME.as_secs() / 3600
+    );
+
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());
     let options = LiveOptions {
         config: config.clone(),
-        clock: Arc::new(FixedClock(Timestamp::from_chrono(generated.now))),
+        clock,
         metrics,
         health,
         stop: stop.clone(),
         progress: progress.clone(),
-        records: None,
+        records: Some(requests),
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
@@ -138,24 +270,17 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
         feed_started.elapsed().as_secs_f64()
     );
     wait_until_done(&progress, produced, &pipeline)?;
-    stop.store(true, Ordering::Relaxed);
-    pipeline
-        .join()
-        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?
-        .context("while running the live pipeline")?;
-    let summary: Summary = reader.finish()?;
-    http_stop.cancel();
-    runtime.shutdown_timeout(Duration::from_secs(1));
-
-    summary.print(&generated, &progress, PARTITIONS, started.elapsed());
-    drop(cluster);
-
-    // The same company, simulated against examples/alternative-policies.toml (SPEC §9).
-    let report_dir = std::env::temp_dir().join("attendance-demo-report");
-    let now = Timestamp::from_chrono(generated.now);
-    let report = crate::simulate::report_for_generated(dir, now, &report_dir)?;
-    println!("policy what-if report (simulate): {}", report.display());
-    Ok(())
+    Ok(Running {
+        generated,
+        progress,
+        api: DemoApi { addr, caller, curl },
+        reader: Some(reader),
+        runtime,
+        http_stop,
+        stop,
+        pipeline,
+        cluster,
+    })
 }
 
 /// Produces roster, absences, site outages, adjustments, then badges (replay's order), keyed

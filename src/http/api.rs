@@ -124,4 +124,4 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
 
 #[cfg(test)]
 #[path = "api_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -35,18 +35,53 @@ fn audit(kept: &Arc<Kept>) -> Arc<super::Audit> {
     Arc::new(super::Audit::new(kept.clone(), "test-0".into(), clock))
 }
 
-fn token(sub: &str) -> String {
+/// An HS256 token for `sub` (with `roles` when given), valid for ten minutes.
+pub(in crate::http) fn token_with_roles(sub: &str, roles: &[&str]) -> String {
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         + 600;
-    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
+    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp, "roles": roles});
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
         &jsonwebtoken::EncodingKey::from_secret(SECRET),
     )
     .expect("token")
+}
+
+/// An HS256 token for `sub`, valid for ten minutes.
+pub(in crate::http) fn token(sub: &str) -> String {
+    token_with_roles(sub, &[])
+}
+
+/// A record API router answering from a stand-in pipeline thread whose engine holds `e-1`
+/// (reporting to `m-1`) and `e-2`; the record `e-1` gets, and the pipeline thread (it ends
+/// when the router is dropped).
+pub(in crate::http) fn test_app(
+    metrics: Arc<Metrics>,
+) -> (axum::Router, serde_json::Value, std::thread::JoinHandle<()>) {
+    let mut c = Company::new();
+    c.employee("e-1", "corporate", "SEA-1");
+    c.employee("e-2", "corporate", "SEA-1");
+    // One closed week (a decision) and an open one, so the record has every part.
+    c.kickoff("2026-05-04T00:00:00-07:00");
+    for day in ["2026-05-04", "2026-05-05", "2026-05-12"] {
+        let at = format!("{day}T09:00:00-07:00");
+        assert_eq!(
+            c.badge("e-1", "SEA-1", &at),
+            crate::processor::Outcome::Applied
+        );
+    }
+    c.advance("2026-05-13T10:00:00-07:00");
+    let engine = c.processor.engine().clone();
+    let expected = serde_json::to_value(engine.record("e-1")).expect("json");
+    let (requester, requests) = channel();
+    let thread = pipeline(engine, requests);
+    let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
+    let kept = Arc::new(Kept::default());
+    let app = super::router(Arc::new(verifier), requester, metrics, audit(&kept));
+    (app, expected, thread)
 }
 
 /// Answers requests from `engine` (ready, every partition here) until the channel closes.
@@ -95,6 +130,21 @@ async fn get(app: &axum::Router, path: &str, bearer: Option<&str>) -> (StatusCod
         assert!(challenge.is_some_and(|c| c.as_bytes().starts_with(b"Bearer")));
     }
     (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A record API router whose pipeline has stopped: every authenticated request is answered
+/// 503.
+pub(in crate::http) fn app_without_pipeline() -> axum::Router {
+    let (requester, requests) = channel();
+    drop(requests);
+    let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
+    let kept = Arc::new(Kept::default());
+    super::router(
+        Arc::new(verifier),
+        requester,
+        Arc::new(Metrics::new()),
+        audit(&kept),
+    )
 }
 
 #[tokio::test]
@@ -149,16 +199,7 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
 
 #[tokio::test]
 async fn without_a_pipeline_answer_the_router_says_retry() {
-    let (requester, requests) = channel();
-    drop(requests);
-    let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
-    let kept = Arc::new(Kept::default());
-    let app = super::router(
-        Arc::new(verifier),
-        requester,
-        Arc::new(Metrics::new()),
-        audit(&kept),
-    );
+    let app = app_without_pipeline();
     let response = app
         .oneshot(
             Request::get("/v1/employees/e-1/record")

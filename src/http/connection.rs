@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::tls::TlsAcceptor;
 use super::HttpLimits;
 use crate::metrics::{HttpCloseReason, Metrics};
 
@@ -96,13 +97,14 @@ impl ConnectionClock {
     }
 }
 
-/// The accepted socket; reports the first byte of each request to the clock.
-struct TrackedStream {
-    stream: TcpStream,
+/// The accepted socket (plain, or after the TLS handshake: then the bytes seen are the
+/// decrypted ones); reports the first byte of each request to the clock.
+struct TrackedStream<S> {
+    stream: S,
     clock: Arc<ConnectionClock>,
 }
 
-impl AsyncRead for TrackedStream {
+impl<S: AsyncRead + Unpin> AsyncRead for TrackedStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -120,7 +122,7 @@ impl AsyncRead for TrackedStream {
     }
 }
 
-impl AsyncWrite for TrackedStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for TrackedStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -186,6 +188,8 @@ impl http_body::Body for TrackedBody {
 /// Everything one connection task needs.
 pub(super) struct Connection {
     pub(super) stream: TcpStream,
+    /// When set, the connection speaks TLS: the handshake comes first.
+    pub(super) tls: Option<TlsAcceptor>,
     pub(super) clock: Arc<ConnectionClock>,
     pub(super) router: Router,
     pub(super) limits: HttpLimits,
@@ -198,10 +202,82 @@ pub(super) struct Connection {
 
 impl Connection {
     /// Serves the connection until the client closes it, a stage lasts too long, it is
-    /// evicted, or the listener shuts down.
+    /// evicted, or the listener shuts down. A TLS handshake comes first, within the head
+    /// stage that began at accept: it and the first request head share
+    /// [`HttpLimits::header_read_timeout`].
     pub(super) async fn run(self) {
         let Self {
             stream,
+            tls,
+            clock,
+            router,
+            limits,
+            metrics,
+            shutdown,
+            evict,
+        } = self;
+        let Some(acceptor) = tls else {
+            let parts = Parts {
+                clock,
+                router,
+                limits,
+                metrics,
+                shutdown,
+                evict,
+            };
+            return parts.serve(stream).await;
+        };
+        let (deadline, _) = clock.deadline(&limits);
+        let stream = tokio::select! {
+            accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => match accepted {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    // Plain HTTP on the TLS port, a scanner, an old protocol version: the
+                    // client's failure, not the listener's limits; not counted.
+                    tracing::debug!(%error, "tls handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    metrics.http().record_closed(HttpCloseReason::HeaderTimeout);
+                    tracing::debug!("tls handshake timed out");
+                    return;
+                }
+            },
+            () = evict.cancelled() => {
+                metrics.http().record_closed(HttpCloseReason::Evicted);
+                return;
+            }
+            () = shutdown.cancelled() => return,
+        };
+        let parts = Parts {
+            clock,
+            router,
+            limits,
+            metrics,
+            shutdown,
+            evict,
+        };
+        parts.serve(stream).await;
+    }
+}
+
+/// A connection's state besides its socket.
+struct Parts {
+    clock: Arc<ConnectionClock>,
+    router: Router,
+    limits: HttpLimits,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    evict: CancellationToken,
+}
+
+impl Parts {
+    /// Serves HTTP/1.1 on `stream` (a TCP socket or a TLS stream over one).
+    async fn serve<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self {
             clock,
             router,
             limits,
@@ -285,30 +361,45 @@ busy\n";
 
 /// Answers `503 busy` without reading the request, then closes: half-closes the write side
 /// and discards what the client sends for at most `linger`, so that the kernel does not turn
-/// the close into a reset that could destroy the answer before the client reads it.
-pub(super) async fn refuse(mut stream: TcpStream, linger: std::time::Duration) {
-    use std::future::poll_fn;
-    let refused = async {
-        let mut written = 0;
-        while written < OVER_LIMIT_RESPONSE.len() {
-            let rest = &OVER_LIMIT_RESPONSE[written..];
-            match poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, rest)).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => written += n,
-            }
+/// the close into a reset that could destroy the answer before the client reads it. On a TLS
+/// listener the handshake comes first, within the same `linger`.
+pub(super) async fn refuse(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    linger: std::time::Duration,
+) {
+    let refused = async move {
+        match tls {
+            None => refuse_on(stream).await,
+            Some(acceptor) => match acceptor.accept(stream).await {
+                Ok(stream) => refuse_on(stream).await,
+                Err(error) => Err(io::Error::other(error)),
+            },
         }
-        poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await?;
-        let mut sink = [0_u8; 4096];
-        let mut discarded = 0_usize;
-        while discarded < 64 * 1024 {
-            let mut buf = ReadBuf::new(&mut sink);
-            poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, &mut buf)).await?;
-            match buf.filled().len() {
-                0 => break,
-                n => discarded += n,
-            }
-        }
-        Ok::<_, io::Error>(())
     };
     let _ = tokio::time::timeout(linger, refused).await;
+}
+
+async fn refuse_on<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> io::Result<()> {
+    use std::future::poll_fn;
+    let mut written = 0;
+    while written < OVER_LIMIT_RESPONSE.len() {
+        let rest = &OVER_LIMIT_RESPONSE[written..];
+        match poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, rest)).await? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => written += n,
+        }
+    }
+    poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await?;
+    let mut sink = [0_u8; 4096];
+    let mut discarded = 0_usize;
+    while discarded < 64 * 1024 {
+        let mut buf = ReadBuf::new(&mut sink);
+        poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, &mut buf)).await?;
+        match buf.filled().len() {
+            0 => break,
+            n => discarded += n,
+        }
+    }
+    Ok(())
 }

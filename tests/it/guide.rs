@@ -2,15 +2,19 @@
 //! (policies, sites, holidays or processor settings) next to the repository's other config
 //! files, with no warning; each ```json line parses; input messages are accepted by the
 //! wire decoders (or, after an `<!-- invalid: reason -->` comment, rejected with that
-//! reason); output lines validate against the schemas in schemas/. And the examples cover
-//! every status, reason and alert kind.
+//! reason); output lines validate against the schemas in schemas/, the record API's answer
+//! against schemas/record.schema.json. And the examples cover every status, reason and alert
+//! kind.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 use attendance_compliance::config::Config;
+use attendance_compliance::domain::output::Source;
 use attendance_compliance::domain::time::parse_timestamp;
+use attendance_compliance::engine::Output;
+use attendance_compliance::processor::{Outcome, Processor};
 use attendance_compliance::wire::input::Validator;
 use serde_json::Value;
 
@@ -160,10 +164,28 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name} compiles: {e}"))
 }
 
+/// The record API's answer (SPEC §10), which refers to the decision schema by its `$id`.
+fn record_schema() -> jsonschema::Validator {
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(root().join("schemas").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let decision = read("decision.schema.json");
+    let id = decision["$id"].as_str().unwrap_or_default().to_owned();
+    let resource = jsonschema::Resource::from_contents(decision)
+        .unwrap_or_else(|e| panic!("decision schema: {e}"));
+    jsonschema::options()
+        .with_resource(id, resource)
+        .build(&read("record.schema.json"))
+        .unwrap_or_else(|e| panic!("record.schema.json compiles: {e}"))
+}
+
 /// What a JSON example is, by its identifying field.
 fn kind_of(value: &Value) -> &'static str {
     let has = |field: &str| value.get(field).is_some();
     [
+        ("current_week", "record"),
         ("change_id", "change"),
         ("alert_id", "alert"),
         ("decision_id", "decision"),
@@ -212,6 +234,7 @@ fn checked_json_examples() -> Vec<(&'static str, Value)> {
         ("dead letter", schema("dead-letter.schema.json")),
         ("outage", schema("site-outage.schema.json")),
         ("adjustment", schema("attendance-adjustment.schema.json")),
+        ("record", record_schema()),
     ];
     let validator = validator();
     let mut examples = Vec::new();
@@ -221,7 +244,7 @@ fn checked_json_examples() -> Vec<(&'static str, Value)> {
             let at = format!("GUIDE.md:{} ({kind})", block.line);
             assert_ne!(kind, "unknown", "{at}: not an input or output: {value}");
             let schema = schemas.iter().find(|(k, _)| *k == kind).map(|(_, s)| s);
-            let output = ["decision", "change", "alert", "dead letter"].contains(&kind);
+            let output = ["decision", "change", "alert", "dead letter", "record"].contains(&kind);
             if output {
                 assert!(block.invalid.is_none(), "{at}: outputs are never invalid");
             } else {
@@ -257,6 +280,7 @@ fn every_json_example_is_a_valid_input_or_output() {
         "dead letter",
         "decision",
         "outage",
+        "record",
         "roster",
     ];
     assert_eq!(
@@ -325,6 +349,8 @@ fn lines_where(field: &str, value: &str) -> Vec<String> {
         .iter()
         .filter(|b| b.lang == "json" && b.invalid.is_none())
         .flat_map(|b| b.text.lines().map(str::to_owned).collect::<Vec<_>>())
+        // An indented line is inside a multi-line value (the record example), not a message.
+        .filter(|line| !line.starts_with(' '))
         .filter(|line| {
             serde_json::from_str::<Value>(line)
                 .is_ok_and(|v| v.get(field).and_then(Value::as_str) == Some(value))
@@ -332,15 +358,12 @@ fn lines_where(field: &str, value: &str) -> Vec<String> {
         .collect()
 }
 
-/// "Everything together": replaying the guide's own e-42 inputs (its roster record, the
-/// badges of e-42, outage o-7 as first sent, adjustment adj-12, and the 2-hour policy with
-/// the default `unverified_presence`) gives exactly the decision line the guide shows.
-#[test]
-fn the_everything_together_decision_is_what_replay_makes_of_the_guides_inputs() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let config = dir.path().join("config");
-    std::fs::create_dir(&config).unwrap_or_else(|e| panic!("{e}"));
-    copy_repo_config(&config);
+/// The inputs of "Everything together": the guide's roster record of e-42, the badges of
+/// e-42, outage o-7 as first sent, adjustment adj-12, with the 2-hour policy and the
+/// default `unverified_presence` written to `config` (the repository's other files beside
+/// it); per input file, its lines, and the `now` they are replayed up to.
+fn everything_together(config: &Path) -> (Vec<(&'static str, Vec<String>)>, &'static str) {
+    copy_repo_config(config);
     let policy = guide_blocks()
         .into_iter()
         .find(|b| b.lang == "toml" && b.text.contains("id = \"rto-3-2h\""))
@@ -358,14 +381,24 @@ fn the_everything_together_decision_is_what_replay_makes_of_the_guides_inputs() 
             .next()
             .unwrap_or_else(|| panic!("the guide shows {field} {value}"))
     };
-    let files = [
+    let files = vec![
         ("roster.jsonl", vec![first("policy_group", "corporate")]),
         ("outages.jsonl", vec![first("outage_id", "o-7")]),
         ("adjustments.jsonl", vec![first("adjustment_id", "adj-12")]),
         ("badges.jsonl", badges),
-        ("now", vec!["2026-05-13T08:00:00Z".to_owned()]),
     ];
-    for (name, lines) in files {
+    (files, "2026-05-13T08:00:00Z")
+}
+
+/// "Everything together": replaying the guide's own e-42 inputs gives exactly the decision
+/// line the guide shows.
+#[test]
+fn the_everything_together_decision_is_what_replay_makes_of_the_guides_inputs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let config = dir.path().join("config");
+    std::fs::create_dir(&config).unwrap_or_else(|e| panic!("{e}"));
+    let (files, now) = everything_together(&config);
+    for (name, lines) in files.into_iter().chain([("now", vec![now.to_owned()])]) {
         let text = lines.join("\n") + "\n";
         std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -375,4 +408,49 @@ fn the_everything_together_decision_is_what_replay_makes_of_the_guides_inputs() 
         .unwrap_or_else(|e| panic!("decisions.jsonl: {e}"));
     let shown = lines_where("decision_id", "7d0c765f-462e-5afb-9133-1515b3b44fe3");
     assert_eq!(decisions.lines().collect::<Vec<_>>(), shown);
+}
+
+/// The record example (the record API's answer, SPEC §10) is what the engine holds for e-42
+/// after the same inputs, at the same `now`: the state the API answers from.
+#[test]
+fn the_record_example_is_the_engines_record_of_the_everything_together_inputs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (files, now) = everything_together(dir.path());
+    let config = Config::load_with_env(dir.path(), Vec::<(String, String)>::new())
+        .unwrap_or_else(|e| panic!("config: {e}"))
+        .config;
+    let now = parse_timestamp(now).unwrap_or_else(|e| panic!("{e}"));
+    let mut processor = Processor::new(&config);
+    let mut out: Vec<Output> = Vec::new();
+    for (file, lines) in files {
+        for (n, line) in lines.iter().enumerate() {
+            let source = Source::File {
+                file: file.to_owned(),
+                line: n as u64 + 1,
+            };
+            let bytes = line.as_bytes();
+            let outcome = match file {
+                "roster.jsonl" => processor.roster(None, Some(bytes), source, &mut out),
+                "outages.jsonl" => processor.outage(None, Some(bytes), source, &mut out),
+                "adjustments.jsonl" => processor.adjustment(bytes, source, &mut out),
+                _ => processor.badge(bytes, source, now, &mut out),
+            };
+            assert!(
+                matches!(outcome, Outcome::Applied | Outcome::AppliedLate),
+                "{file}:{}: {outcome:?}",
+                n + 1
+            );
+        }
+    }
+    processor.advance_watermark(now, &mut out);
+    let held = processor.engine().record("e-42");
+    let record = serde_json::to_value(&held).unwrap_or_else(|e| panic!("{e}"));
+    // As the API writes it (field order kept), to paste into the guide.
+    let pretty = serde_json::to_string_pretty(&held).unwrap_or_else(|e| panic!("{e}"));
+    let shown: Vec<Value> = checked_json_examples()
+        .into_iter()
+        .filter(|(kind, _)| *kind == "record")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(shown, [record], "the engine's record:\n{pretty}");
 }

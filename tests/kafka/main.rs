@@ -113,6 +113,14 @@ fn the_record_api_serves_the_decisions_the_topic_carries() {
 }
 
 #[test]
+fn the_record_api_is_served_over_tls() {
+    let Some(kafka) = Kafka::get("record_api_tls") else {
+        return;
+    };
+    record_api::served_over_tls_by_run(&kafka);
+}
+
+#[test]
 fn crash_sigkill_restart_equals_replay() {
     let Some(kafka) = Kafka::get("crash") else {
         return;

@@ -1,7 +1,9 @@
 //! The record API served by `run` (SPEC §10) on the real broker: one instance owning the
 //! only partition answers an employee's record with `weeks` equal to the latest decisions
 //! the decisions topic carries for them, newest first; 401 without a token, 403 for a
-//! stranger; and the request counter moves.
+//! stranger; and the request counter moves. With `api.tls_cert_file` and `api.tls_key_file`
+//! (a certificate made by the `openssl` command), the same record is served over TLS and
+//! plain HTTP on the port gets no answer.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -188,4 +190,199 @@ fn access_schema() -> jsonschema::Validator {
     let text = std::fs::read_to_string(&path).expect("schema");
     let schema: Value = serde_json::from_str(&text).expect("schema JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1 made with the `openssl` command
+/// (as docs/SECURITY.md shows): the certificate and key files.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("api-cert.pem"), dir.join("api-key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("the openssl command runs");
+    assert!(
+        made.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    (cert, key)
+}
+
+/// `GET path` over TLS on `port`, trusting `ca` and checking the name `localhost`: status
+/// and body, or why the connection failed.
+fn get_tls(
+    ca: &std::path::Path,
+    port: u16,
+    path: &str,
+    bearer: &str,
+) -> Result<(u16, String), String> {
+    use openssl::ssl::{SslConnector, SslMethod};
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| e.to_string())?;
+    builder.set_ca_file(ca).map_err(|e| e.to_string())?;
+    let connector = builder.build();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut tls = connector
+        .connect("localhost", tcp)
+        .map_err(|e| e.to_string())?;
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {bearer}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    // The server may close without close_notify after the answer.
+    let _ = tls.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP answer: {response:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status: {head:?}"))?;
+    Ok((status, body.to_owned()))
+}
+
+/// `run` with `api.tls_cert_file` and `api.tls_key_file`: the record is served over TLS to a
+/// client that trusts the certificate (and to `curl --cacert` when the machine has curl),
+/// plain HTTP on the port gets no answer, and the service stops cleanly.
+pub(crate) fn served_over_tls_by_run(kafka: &Kafka) {
+    let topics = Topics::unique("recordtls");
+    kafka.create_topics(&topics, 1, &[]);
+    let weeks = 2;
+    let options = GenerateOptions {
+        employees: 20,
+        weeks,
+        start_monday: start_monday(weeks, 0),
+        seed: 12,
+        ..GenerateOptions::default()
+    };
+    let company = Company::generate(&options, 1, "recordtls");
+    let access_log = format!("{}-access-log", topics.badges);
+    kafka.create_topic(&access_log, 1);
+    company.produce_tables(kafka, &topics);
+    company.produce_badges(kafka, &topics);
+    let secret = company.dir.path().join("api-secret");
+    std::fs::write(&secret, SECRET).expect("secret file");
+    let (cert, key) = self_signed(company.dir.path());
+    let port = free_port();
+    let group = format!("{}-group", topics.badges);
+    let path_of = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let env = ServiceEnv {
+        kafka,
+        topics: &topics,
+        group: &group,
+        instance: "recordtls-0",
+        extra: vec![
+            (
+                "ATTENDANCE__API__LISTEN".into(),
+                format!("127.0.0.1:{port}"),
+            ),
+            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
+            ("ATTENDANCE__API__ACCESS_LOG_TOPIC".into(), access_log),
+            (
+                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
+                path_of(&secret),
+            ),
+            ("ATTENDANCE__API__TLS_CERT_FILE".into(), path_of(&cert)),
+            ("ATTENDANCE__API__TLS_KEY_FILE".into(), path_of(&key)),
+        ],
+    };
+    let service = Service::spawn(
+        &company.config_dir(),
+        &env,
+        company.dir.path().join("service.log"),
+    );
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(180));
+    let live = Outputs::read(kafka, &topics);
+    let first: Value = serde_json::from_str(live.decisions.first().expect("some decision"))
+        .expect("decision JSON");
+    let employee = first["employee_id"]
+        .as_str()
+        .expect("employee_id")
+        .to_owned();
+    let path = format!("/v1/employees/{employee}/record");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        let answer = get_tls(&cert, port, &path, &token(&employee));
+        // 503 until the pipeline's main loop answers (bounded).
+        let retry = matches!(answer, Ok((503, _)));
+        if !retry || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let (status, body) = answer.unwrap_or_else(|e| panic!("TLS GET: {e}\n{}", service.log_text()));
+    assert_eq!(status, 200, "{body}");
+    let record: Value = serde_json::from_str(&body).expect("record JSON");
+    assert_eq!(record["employee_id"], Value::from(employee.clone()));
+
+    match std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg("--cacert")
+        .arg(&cert)
+        .arg("--resolve")
+        .arg(format!("localhost:{port}:127.0.0.1"))
+        .arg("-H")
+        .arg(format!("Authorization: Bearer {}", token(&employee)))
+        .arg(format!("https://localhost:{port}{path}"))
+        .output()
+    {
+        Ok(out) => assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "200",
+            "curl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("curl is not installed: checked with the OpenSSL client only");
+        }
+        Err(e) => panic!("cannot run curl: {e}"),
+    }
+
+    // Plain HTTP on the TLS port: closed without an HTTP answer.
+    let mut plain = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(plain, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("send");
+    let mut received = Vec::new();
+    let closed = plain.read_to_end(&mut received);
+    assert!(
+        closed.is_ok()
+            || closed
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "not closed: {closed:?}"
+    );
+    assert!(!received.starts_with(b"HTTP/"), "answered in plain HTTP");
+
+    let status = service.terminate(Duration::from_secs(60));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
 }

@@ -41,19 +41,89 @@ fn a_complete_api_section_loads() {
     assert!(loaded.warnings.iter().all(|w| !w.field.starts_with("api.")));
 }
 
-#[test]
-fn tls_in_the_process_is_refused_until_it_is_implemented() {
+/// `with_api` with the TLS settings naming `cert.pem` and `key.pem`, which hold `cert` and
+/// `key`.
+fn with_tls(cert: &[u8], key: &[u8]) -> TempConfig {
     let dir = with_api(
-        "tls_cert_file = \"{dir}/jwks.json\"\ntls_key_file = \"{dir}/secret\"\n",
+        "tls_cert_file = \"{dir}/cert.pem\"\ntls_key_file = \"{dir}/key.pem\"\n",
         32,
     );
+    std::fs::write(dir.path().join("cert.pem"), cert).expect("write");
+    std::fs::write(dir.path().join("key.pem"), key).expect("write");
+    dir
+}
+
+#[test]
+fn a_certificate_chain_and_its_key_load() {
+    let pki = crate::config::tls::testing::pki();
+    let dir = with_tls(&pki.chain_pem, &pki.key_pem);
+    let loaded = load_ok(dir.path(), no_env());
+    let api = &loaded.config.processor.api;
+    let (cert, key) = (api.tls_cert_file.as_ref(), api.tls_key_file.as_ref());
+    let identity =
+        crate::config::tls::TlsIdentity::read(cert.expect("cert path"), key.expect("key path"))
+            .expect("identity");
+    assert_eq!(identity.chain.len(), 2, "leaf and CA");
+    assert_eq!(identity.validity_warning(), None);
+    assert!(loaded.warnings.iter().all(|w| !w.field.starts_with("api.")));
+}
+
+#[test]
+fn tls_files_that_are_not_a_certificate_and_its_key_are_errors() {
+    let pki = crate::config::tls::testing::pki();
+    let other = crate::config::tls::testing::pki();
+    // Certificate file without a certificate.
+    let dir = with_tls(&pki.key_pem, &pki.key_pem);
     let problems = load_err(dir.path(), no_env());
     assert_problem(
         &problems,
         "processor.toml",
         "api.tls_cert_file",
-        "not implemented yet",
+        "holds no PEM certificate",
     );
+    // Key file without a key.
+    let dir = with_tls(&pki.chain_pem, &pki.ca_pem);
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_key_file",
+        "holds no PEM private key",
+    );
+    // Another certificate's key.
+    let dir = with_tls(&pki.chain_pem, &other.key_pem);
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_key_file",
+        "is not the private key of the first certificate",
+    );
+    // An encrypted key: refused, never a passphrase prompt.
+    let key = openssl::pkey::PKey::private_key_from_pem(&pki.key_pem).expect("key");
+    let encrypted = key
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pass")
+        .expect("encrypted pem");
+    let dir = with_tls(&pki.chain_pem, &encrypted);
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.tls_key_file",
+        "is an encrypted private key",
+    );
+}
+
+#[test]
+fn an_expired_certificate_loads_with_a_warning() {
+    let pki = crate::config::tls::testing::pki_valid((1_600_000_000, 1_600_086_400));
+    let dir = with_tls(&pki.chain_pem, &pki.key_pem);
+    let loaded = load_ok(dir.path(), no_env());
+    let warned = loaded
+        .warnings
+        .iter()
+        .any(|w| w.field == "api.tls_cert_file" && w.message.contains("expired on"));
+    assert!(warned, "{:?}", loaded.warnings);
 }
 
 #[test]
