@@ -55,20 +55,22 @@ fn pipeline(engine: Engine, requests: Requests) -> std::thread::JoinHandle<()> {
         while let Ok(first) = requests.recv() {
             let resolved = resolve(
                 [Held {
+                    partition: 0,
                     ready: true,
                     engine: &engine,
                 }],
-                true,
+                1,
                 &first.employee_id,
             );
             let _ = first.reply.send(resolved);
             answer_pending(&requests, |id| {
                 resolve(
                     [Held {
+                        partition: 0,
                         ready: true,
                         engine: &engine,
                     }],
-                    true,
+                    1,
                     id,
                 )
             });

@@ -296,13 +296,13 @@ impl Pipeline {
     /// Answers the record API's waiting requests from the owned partitions (§10);
     /// `partitions` is the input topics' partition count.
     pub fn answer_records(&self, requests: &crate::api::requests::Requests, partitions: usize) {
-        let owns_all = self.tasks.len() >= partitions;
         crate::api::requests::answer_pending(requests, |id| {
-            let held = self.tasks.values().map(|t| crate::api::Held {
+            let held = self.tasks.iter().map(|(&p, t)| crate::api::Held {
+                partition: p,
                 ready: !t.gated(),
                 engine: t.processor.engine(),
             });
-            crate::api::resolve(held, owns_all, id)
+            crate::api::resolve(held, partitions, id)
         });
     }
 
