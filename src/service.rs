@@ -40,7 +40,11 @@ pub fn run(config_dir: &Path) -> anyhow::Result<()> {
     let config = Arc::new(loaded.config);
     // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
     // cluster has no ACLs and skips this).
-    kafka::access::check(&config.processor.kafka, &config.processor.topics)
+    kafka::access::check(
+        &config.processor.kafka,
+        &config.processor.topics,
+        config.processor.api.listen.is_some(),
+    )
         .context("while checking the service's Kafka access")?;
     serve(config, Arc::new(WallClock))
 }

@@ -181,8 +181,13 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         &clients::metadata_client(kafka),
         "creating a metadata client",
     )?;
-    let partitions =
-        topics::check_topics(&metadata, &kafka.brokers, topics, Duration::from_secs(30))?;
+    let partitions = topics::check_topics(
+        &metadata,
+        &kafka.brokers,
+        topics,
+        config.processor.api.listen.is_some(),
+        Duration::from_secs(30),
+    )?;
     drop(metadata);
     tracing::info!(
         partitions,
