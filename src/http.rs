@@ -26,6 +26,7 @@
 
 pub mod api;
 mod connection;
+pub mod forward;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -45,7 +45,7 @@ pub fn run(config_dir: &Path) -> anyhow::Result<()> {
         &config.processor.topics,
         config.processor.api.listen.is_some(),
     )
-        .context("while checking the service's Kafka access")?;
+    .context("while checking the service's Kafka access")?;
     serve(config, Arc::new(WallClock))
 }
 
@@ -81,7 +81,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
             }
         });
     }
-    let records = match config.processor.api.listen {
+    let api = match config.processor.api.listen {
         Some(addr) => Some(start_api(
             &config,
             addr,
@@ -93,6 +93,10 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
 
+    let (records, announcer, directory_reader) = match api {
+        Some(api) => (Some(api.requests), Some(api.announcer), Some(api.reader)),
+        None => (None, None, None),
+    };
     let options = LiveOptions {
         config,
         clock,
@@ -101,6 +105,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         stop,
         progress: Arc::default(),
         records,
+        announcer: announcer.clone(),
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
@@ -109,6 +114,11 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let result = pipeline
         .join()
         .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+    // This instance serves nothing any more: other instances stop forwarding to it.
+    if let Some(announcer) = announcer {
+        announcer.withdraw();
+    }
+    drop(directory_reader);
     http_stop.cancel();
     runtime.shutdown_timeout(Duration::from_secs(2));
     result.context("while running the live pipeline")
@@ -117,15 +127,25 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
 /// Largest JWKS file read, in bytes.
 const MAX_JWKS_BYTES: u64 = 1 << 20;
 
-/// Binds `api.listen` and serves the record API (SPEC §10) until `stop` is cancelled; returns
-/// the pipeline's end of the request channel.
+/// What the pipeline and the shutdown need of the record API.
+struct Api {
+    /// The pipeline's end of the request channel.
+    requests: crate::api::requests::Requests,
+    /// Writes this instance's entry in the instance directory.
+    announcer: Arc<kafka::instances::Announcer>,
+    /// Keeps the directory current until dropped.
+    reader: kafka::instances::DirectoryReader,
+}
+
+/// Binds `api.listen` and serves the record API (SPEC §10) until `stop` is cancelled, with
+/// the instance directory read and forwarding to other instances (SPEC §10 "Routing").
 fn start_api(
     config: &Config,
     addr: std::net::SocketAddr,
     runtime: &tokio::runtime::Runtime,
     (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
     stop: &CancellationToken,
-) -> anyhow::Result<crate::api::requests::Requests> {
+) -> anyhow::Result<Api> {
     let api = &config.processor.api;
     let jwks = match &api.jwks_file {
         Some(path) => {
@@ -156,16 +176,32 @@ fn start_api(
     tracing::info!(listen = %server.local_addr(), "record API listening (SPEC §10)");
     let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
         .context("while starting the record API's audit producer")?;
-    let audit = crate::http::api::Audit::new(
-        Arc::new(access_log),
-        kafka::clients::instance_id(&config.processor.kafka),
-        clock.clone(),
+    let instance = kafka::clients::instance_id(&config.processor.kafka);
+    let audit = crate::http::api::Audit::new(Arc::new(access_log), instance.clone(), clock.clone());
+    // Validation guarantees an advertised URL whenever api.listen is set.
+    let api_url = api
+        .advertised_url()
+        .context("api.advertise_url is required when api.listen has no specific IP")?;
+    let directory = Arc::new(std::sync::RwLock::new(crate::api::Directory::new(
+        &instance,
+    )));
+    let reader = kafka::instances::DirectoryReader::start(config, directory.clone())
+        .context("while starting the instance directory reader")?;
+    let announcer = Arc::new(
+        kafka::instances::Announcer::new(config, instance.clone(), api_url.clone(), clock.clone())
+            .context("while starting the instance directory producer")?,
     );
+    tracing::info!(%instance, %api_url, "record API routing: instance directory read");
+    let routing = crate::http::api::Routing {
+        directory,
+        forwarder: crate::http::forward::Forwarder::new(&instance),
+    };
     let app = crate::http::api::router(
         Arc::new(verifier),
         requester,
         metrics.clone(),
         Arc::new(audit),
+        Some(Arc::new(routing)),
     );
     // The API listener's connection gauges stay out of the exported registry: they would
     // overwrite the metrics listener's (the request counter is exported).
@@ -179,7 +215,11 @@ fn start_api(
             tracing::error!(error = %e, "record API server failed");
         }
     });
-    Ok(requests)
+    Ok(Api {
+        requests,
+        announcer,
+        reader,
+    })
 }
 
 /// Sets `stop` on the first SIGTERM or Ctrl-C.

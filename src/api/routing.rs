@@ -170,10 +170,7 @@ impl InstanceEntry {
     /// line (for a log; never panics on any input).
     pub fn parse(key: &str, value: &[u8]) -> Result<(Self, Timestamp), String> {
         if value.len() > MAX_ENTRY_BYTES {
-            return Err(format!(
-                "{} bytes, at most {MAX_ENTRY_BYTES}",
-                value.len()
-            ));
+            return Err(format!("{} bytes, at most {MAX_ENTRY_BYTES}", value.len()));
         }
         let entry: Self =
             serde_json::from_slice(value).map_err(|e| format!("not an instance entry: {e}"))?;
@@ -251,7 +248,9 @@ impl Directory {
             .filter(|k| !k.is_empty() && k.len() <= MAX_INSTANCE_BYTES)
             .and_then(|k| std::str::from_utf8(k).ok())
             .ok_or_else(|| {
-                format!("the key must be an instance id of 1 to {MAX_INSTANCE_BYTES} bytes of UTF-8")
+                format!(
+                    "the key must be an instance id of 1 to {MAX_INSTANCE_BYTES} bytes of UTF-8"
+                )
             })?;
         if key == self.own {
             return Ok(Applied::Own);

@@ -64,7 +64,10 @@ fn the_partition_is_the_positive_hash_modulo_the_count() {
 #[test]
 fn base_urls_are_plain_http_host_and_port() {
     for (text, normal) in [
-        ("http://pod-0.attendance:8081", "http://pod-0.attendance:8081"),
+        (
+            "http://pod-0.attendance:8081",
+            "http://pod-0.attendance:8081",
+        ),
         ("http://10.0.0.7:8081/", "http://10.0.0.7:8081"),
         ("http://[::1]:8081", "http://[::1]:8081"),
         ("http://api_host", "http://api_host"),
@@ -96,8 +99,7 @@ fn at(seconds: i64) -> Timestamp {
 
 fn entry(instance: &str, partitions: &[i32], seconds: i64) -> Vec<u8> {
     let url = format!("http://{instance}:8081");
-    serde_json::to_vec(&InstanceEntry::new(instance, &url, partitions, at(seconds)))
-        .expect("json")
+    serde_json::to_vec(&InstanceEntry::new(instance, &url, partitions, at(seconds))).expect("json")
 }
 
 fn owner_of(d: &Directory, p: i32) -> Option<&str> {
@@ -205,8 +207,8 @@ fn entries_follow_the_schema() {
             })
         );
     }
-    let mut bad = serde_json::to_value(InstanceEntry::new("a", "http://a:1", &[0], at(0)))
-        .expect("json");
+    let mut bad =
+        serde_json::to_value(InstanceEntry::new("a", "http://a:1", &[0], at(0))).expect("json");
     bad["partitions"] = json!([-1]);
     assert!(!schema.is_valid(&bad), "the schema is not vacuous");
 }

@@ -75,9 +75,15 @@ fn unknown_is_said_by_the_owner_of_the_employees_partition_once_it_is_ready() {
     let all = resolve([held(0, &p0, true), held(1, &p1, true)], 2, &id(&nobody));
     assert_eq!((all.lookup, all.record), (unknown.clone(), None));
     // The owner of partition 1 alone.
-    assert_eq!(resolve([held(1, &p1, true)], 2, &id(&nobody)).lookup, unknown);
+    assert_eq!(
+        resolve([held(1, &p1, true)], 2, &id(&nobody)).lookup,
+        unknown
+    );
     // ... while it reads its tables: retry.
-    assert_eq!(resolve([held(1, &p1, false)], 2, &id(&nobody)).lookup, retry);
+    assert_eq!(
+        resolve([held(1, &p1, false)], 2, &id(&nobody)).lookup,
+        retry
+    );
     // Another instance owns partition 1: elsewhere, whoever is held here.
     for r in [
         resolve([held(0, &p0, true)], 2, &id(&b)),

@@ -125,6 +125,7 @@ fn run_in(dir: &std::path::Path, started: Instant) -> anyhow::Result<()> {
         stop: stop.clone(),
         progress: progress.clone(),
         records: None,
+        announcer: None,
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
