@@ -212,3 +212,7 @@ async fn route_elsewhere(
 #[cfg(test)]
 #[path = "api_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "api_routing_tests.rs"]
+mod routing_tests;

@@ -110,7 +110,13 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
     let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
     let metrics = Arc::new(Metrics::new());
     let kept = Arc::new(Kept::default());
-    let app = super::router(Arc::new(verifier), requester, metrics.clone(), audit(&kept));
+    let app = super::router(
+        Arc::new(verifier),
+        requester,
+        metrics.clone(),
+        audit(&kept),
+        None,
+    );
 
     let (status, body) = get(&app, "/v1/employees/e-1/record", Some(&token("e-1"))).await;
     assert_eq!(status, StatusCode::OK);
@@ -160,6 +166,7 @@ async fn without_a_pipeline_answer_the_router_says_retry() {
         requester,
         Arc::new(Metrics::new()),
         audit(&kept),
+        None,
     );
     let response = app
         .oneshot(

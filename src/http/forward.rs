@@ -171,3 +171,68 @@ impl Forwarder {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn forwards_beyond_the_bound_are_refused_at_once() {
+        // An owner that accepts connections and never answers keeps every forward in flight.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", silent.local_addr().expect("address"));
+        let holding = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                held.push(socket);
+            }
+        });
+        let forwarder = Arc::new(Forwarder::with_timeout("b", Duration::from_secs(5)));
+        let mut in_flight = Vec::new();
+        for _ in 0..MAX_IN_FLIGHT {
+            let (forwarder, url) = (forwarder.clone(), url.clone());
+            in_flight.push(tokio::spawn(async move {
+                forwarder
+                    .forward(&url, "/v1/employees/e-1/record", None)
+                    .await
+            }));
+        }
+        for _ in 0..10_000 {
+            if forwarder.permits.available_permits() == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(forwarder.permits.available_permits(), 0);
+        assert_eq!(
+            forwarder
+                .forward(&url, "/v1/employees/e-1/record", Some(b"Bearer x"))
+                .await
+                .map(|f| f.status),
+            Err(ForwardError::Busy)
+        );
+        for task in in_flight {
+            task.abort();
+        }
+        holding.abort();
+    }
+
+    #[tokio::test]
+    async fn a_bad_owner_url_or_header_is_unreachable_not_a_panic() {
+        let forwarder = Forwarder::new("b");
+        for (url, auth) in [
+            ("http://bad host", None),
+            ("http://127.0.0.1:1", Some(&b"Bearer \n"[..])),
+        ] {
+            let result = forwarder
+                .forward(url, "/v1/employees/e-1/record", auth)
+                .await;
+            assert!(
+                matches!(result, Err(ForwardError::Unreachable(_))),
+                "{url}: {result:?}"
+            );
+        }
+    }
+}
