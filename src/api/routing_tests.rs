@@ -47,7 +47,7 @@ fn murmur2_matches_the_java_client_and_librdkafka() {
 fn the_partition_is_the_positive_hash_modulo_the_count() {
     // (-973932308 & 0x7fffffff) = 1173551340; 479470107 for "abc".
     assert_eq!(partition_for(b"21", 4), Some(0));
-    assert_eq!(partition_for(b"21", 7), Some((1_173_551_340 % 7) as i32));
+    assert_eq!(partition_for(b"21", 7), Some(3)); // 1173551340 % 7
     assert_eq!(partition_for(b"abc", 4), Some(3));
     assert_eq!(partition_for(b"abc", 10), Some(7));
     assert_eq!(partition_for(b"anything", 1), Some(0));

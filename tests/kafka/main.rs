@@ -13,6 +13,7 @@ mod late;
 mod memory;
 mod poison;
 mod record_api;
+mod routing;
 mod scenarios;
 mod secure;
 mod soak;
@@ -110,6 +111,14 @@ fn the_record_api_serves_the_decisions_the_topic_carries() {
         return;
     };
     record_api::served_record_equals_the_decisions_topic(&kafka);
+}
+
+#[test]
+fn record_api_routing_across_two_instances() {
+    let Some(kafka) = Kafka::get("routing") else {
+        return;
+    };
+    routing::two_instances_answer_for_every_partition(&kafka);
 }
 
 #[test]
