@@ -8,13 +8,14 @@
 //! 1. topic DESCRIBE, per topic: a metadata request naming the topic (a request for all
 //!    topics silently leaves out the ones we may not see);
 //! 2. group READ: an OffsetFetch for the group (fails at once with GroupAuthorizationFailed);
-//! 3. topic READ, per input topic and the changelog: a fetch at the end of partition 0
-//!    (end of partition or a message = allowed; TopicAuthorizationFailed = denied);
+//! 3. topic READ, per input topic, the changelog and (record API on) the instance directory:
+//!    a fetch at the end of partition 0 (end of partition or a message = allowed;
+//!    TopicAuthorizationFailed = denied);
 //! 4. transactional id WRITE: `init_transactions` with the service's own transactional id;
-//! 5. group READ for transactional offset commits and topic WRITE, per output topic and the
-//!    changelog: a transaction that sends one empty probe record (key
-//!    [`PROBE_KEY`]) to partition 0 and the group's offsets, then is **aborted**. A
-//!    read_committed consumer never sees the probe; nothing is committed.
+//! 5. group READ for transactional offset commits and topic WRITE, per output topic, the
+//!    changelog and (record API on) the instance directory: a transaction that sends one
+//!    empty probe record (key [`PROBE_KEY`]) to partition 0 and the group's offsets, then is
+//!    **aborted**. A read_committed consumer never sees the probe; nothing is committed.
 //!
 //! Topics that do not exist are skipped here; `topics::check_topics` reports them. Kafka 4
 //! needs no cluster ACL: IDEMPOTENT_WRITE is not required since KIP-679 (Kafka 3.0), the
