@@ -151,6 +151,7 @@ assert topics["employee-roster"]["config"]["cleanup.policy"] == "compact", "rost
 assert topics["employee-absences"]["config"]["cleanup.policy"] == "delete", "absences must not be compacted by employee key"
 assert topics["attendance-adjustments"]["config"]["cleanup.policy"] == "delete", "adjustments must not be compacted by employee key"
 assert topics["site-outages"]["config"]["cleanup.policy"] == "compact", "site outages are compacted by outage_id"
+assert topics["attendance-instances"]["config"]["cleanup.policy"] == "compact", "the instance directory is compacted by instance id"
 co = {topics[t]["partitions"] for t in ["badge-events", "employee-roster", "employee-absences", "attendance-adjustments", "attendance-state-changelog"]}
 assert len(co) == 1, f"inputs and changelog must be co-partitioned: {co}"
 print(f"{len(app)} app resources, {len(topics)} topics: invariants hold")

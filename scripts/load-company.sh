@@ -3,13 +3,14 @@
 # cluster for the live service, with kcat.
 #
 # Usage:
-#   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 10 topics PREFIX-badges, ...
-#                                                      # (changelog, outages compacted), via kafka-broker.sh
+#   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 11 topics PREFIX-badges, ...
+#                                                      # (changelog, outages, instances compacted), via kafka-broker.sh
 #   scripts/load-company.sh produce DIR PREFIX [roster|absences|outages|adjustments|badges|all]
 #                                                      # DIR/{roster,absences,outages,adjustments,badges}.jsonl,
-#                                                      # keyed by employee_id (outages by outage_id; kcat's
-#                                                      # hash partitioner: the same key lands on the same
-#                                                      # partition number in all four employee-keyed topics);
+#                                                      # keyed by employee_id (outages by outage_id; Kafka's
+#                                                      # murmur2 partitioner, as the record API's routing
+#                                                      # expects: the same key lands on the same partition
+#                                                      # number in all four employee-keyed topics);
 #                                                      # tables before badges, like replay (`all` skips
 #                                                      # outages/adjustments files that do not exist)
 #   scripts/load-company.sh env PREFIX                 # prints the ATTENDANCE__TOPICS__* variables
@@ -22,7 +23,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 die() { echo "load-company: $*" >&2; exit 1; }
 
 # topic setting name -> suffix
-SETTINGS=(badges roster absences outages adjustments decisions changes alerts dead_letters changelog)
+SETTINGS=(badges roster absences outages adjustments decisions changes alerts dead_letters changelog instances)
 
 topic_name() { echo "$1-${2//_/-}"; }
 
@@ -33,7 +34,7 @@ cmd_topics() {
     if [[ $setting == changelog ]]; then
       # compacted; small segments so the cleaner keeps restore short
       extra=(cleanup.policy=compact segment.ms=60000 min.cleanable.dirty.ratio=0.1)
-    elif [[ $setting == outages ]]; then
+    elif [[ $setting == outages || $setting == instances ]]; then
       extra=(cleanup.policy=compact)
     fi
     "$SCRIPT_DIR/kafka-broker.sh" create-topic --if-not-exists "$(topic_name "$prefix" "$setting")" \
@@ -72,6 +73,7 @@ produce_file() {
   [[ -f "$file" ]] || die "missing $file"
   [[ $(basename "$file") == outages.jsonl ]] && field=outage_id
   keyed "$file" "$field" | kcat -P -b "$KAFKA_BROKERS" -t "$topic" -K $'\t' -z lz4 \
+    -X partitioner=murmur2_random \
     -X queue.buffering.max.messages=1000000 -X linger.ms=20 -X message.max.bytes=2000000
   echo "produced $(wc -l <"$file") lines of $(basename "$file") to $topic" >&2
 }

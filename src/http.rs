@@ -30,6 +30,7 @@
 
 pub mod api;
 mod connection;
+pub mod forward;
 #[cfg(test)]
 mod openapi_tests;
 pub mod tls;

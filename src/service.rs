@@ -40,8 +40,12 @@ pub fn run(config_dir: &Path) -> anyhow::Result<()> {
     let config = Arc::new(loaded.config);
     // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
     // cluster has no ACLs and skips this).
-    kafka::access::check(&config.processor.kafka, &config.processor.topics)
-        .context("while checking the service's Kafka access")?;
+    kafka::access::check(
+        &config.processor.kafka,
+        &config.processor.topics,
+        config.processor.api.listen.is_some(),
+    )
+    .context("while checking the service's Kafka access")?;
     serve(config, Arc::new(WallClock))
 }
 
@@ -77,12 +81,22 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
             }
         });
     }
-    let records = match config.processor.api.listen {
-        Some(addr) => Some(start_api(&config, addr, &runtime, (&metrics, &clock), &http_stop)?.0),
+    let api = match config.processor.api.listen {
+        Some(addr) => Some(start_api(
+            &config,
+            addr,
+            &runtime,
+            (&metrics, &clock),
+            &http_stop,
+        )?),
         None => None,
     };
     runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
 
+    let (records, announcer, directory_reader) = match api {
+        Some(api) => (Some(api.requests), Some(api.announcer), Some(api.reader)),
+        None => (None, None, None),
+    };
     let options = LiveOptions {
         config,
         clock,
@@ -91,6 +105,7 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         stop,
         progress: Arc::default(),
         records,
+        announcer: announcer.clone(),
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
@@ -99,6 +114,11 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let result = pipeline
         .join()
         .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))?;
+    // This instance serves nothing any more: other instances stop forwarding to it.
+    if let Some(announcer) = announcer {
+        announcer.withdraw();
+    }
+    drop(directory_reader);
     http_stop.cancel();
     runtime.shutdown_timeout(Duration::from_secs(2));
     result.context("while running the live pipeline")
@@ -107,16 +127,29 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
 /// Largest JWKS file read, in bytes.
 const MAX_JWKS_BYTES: u64 = 1 << 20;
 
+/// What the pipeline and the shutdown need of the record API.
+pub(crate) struct Api {
+    /// The pipeline's end of the request channel.
+    pub(crate) requests: crate::api::requests::Requests,
+    /// The address bound.
+    pub(crate) bound: std::net::SocketAddr,
+    /// Writes this instance's entry in the instance directory.
+    pub(crate) announcer: Arc<kafka::instances::Announcer>,
+    /// Keeps the directory current until dropped.
+    pub(crate) reader: kafka::instances::DirectoryReader,
+}
+
 /// Binds `addr` and serves the record API (SPEC §10) with the `[api]` settings of `config`
-/// (over TLS when the certificate and key are set) until `stop` is cancelled; returns the
-/// pipeline's end of the request channel and the address bound. `run` and the demo use it.
+/// (over TLS when the certificate and key are set) until `stop` is cancelled, with the
+/// instance directory read and forwarding to other instances (SPEC §10 "Routing"). `run`
+/// and the demo use it.
 pub(crate) fn start_api(
     config: &Config,
     addr: std::net::SocketAddr,
     runtime: &tokio::runtime::Runtime,
     (metrics, clock): (&Arc<Metrics>, &Arc<dyn Clock>),
     stop: &CancellationToken,
-) -> anyhow::Result<(crate::api::requests::Requests, std::net::SocketAddr)> {
+) -> anyhow::Result<Api> {
     let api = &config.processor.api;
     let jwks = match &api.jwks_file {
         Some(path) => {
@@ -167,16 +200,32 @@ pub(crate) fn start_api(
     tracing::info!(listen = %bound, scheme, "record API listening (SPEC §10)");
     let access_log = kafka::access_log::AccessLog::new(config, Duration::from_secs(30))
         .context("while starting the record API's audit producer")?;
-    let audit = crate::http::api::Audit::new(
-        Arc::new(access_log),
-        kafka::clients::instance_id(&config.processor.kafka),
-        clock.clone(),
+    let instance = kafka::clients::instance_id(&config.processor.kafka);
+    let audit = crate::http::api::Audit::new(Arc::new(access_log), instance.clone(), clock.clone());
+    // Validation guarantees an advertised URL whenever api.listen is set.
+    let api_url = api
+        .advertised_url()
+        .context("api.advertise_url is required when api.listen has no specific IP")?;
+    let directory = Arc::new(std::sync::RwLock::new(crate::api::Directory::new(
+        &instance,
+    )));
+    let reader = kafka::instances::DirectoryReader::start(config, directory.clone())
+        .context("while starting the instance directory reader")?;
+    let announcer = Arc::new(
+        kafka::instances::Announcer::new(config, instance.clone(), api_url.clone(), clock.clone())
+            .context("while starting the instance directory producer")?,
     );
+    tracing::info!(%instance, %api_url, "record API routing: instance directory read");
+    let routing = crate::http::api::Routing {
+        directory,
+        forwarder: crate::http::forward::Forwarder::new(&instance),
+    };
     let app = crate::http::api::router(
         Arc::new(verifier),
         requester,
         metrics.clone(),
         Arc::new(audit),
+        Some(Arc::new(routing)),
     );
     // The API listener's connection gauges stay out of the exported registry: they would
     // overwrite the metrics listener's (the request counter is exported).
@@ -190,7 +239,12 @@ pub(crate) fn start_api(
             tracing::error!(error = %e, "record API server failed");
         }
     });
-    Ok((requests, bound))
+    Ok(Api {
+        requests,
+        bound,
+        announcer,
+        reader,
+    })
 }
 
 /// Sets `stop` on the first SIGTERM or Ctrl-C.

@@ -13,11 +13,18 @@ use super::auth::{AuthError, Verifier};
 pub enum Lookup {
     /// The partition is served here; the employee's roster lines, `None` when unknown.
     Served(Option<Reporting>),
-    /// The partition is restoring, moving, or not owned here: try again after this many
-    /// seconds.
+    /// The partition is restoring or moving, or the pipeline did not answer: try again after
+    /// this many seconds.
     Unavailable {
         /// The `Retry-After` value.
         retry_after_seconds: u32,
+    },
+    /// Another instance owns the employee's partition: the request is forwarded to it when
+    /// the directory names it (SPEC §10 "Routing"), else answered like
+    /// [`Lookup::Unavailable`] with [`super::lookup::RETRY_AFTER_SECONDS`].
+    Elsewhere {
+        /// The employee's badge partition.
+        partition: i32,
     },
 }
 
@@ -85,6 +92,15 @@ pub fn answer(
     a
 }
 
+/// 503 with `Retry-After` for `id`.
+fn unavailable(id: EmployeeId, retry_after_seconds: u32) -> Answer {
+    let mut a = Answer::error(503, "this employee's records are not available yet");
+    a.headers
+        .push(("Retry-After", retry_after_seconds.to_string()));
+    a.employee_id = Some(id);
+    a
+}
+
 fn answer_for(
     source: &dyn RecordSource,
     method: &str,
@@ -104,12 +120,9 @@ fn answer_for(
         Lookup::Served(reporting) => reporting,
         Lookup::Unavailable {
             retry_after_seconds,
-        } => {
-            let mut a = Answer::error(503, "this employee's records are not available yet");
-            a.headers
-                .push(("Retry-After", retry_after_seconds.to_string()));
-            a.employee_id = Some(id);
-            return a;
+        } => return unavailable(id, retry_after_seconds),
+        Lookup::Elsewhere { .. } => {
+            return unavailable(id, super::lookup::RETRY_AFTER_SECONDS);
         }
     };
     let mut a = match authorize(caller, id.as_str(), reporting.as_ref()) {

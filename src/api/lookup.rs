@@ -1,12 +1,17 @@
-//! Answering a record request from the partitions an instance holds (§10): the employee is
-//! served by the partition whose engine holds their roster record; while any partition that
-//! could hold them is restoring, or when another instance may own them, the answer is
-//! "retry later". Pure over the engines, so the live pipeline can call it between batches.
+//! Answering a record request from the partitions an instance holds (§10): the employee
+//! belongs to the badge partition Kafka's murmur2 partitioner gives their id
+//! ([`super::routing::partition_for`]). When this instance holds that partition, it answers
+//! from it ("retry later" while it reads its tables); when it does not, the employee is
+//! [`Lookup::Elsewhere`] and the listener forwards the request to the owner. An instance that
+//! holds every partition looks the employee up in all of them, so that inputs placed by
+//! another partitioner are still served by a single instance. Pure over the engines, so the
+//! live pipeline can call it between batches.
 
 use crate::domain::EmployeeId;
 use crate::engine::{Engine, Record};
 
 use super::handler::{Lookup, RecordSource};
+use super::routing::partition_for;
 
 /// `Retry-After` while a partition restores or is owned elsewhere, in seconds.
 pub const RETRY_AFTER_SECONDS: u32 = 2;
@@ -14,6 +19,8 @@ pub const RETRY_AFTER_SECONDS: u32 = 2;
 /// One partition as the lookup sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Held<'a> {
+    /// Its number (badge partition).
+    pub partition: i32,
     /// Its tables and changelog are read: its engine is complete.
     pub ready: bool,
     /// Its engine.
@@ -41,15 +48,34 @@ impl Resolved {
     }
 }
 
-/// Looks `employee_id` up in `held`, the partitions this instance owns; `owns_all` says
-/// whether they are every partition of the input topics (so an employee found in none does
-/// not exist, rather than living elsewhere).
+/// Looks `employee_id` up in `held`, the partitions this instance owns, of the `partitions`
+/// partitions of the input topics.
 pub fn resolve<'a>(
     held: impl IntoIterator<Item = Held<'a>>,
-    owns_all: bool,
+    partitions: usize,
     employee_id: &EmployeeId,
 ) -> Resolved {
-    let mut complete = true;
+    let held: Vec<Held<'a>> = held.into_iter().collect();
+    if held.len() >= partitions {
+        // Every partition is here: an employee found in none does not exist.
+        return resolve_in(&held, employee_id);
+    }
+    let Some(target) = partition_for(employee_id.as_str().as_bytes(), partitions) else {
+        return Resolved::unavailable();
+    };
+    match held.iter().find(|h| h.partition == target) {
+        Some(home) => resolve_in(std::slice::from_ref(home), employee_id),
+        None => Resolved {
+            lookup: Lookup::Elsewhere { partition: target },
+            record: None,
+        },
+    }
+}
+
+/// The employee's state in `held`, the partitions that may hold them: found in none of them
+/// once all are ready, they do not exist.
+fn resolve_in(held: &[Held<'_>], employee_id: &EmployeeId) -> Resolved {
+    let mut ready = true;
     for partition in held {
         if let Some(reporting) = partition.engine.reporting(employee_id.as_str()) {
             if !partition.ready {
@@ -60,9 +86,9 @@ pub fn resolve<'a>(
                 record: partition.engine.record(employee_id.as_str()),
             };
         }
-        complete &= partition.ready;
+        ready &= partition.ready;
     }
-    if owns_all && complete {
+    if ready {
         Resolved {
             lookup: Lookup::Served(None),
             record: None,

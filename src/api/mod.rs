@@ -8,12 +8,14 @@ pub mod auth;
 pub mod handler;
 pub mod lookup;
 pub mod requests;
+pub mod routing;
 
 pub use access::{authorize, route, Access, Route};
 pub use audit::{AccessRecord, AuditSink};
 pub use auth::{AuthError, Caller, Verifier, MAX_TOKEN_BYTES};
 pub use handler::{answer, Answer, Lookup, RecordSource};
 pub use lookup::{resolve, Held, Resolved};
+pub use routing::{decide, partition_for, Decision, Directory, InstanceEntry};
 
 #[cfg(test)]
 mod tests;

@@ -22,14 +22,32 @@ fn id(s: &str) -> EmployeeId {
     EmployeeId::parse(s).expect("id")
 }
 
-fn held(engine: &Engine, ready: bool) -> Held<'_> {
-    Held { ready, engine }
+fn held(partition: i32, engine: &Engine, ready: bool) -> Held<'_> {
+    Held {
+        partition,
+        ready,
+        engine,
+    }
+}
+
+/// The first id `e-<n>` that Kafka's partitioner puts in `partition` of `partitions`.
+fn id_in(partition: i32, partitions: usize) -> String {
+    named_in("e", partition, partitions)
+}
+
+/// The first id `<prefix>-<n>` in `partition` of `partitions`.
+fn named_in(prefix: &str, partition: i32, partitions: usize) -> String {
+    (0..)
+        .map(|n| format!("{prefix}-{n}"))
+        .find(|id| routing::partition_for(id.as_bytes(), partitions) == Some(partition))
+        .expect("some id")
 }
 
 #[test]
 fn an_employee_is_served_by_the_partition_that_holds_them() {
-    let (p0, p1) = (engine_with(&["e-1"]), engine_with(&["e-2"]));
-    let r = resolve([held(&p0, true), held(&p1, true)], true, &id("e-2"));
+    let (a, b) = (id_in(0, 2), id_in(1, 2));
+    let (p0, p1) = (engine_with(&[&a]), engine_with(&[&b]));
+    let r = resolve([held(0, &p0, true), held(1, &p1, true)], 2, &id(&b));
     assert_eq!(
         r.lookup,
         Lookup::Served(Some(Reporting {
@@ -37,35 +55,66 @@ fn an_employee_is_served_by_the_partition_that_holds_them() {
             vp_id: Some("vp-1".into())
         }))
     );
-    assert_eq!(r.record, p1.record("e-2"));
+    assert_eq!(r.record, p1.record(&b));
     assert!(r.record.is_some());
+    // The owner of the employee's partition alone serves them too.
+    let r = resolve([held(1, &p1, true)], 2, &id(&b));
+    assert_eq!(r.record, p1.record(&b));
 }
 
 #[test]
-fn unknown_is_only_said_when_every_partition_is_here_and_ready() {
-    let (p0, p1) = (engine_with(&["e-1"]), engine_with(&["e-2"]));
-    let unknown = resolve([held(&p0, true), held(&p1, true)], true, &id("nobody"));
-    assert_eq!(
-        (unknown.lookup, unknown.record),
-        (Lookup::Served(None), None)
-    );
+fn unknown_is_said_by_the_owner_of_the_employees_partition_once_it_is_ready() {
+    let (a, b) = (id_in(0, 2), id_in(1, 2));
+    let (p0, p1) = (engine_with(&[&a]), engine_with(&[&b]));
+    let nobody = named_in("nobody", 1, 2);
+    let unknown = Lookup::Served(None);
     let retry = Lookup::Unavailable {
         retry_after_seconds: lookup::RETRY_AFTER_SECONDS,
     };
-    // Another instance may own the partition that holds them.
-    assert_eq!(resolve([held(&p0, true)], false, &id("e-2")).lookup, retry);
-    // A partition still restoring may hold them.
-    let r = resolve([held(&p0, true), held(&p1, false)], true, &id("nobody"));
+    // Every partition here and ready.
+    let all = resolve([held(0, &p0, true), held(1, &p1, true)], 2, &id(&nobody));
+    assert_eq!((all.lookup, all.record), (unknown.clone(), None));
+    // The owner of partition 1 alone.
+    assert_eq!(
+        resolve([held(1, &p1, true)], 2, &id(&nobody)).lookup,
+        unknown
+    );
+    // ... while it reads its tables: retry.
+    assert_eq!(
+        resolve([held(1, &p1, false)], 2, &id(&nobody)).lookup,
+        retry
+    );
+    // Another instance owns partition 1: elsewhere, whoever is held here.
+    for r in [
+        resolve([held(0, &p0, true)], 2, &id(&b)),
+        resolve([held(0, &p0, true)], 2, &id(&nobody)),
+        resolve([], 2, &id(&b)),
+    ] {
+        assert_eq!(r.lookup, Lookup::Elsewhere { partition: 1 });
+        assert_eq!(r.record, None);
+    }
+    // With every partition here, a partition still restoring may hold them.
+    let r = resolve([held(0, &p0, true), held(1, &p1, false)], 2, &id(&nobody));
     assert_eq!(r.lookup, retry);
     // An employee found in a partition still restoring is not served from half its state.
-    let r = resolve([held(&p0, true), held(&p1, false)], true, &id("e-2"));
+    let r = resolve([held(0, &p0, true), held(1, &p1, false)], 2, &id(&b));
     assert_eq!((r.lookup, r.record), (retry, None));
+}
+
+#[test]
+fn an_instance_holding_every_partition_finds_employees_another_partitioner_placed() {
+    // `b` belongs in partition 1 by murmur2, but the producer put them in partition 0.
+    let b = id_in(1, 2);
+    let (p0, p1) = (engine_with(&[&b]), engine_with(&[]));
+    let r = resolve([held(0, &p0, true), held(1, &p1, true)], 2, &id(&b));
+    assert!(matches!(r.lookup, Lookup::Served(Some(_))));
+    assert_eq!(r.record, p0.record(&b));
 }
 
 #[test]
 fn the_resolved_state_answers_the_request() {
     let p0 = engine_with(&["e-1"]);
-    let resolved = resolve([held(&p0, true)], true, &id("e-1"));
+    let resolved = resolve([held(0, &p0, true)], 1, &id("e-1"));
     let verifier = Verifier::new("aud", None, Some(&[b'k'; 32])).expect("verifier");
     // No token: 401 and the audit record says so, without caller or employee.
     let a = answer(

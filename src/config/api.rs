@@ -73,6 +73,17 @@ pub(crate) fn check(
             "the record API needs api.jwks_file or api.hs256_secret_file to verify tokens".into(),
         );
     }
+    if api.advertised_url().is_none() {
+        error(
+            findings,
+            "api.advertise_url",
+            format!(
+                "required when api.listen ({listen}) has no specific IP: other instances \
+                 forward record requests to this base URL, e.g. \"http://pod-0.attendance:{}\"",
+                listen.port()
+            ),
+        );
+    }
     if listen == config.http.listen {
         error(
             findings,

@@ -136,6 +136,7 @@ pub(crate) fn apply(
         set!(layer, config, topics.alerts, values::topic_name);
         set!(layer, config, topics.dead_letters, values::topic_name);
         set!(layer, config, topics.changelog, values::topic_name);
+        set!(layer, config, topics.instances, values::topic_name);
     }
     if let Some(http) = raw.http {
         set!(layer, config, http.listen, values::socket_address);
@@ -150,6 +151,7 @@ pub(crate) fn apply(
         set!(layer, config, api.tls_cert_file, values::readable_file);
         set!(layer, config, api.tls_key_file, values::readable_file);
         set!(layer, config, api.access_log_topic, values::topic_name);
+        set!(layer, config, api.advertise_url, values::optional_base_url);
     }
     if let Some(state) = raw.state {
         set!(layer, config, state.batch_max_messages, |n| {

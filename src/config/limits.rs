@@ -150,7 +150,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 35] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -186,6 +186,7 @@ pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
     ("topics.alerts", Range::bytes(TOPIC_BYTES)),
     ("topics.dead_letters", Range::bytes(TOPIC_BYTES)),
     ("topics.changelog", Range::bytes(TOPIC_BYTES)),
+    ("topics.instances", Range::bytes(TOPIC_BYTES)),
     ("http.listen", Range::Words("IP:port, port 0 to 65535")),
     (
         "api.listen",
@@ -209,6 +210,10 @@ pub const PROCESSOR_RANGES: [(&str, Range); 33] = [
         Range::Words("a readable file path (\"\" = none) of at most 1 MiB"),
     ),
     ("api.access_log_topic", Range::bytes(TOPIC_BYTES)),
+    (
+        "api.advertise_url",
+        Range::Words("http://host:port, at most 256 bytes, or \"\" = from api.listen"),
+    ),
     (
         "state.batch_max_messages",
         Range::integer(BATCH_MAX_MESSAGES),

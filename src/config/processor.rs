@@ -139,6 +139,24 @@ pub struct ApiConfig {
     pub tls_key_file: Option<PathBuf>,
     /// Topic of the audit records, one per request. Default `"attendance-access-log"`.
     pub access_log_topic: String,
+    /// The base URL other instances forward requests to (`http://host:port`, SPEC §10
+    /// "Routing"). Default none: `http://<api.listen>` when its IP is not unspecified
+    /// ([`ApiConfig::advertised_url`]); with `0.0.0.0` or `[::]` it must be set.
+    pub advertise_url: Option<String>,
+}
+
+impl ApiConfig {
+    /// The base URL this instance advertises in the instance directory: `advertise_url`, else
+    /// `http://<listen>` when `listen` has a specific IP; `None` without a listener or when
+    /// it cannot be derived (a configuration error, reported by validation).
+    pub fn advertised_url(&self) -> Option<String> {
+        let listen = self.listen?;
+        match &self.advertise_url {
+            Some(url) => Some(url.clone()),
+            None if listen.ip().is_unspecified() => None,
+            None => Some(format!("http://{listen}")),
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -151,6 +169,7 @@ impl Default for ApiConfig {
             tls_cert_file: None,
             tls_key_file: None,
             access_log_topic: "attendance-access-log".to_owned(),
+            advertise_url: None,
         }
     }
 }

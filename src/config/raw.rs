@@ -140,6 +140,7 @@ pub(crate) struct RawTopics {
     pub(crate) alerts: Option<String>,
     pub(crate) dead_letters: Option<String>,
     pub(crate) changelog: Option<String>,
+    pub(crate) instances: Option<String>,
 }
 
 /// `[http]`.
@@ -160,6 +161,7 @@ pub(crate) struct RawApi {
     pub(crate) tls_cert_file: Option<String>,
     pub(crate) tls_key_file: Option<String>,
     pub(crate) access_log_topic: Option<String>,
+    pub(crate) advertise_url: Option<String>,
 }
 
 /// `[state]`.

@@ -26,6 +26,10 @@ pub struct TopicsConfig {
     /// Compacted state changelog, read back on partition assignment.
     /// Default `"attendance-state-changelog"`.
     pub changelog: String,
+    /// Compacted instance directory of the record API (SPEC §10 "Routing"): instance id →
+    /// API base URL and the partitions it serves. Needed only when `api.listen` is set.
+    /// Default `"attendance-instances"`.
+    pub instances: String,
 }
 
 impl Default for TopicsConfig {
@@ -41,13 +45,14 @@ impl Default for TopicsConfig {
             alerts: "manager-alerts".to_owned(),
             dead_letters: "attendance-dead-letters".to_owned(),
             changelog: "attendance-state-changelog".to_owned(),
+            instances: "attendance-instances".to_owned(),
         }
     }
 }
 
 impl TopicsConfig {
     /// Every topic with its setting name, in declaration order.
-    pub fn named(&self) -> [(&'static str, &str); 10] {
+    pub fn named(&self) -> [(&'static str, &str); 11] {
         [
             ("badges", &self.badges),
             ("roster", &self.roster),
@@ -59,6 +64,7 @@ impl TopicsConfig {
             ("alerts", &self.alerts),
             ("dead_letters", &self.dead_letters),
             ("changelog", &self.changelog),
+            ("instances", &self.instances),
         ]
     }
 }

@@ -100,6 +100,14 @@ pub(crate) fn optional_socket_address(text: String) -> Result<Option<SocketAddr>
     socket_address(text).map(Some)
 }
 
+/// An optional API base URL (`http://host:port`): `""` is none (derived from `api.listen`).
+pub(crate) fn optional_base_url(text: String) -> Result<Option<String>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    crate::api::routing::parse_base_url(&text).map(Some)
+}
+
 /// A file the process can open for reading (`api.jwks_file`, TLS files). An empty path
 /// unsets the setting. Its contents are read, and checked, where they are used.
 pub(crate) fn readable_file(path: String) -> Result<Option<std::path::PathBuf>, String> {

@@ -112,6 +112,8 @@ pub struct Running {
     /// The record API.
     pub api: DemoApi,
     reader: Option<OutputReader>,
+    /// Keeps the record API's instance directory current while the demo runs.
+    _directory: kafka::instances::DirectoryReader,
     runtime: tokio::runtime::Runtime,
     http_stop: tokio_util::sync::CancellationToken,
     stop: Arc<AtomicBool>,
@@ -226,9 +228,13 @@ pub fn start(dir: &std::path::Path, employees: u32, weeks: u32) -> anyhow::Resul
         .api
         .listen
         .context("the demo's API has no address")?;
-    let (requests, addr) =
-        crate::service::start_api(&config, listen, &runtime, (&metrics, &clock), &http_stop)
-            .context("while starting the record API")?;
+    let crate::service::Api {
+        requests,
+        bound: addr,
+        announcer,
+        reader: directory,
+    } = crate::service::start_api(&config, listen, &runtime, (&metrics, &clock), &http_stop)
+        .context("while starting the record API")?;
     let roster = std::fs::read_to_string(dir.join("roster.jsonl"))
         .context("while reading the generated roster")?;
     let caller = api::pick_caller(&roster, &options.start_monday.to_string())
@@ -257,6 +263,7 @@ pub fn start(dir: &std::path::Path, employees: u32, weeks: u32) -> anyhow::Resul
         stop: stop.clone(),
         progress: progress.clone(),
         records: Some(requests),
+        announcer: Some(announcer),
     };
     let pipeline = std::thread::Builder::new()
         .name("pipeline".into())
@@ -275,6 +282,7 @@ pub fn start(dir: &std::path::Path, employees: u32, weeks: u32) -> anyhow::Resul
         progress,
         api: DemoApi { addr, caller, curl },
         reader: Some(reader),
+        _directory: directory,
         runtime,
         http_stop,
         stop,

@@ -80,7 +80,7 @@ pub(in crate::http) fn test_app(
     let thread = pipeline(engine, requests);
     let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
     let kept = Arc::new(Kept::default());
-    let app = super::router(Arc::new(verifier), requester, metrics, audit(&kept));
+    let app = super::router(Arc::new(verifier), requester, metrics, audit(&kept), None);
     (app, expected, thread)
 }
 
@@ -90,20 +90,22 @@ fn pipeline(engine: Engine, requests: Requests) -> std::thread::JoinHandle<()> {
         while let Ok(first) = requests.recv() {
             let resolved = resolve(
                 [Held {
+                    partition: 0,
                     ready: true,
                     engine: &engine,
                 }],
-                true,
+                1,
                 &first.employee_id,
             );
             let _ = first.reply.send(resolved);
             answer_pending(&requests, |id| {
                 resolve(
                     [Held {
+                        partition: 0,
                         ready: true,
                         engine: &engine,
                     }],
-                    true,
+                    1,
                     id,
                 )
             });
@@ -144,6 +146,7 @@ pub(in crate::http) fn app_without_pipeline() -> axum::Router {
         requester,
         Arc::new(Metrics::new()),
         audit(&kept),
+        None,
     )
 }
 
@@ -158,7 +161,13 @@ async fn the_router_answers_through_the_pipeline_and_counts_outcomes() {
     let verifier = Verifier::new("attendance", None, Some(SECRET)).expect("verifier");
     let metrics = Arc::new(Metrics::new());
     let kept = Arc::new(Kept::default());
-    let app = super::router(Arc::new(verifier), requester, metrics.clone(), audit(&kept));
+    let app = super::router(
+        Arc::new(verifier),
+        requester,
+        metrics.clone(),
+        audit(&kept),
+        None,
+    );
 
     let (status, body) = get(&app, "/v1/employees/e-1/record", Some(&token("e-1"))).await;
     assert_eq!(status, StatusCode::OK);

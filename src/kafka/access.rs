@@ -8,13 +8,14 @@
 //! 1. topic DESCRIBE, per topic: a metadata request naming the topic (a request for all
 //!    topics silently leaves out the ones we may not see);
 //! 2. group READ: an OffsetFetch for the group (fails at once with GroupAuthorizationFailed);
-//! 3. topic READ, per input topic and the changelog: a fetch at the end of partition 0
-//!    (end of partition or a message = allowed; TopicAuthorizationFailed = denied);
+//! 3. topic READ, per input topic, the changelog and (record API on) the instance directory:
+//!    a fetch at the end of partition 0 (end of partition or a message = allowed;
+//!    TopicAuthorizationFailed = denied);
 //! 4. transactional id WRITE: `init_transactions` with the service's own transactional id;
-//! 5. group READ for transactional offset commits and topic WRITE, per output topic and the
-//!    changelog: a transaction that sends one empty probe record (key
-//!    [`PROBE_KEY`]) to partition 0 and the group's offsets, then is **aborted**. A
-//!    read_committed consumer never sees the probe; nothing is committed.
+//! 5. group READ for transactional offset commits and topic WRITE, per output topic, the
+//!    changelog and (record API on) the instance directory: a transaction that sends one
+//!    empty probe record (key [`PROBE_KEY`]) to partition 0 and the group's offsets, then is
+//!    **aborted**. A read_committed consumer never sees the probe; nothing is committed.
 //!
 //! Topics that do not exist are skipped here; `topics::check_topics` reports them. Kafka 4
 //! needs no cluster ACL: IDEMPOTENT_WRITE is not required since KIP-679 (Kafka 3.0), the
@@ -202,9 +203,10 @@ impl Use {
     }
 }
 
-/// Each topic with what the service does with it.
-fn topic_uses(topics: &TopicsConfig) -> Vec<(&str, Use)> {
-    vec![
+/// Each topic with what the service does with it; the instance directory only when the
+/// record API is on (`directory`).
+fn topic_uses(topics: &TopicsConfig, directory: bool) -> Vec<(&str, Use)> {
+    let mut uses = vec![
         (topics.badges.as_str(), Use::Read),
         (topics.roster.as_str(), Use::Read),
         (topics.absences.as_str(), Use::Read),
@@ -215,7 +217,11 @@ fn topic_uses(topics: &TopicsConfig) -> Vec<(&str, Use)> {
         (topics.changes.as_str(), Use::Write),
         (topics.alerts.as_str(), Use::Write),
         (topics.dead_letters.as_str(), Use::Write),
-    ]
+    ];
+    if directory {
+        uses.push((topics.instances.as_str(), Use::ReadWrite));
+    }
+    uses
 }
 
 fn topic(name: &str) -> String {
@@ -223,8 +229,13 @@ fn topic(name: &str) -> String {
 }
 
 /// Runs every check (see the module doc); `Ok` when the broker grants everything the service
-/// needs. Takes a few seconds; never waits longer than a few [`STEP_TIMEOUT`]s per step.
-pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), AccessError> {
+/// needs (`directory`: the record API's instance directory too). Takes a few seconds; never
+/// waits longer than a few [`STEP_TIMEOUT`]s per step.
+pub fn check(
+    kafka_config: &KafkaConfig,
+    topics: &TopicsConfig,
+    directory: bool,
+) -> Result<(), AccessError> {
     let started = Instant::now();
     let mut denied = Vec::new();
 
@@ -237,7 +248,7 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
         .create_with_context(context.clone())
         .map_err(kafka("creating a metadata client"))?;
     let mut present = Vec::new();
-    for (name, usage) in topic_uses(topics) {
+    for (name, usage) in topic_uses(topics, directory) {
         let md = patiently(
             STEP_TIMEOUT,
             || context.saw_authentication_failure() || context.saw(RDKafkaErrorCode::SSL),
@@ -309,7 +320,7 @@ pub fn check(kafka_config: &KafkaConfig, topics: &TopicsConfig) -> Result<(), Ac
     if !denied.is_empty() {
         return Err(AccessError::Denied(denied));
     }
-    if present.len() < topic_uses(topics).len() {
+    if present.len() < topic_uses(topics, directory).len() {
         // A topic is missing: topics::check_topics says which; the transactional probes
         // would only fail on it with a vaguer error.
         return Ok(());
@@ -517,8 +528,11 @@ mod tests {
     #[test]
     fn every_topic_is_read_or_written_and_the_changelog_both() {
         let topics = TopicsConfig::default();
-        let uses = topic_uses(&topics);
+        let uses = topic_uses(&topics, true);
         assert_eq!(uses.len(), topics.named().len());
+        assert_eq!(topic_uses(&topics, false).len(), topics.named().len() - 1);
+        let directory = uses.iter().find(|(n, _)| *n == topics.instances);
+        assert_eq!(directory.map(|(_, u)| *u), Some(Use::ReadWrite));
         let changelog = uses.iter().find(|(n, _)| *n == topics.changelog);
         assert_eq!(changelog.map(|(_, u)| *u), Some(Use::ReadWrite));
         let inputs = [

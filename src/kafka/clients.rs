@@ -169,6 +169,20 @@ pub fn access_log_producer(kafka: &KafkaConfig) -> ClientConfig {
     config
 }
 
+/// The instance directory's producer (`topics.instances`): idempotent, outside the
+/// pipeline's transactions, sent at once (an entry is a few hundred bytes, written on
+/// assignment changes only).
+pub fn directory_producer(kafka: &KafkaConfig) -> ClientConfig {
+    let mut config = base(kafka);
+    config
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "0")
+        .set("queue.buffering.max.messages", "1000");
+    overrides(&mut config, kafka, false);
+    config.set("enable.idempotence", "true");
+    config
+}
+
 /// A plain consumer for metadata requests (topic checks at start-up).
 pub fn metadata_client(kafka: &KafkaConfig) -> ClientConfig {
     let mut config = base(kafka);

@@ -19,6 +19,7 @@ pub mod access;
 pub mod access_log;
 pub mod clients;
 pub mod context;
+pub mod instances;
 pub mod pipeline;
 pub mod records;
 pub mod restore;
@@ -71,6 +72,9 @@ pub struct LiveOptions {
     pub progress: Arc<Progress>,
     /// The record API's requests, answered between batches (`None`: no API).
     pub records: Option<crate::api::requests::Requests>,
+    /// The record API's instance directory entry, written on assignment changes (`None`: no
+    /// API).
+    pub announcer: Option<Arc<instances::Announcer>>,
 }
 
 /// `error: cause: cause` on one line, for logs.
@@ -181,8 +185,13 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         &clients::metadata_client(kafka),
         "creating a metadata client",
     )?;
-    let partitions =
-        topics::check_topics(&metadata, &kafka.brokers, topics, Duration::from_secs(30))?;
+    let partitions = topics::check_topics(
+        &metadata,
+        &kafka.brokers,
+        topics,
+        config.processor.api.listen.is_some(),
+        Duration::from_secs(30),
+    )?;
     drop(metadata);
     tracing::info!(
         partitions,
@@ -218,6 +227,7 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
             metrics: options.metrics.clone(),
             health: options.health.clone(),
             progress: options.progress.clone(),
+            announcer: options.announcer.clone(),
         },
     );
     let consumer: BaseConsumer<GroupContext> = clients::group_consumer(kafka)

@@ -1,7 +1,8 @@
-//! Start-up checks of the topics: all ten exist, the four employee-keyed inputs (badges,
-//! roster, absences, adjustments) are co-partitioned (same partition count) and the
-//! changelog has a partition for every input partition. The site-outages topic is read whole
-//! by every instance: any partition count will do.
+//! Start-up checks of the topics: all ten exist (eleven with the record API's instance
+//! directory, `topics.instances`, when `api.listen` is set), the four employee-keyed inputs
+//! (badges, roster, absences, adjustments) are co-partitioned (same partition count) and the
+//! changelog has a partition for every input partition. The site-outages topic and the
+//! instance directory are read whole by every instance: any partition count will do.
 //!
 //! The service never creates topics: partition counts and the changelog's compaction are
 //! deployment decisions (see `docs/LIVE.md`; `scripts/kafka-broker.sh create-topic` in tests).
@@ -29,7 +30,8 @@ pub enum TopicError {
     #[error(
         "missing topic(s): {}; create them first (inputs co-partitioned by employee_id, the \
          changelog with cleanup.policy=compact and at least as many partitions as the inputs, \
-         site outages with cleanup.policy=compact and any partition count)",
+         site outages and the instance directory with cleanup.policy=compact and any partition \
+         count)",
         .0.join(", ")
     )]
     Missing(Vec<String>),
@@ -66,11 +68,13 @@ fn partition_count(metadata: &Metadata, topic: &str) -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
-/// Checks the topics; returns the input partition count.
+/// Checks the topics (`directory`: the instance directory is needed too, the record API is
+/// on); returns the input partition count.
 pub fn check_topics<C: rdkafka::consumer::ConsumerContext>(
     client: &BaseConsumer<C>,
     brokers: &str,
     topics: &TopicsConfig,
+    directory: bool,
     timeout: Duration,
 ) -> Result<usize, TopicError> {
     let metadata = client
@@ -79,14 +83,19 @@ pub fn check_topics<C: rdkafka::consumer::ConsumerContext>(
             brokers: brokers.to_owned(),
             source,
         })?;
-    check_metadata(&metadata, topics)
+    check_metadata(&metadata, topics, directory)
 }
 
 /// [`check_topics`] on metadata already fetched.
-pub fn check_metadata(metadata: &Metadata, topics: &TopicsConfig) -> Result<usize, TopicError> {
+pub fn check_metadata(
+    metadata: &Metadata,
+    topics: &TopicsConfig,
+    directory: bool,
+) -> Result<usize, TopicError> {
     let missing: Vec<String> = topics
         .named()
         .iter()
+        .filter(|(setting, _)| directory || *setting != "instances")
         .filter(|(_, name)| partition_count(metadata, name).is_none())
         .map(|(setting, name)| format!("{name} (topics.{setting})"))
         .collect();

@@ -47,10 +47,18 @@ pub struct HttpMetrics {
     open: IntGauge,
     closed: IntCounterVec,
     api_requests: IntCounterVec,
+    api_forwards: IntCounterVec,
 }
 
 /// The outcomes `attendance_api_requests_total` counts (SPEC §10, plus 405).
 pub const API_OUTCOMES: [u16; 6] = [200, 401, 403, 404, 405, 503];
+
+/// The results `attendance_api_forwards_total` counts for requests whose employee another
+/// instance serves: `forwarded` (the owner answered; it audits and counts the request),
+/// else answered 503 here because the owner was `unreachable` (error or timeout), too many
+/// forwards were in flight (`busy`), the directory names `no_owner`, or the request had
+/// been forwarded already (`loop`).
+pub const FORWARD_RESULTS: [&str; 5] = ["forwarded", "unreachable", "busy", "no_owner", "loop"];
 
 impl HttpMetrics {
     /// Creates and registers the metrics; every reason starts at 0. Registration fails only
@@ -78,10 +86,20 @@ impl HttpMetrics {
             &["outcome"],
         )
         .unwrap_or_else(|e| panic!("api requests: {e}"));
+        let api_forwards = IntCounterVec::new(
+            Opts::new(
+                "attendance_api_forwards_total",
+                "Record API requests for an employee another instance serves, by result \
+                 (forwarded, unreachable, busy, no_owner, loop).",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|e| panic!("api forwards: {e}"));
         for collector in [
             Box::new(open.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(closed.clone()),
             Box::new(api_requests.clone()),
+            Box::new(api_forwards.clone()),
         ] {
             registry
                 .register(collector)
@@ -93,10 +111,14 @@ impl HttpMetrics {
         for outcome in API_OUTCOMES {
             api_requests.with_label_values(&[outcome.to_string().as_str()]);
         }
+        for result in FORWARD_RESULTS {
+            api_forwards.with_label_values(&[result]);
+        }
         Self {
             open,
             closed,
             api_requests,
+            api_forwards,
         }
     }
 
@@ -111,6 +133,19 @@ impl HttpMetrics {
         self.api_requests
             .with_label_values(&[outcome.to_string().as_str()])
             .inc();
+    }
+
+    /// Counts a request for another instance's employee by `result`, one of
+    /// [`FORWARD_RESULTS`] (anything else is not counted).
+    pub fn api_forward(&self, result: &str) {
+        if FORWARD_RESULTS.contains(&result) {
+            self.api_forwards.with_label_values(&[result]).inc();
+        }
+    }
+
+    /// Requests for another instance's employee with `result` so far (tests, diagnostics).
+    pub fn api_forwards(&self, result: &str) -> u64 {
+        self.api_forwards.with_label_values(&[result]).get()
     }
 
     /// Record API requests answered with `status` so far (tests, diagnostics).

@@ -28,7 +28,7 @@ use prometheus::{
 };
 
 pub use crate::config::{InputTopic, OutputTopic};
-pub use http::{HttpCloseReason, HttpMetrics, API_OUTCOMES};
+pub use http::{HttpCloseReason, HttpMetrics, API_OUTCOMES, FORWARD_RESULTS};
 pub use labels::{output_label, RebalanceKind};
 pub use tally::OutputTally;
 pub use weekly::{WeeklyCompliance, MIN_ORG_GROUP, OTHER_ORG};

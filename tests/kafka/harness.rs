@@ -2,8 +2,9 @@
 //! a generated company split by partition, kcat as the independent producer and reader,
 //! the service binary as a child process, and the expected outputs from `replay`.
 //!
-//! Partitioning: the tests choose each record's partition themselves (a hash of
-//! employee_id) and produce with `kcat -p N`. The expected outputs are then `replay` run on
+//! Partitioning: the tests choose each record's partition themselves (Kafka's murmur2
+//! partitioner of employee_id, which the record API's routing assumes) and produce with
+//! `kcat -p N`. The expected outputs are then `replay` run on
 //! each partition's records separately, which is exactly what the live service computes
 //! (per-partition watermark and first badge, SPEC §3.3/§3.4); with one partition it is
 //! plain `replay` on the whole input.
@@ -69,8 +70,8 @@ impl Kafka {
             .expect("admin client")
     }
 
-    /// Creates the ten topics of `topics` (inputs with `partitions`, except overrides; the
-    /// changelog and the site outages compacted).
+    /// Creates the eleven topics of `topics` (inputs with `partitions`, except overrides; the
+    /// changelog, the site outages and the instance directory compacted).
     pub(crate) fn create_topics(
         &self,
         topics: &Topics,
@@ -87,7 +88,7 @@ impl Kafka {
                     .find(|(s, _)| s == setting)
                     .map_or(partitions, |(_, n)| *n);
                 let t = NewTopic::new(name, n, TopicReplication::Fixed(1));
-                if *setting == "changelog" || *setting == "outages" {
+                if matches!(*setting, "changelog" | "outages" | "instances") {
                     t.set("cleanup.policy", "compact")
                 } else {
                     t
@@ -411,6 +412,7 @@ pub(crate) struct Topics {
     pub(crate) alerts: String,
     pub(crate) dead_letters: String,
     pub(crate) changelog: String,
+    pub(crate) instances: String,
 }
 
 impl Topics {
@@ -430,10 +432,11 @@ impl Topics {
             alerts: name("alerts"),
             dead_letters: name("dead-letters"),
             changelog: name("changelog"),
+            instances: name("instances"),
         }
     }
 
-    pub(crate) fn all(&self) -> [(&'static str, &str); 10] {
+    pub(crate) fn all(&self) -> [(&'static str, &str); 11] {
         [
             ("badges", &self.badges),
             ("roster", &self.roster),
@@ -445,18 +448,16 @@ impl Topics {
             ("alerts", &self.alerts),
             ("dead_letters", &self.dead_letters),
             ("changelog", &self.changelog),
+            ("instances", &self.instances),
         ]
     }
 }
 
-/// The partition the tests give an employee (FNV-1a of the key).
+/// The partition the tests give an employee: Kafka's default partitioner (murmur2), which the
+/// record API's routing assumes (SPEC §10 "Routing").
 pub(crate) fn partition_of(key: &[u8], partitions: i32) -> i32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in key {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    (h % partitions as u32) as i32
+    let n = usize::try_from(partitions).expect("a positive partition count");
+    attendance_compliance::api::routing::partition_for(key, n).expect("a partition")
 }
 
 /// The employee_id of a raw input line, or `-` when none can be found (bad lines).

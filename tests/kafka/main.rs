@@ -13,6 +13,7 @@ mod late;
 mod memory;
 mod poison;
 mod record_api;
+mod routing;
 mod scenarios;
 mod secure;
 mod soak;
@@ -118,6 +119,14 @@ fn the_record_api_is_served_over_tls() {
         return;
     };
     record_api::served_over_tls_by_run(&kafka);
+}
+
+#[test]
+fn record_api_routing_across_two_instances() {
+    let Some(kafka) = Kafka::get("routing") else {
+        return;
+    };
+    routing::two_instances_answer_for_every_partition(&kafka);
 }
 
 #[test]

@@ -106,7 +106,7 @@ impl Secure {
             .iter()
             .map(|(setting, name)| {
                 let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-                if *setting == "changelog" || *setting == "outages" {
+                if matches!(*setting, "changelog" | "outages" | "instances") {
                     t.set("cleanup.policy", "compact")
                 } else {
                     t

@@ -196,3 +196,45 @@ fn the_environment_sets_api_keys() {
     assert_eq!(loaded.config.processor.api.audience, "attendance");
     assert!(loaded.config.processor.api.listen.is_some());
 }
+
+#[test]
+fn the_advertised_url_is_derived_from_a_specific_listen_address_or_required() {
+    let base = "hs256_secret_file = \"{dir}/secret\"\naudience = \"attendance\"\n";
+    let dir = with_api(&format!("listen = \"127.0.0.1:8443\"\n{base}"), 32);
+    let api = load_ok(dir.path(), no_env()).config.processor.api;
+    assert_eq!(api.advertise_url, None);
+    assert_eq!(
+        api.advertised_url().as_deref(),
+        Some("http://127.0.0.1:8443")
+    );
+
+    let dir = with_api(&format!("listen = \"0.0.0.0:8081\"\n{base}"), 32);
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(&problems, "processor.toml", "api.advertise_url", "required");
+
+    let loaded = load_ok(
+        dir.path(),
+        env(&[(
+            "ATTENDANCE__API__ADVERTISE_URL",
+            "http://pod-0.attendance:8081/",
+        )]),
+    );
+    assert_eq!(
+        loaded.config.processor.api.advertised_url().as_deref(),
+        Some("http://pod-0.attendance:8081")
+    );
+
+    let dir = with_api(
+        &format!("listen = \"[::]:8081\"\nadvertise_url = \"https://pod-0:8081\"\n{base}"),
+        32,
+    );
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.advertise_url",
+        "expected http://host:port",
+    );
+    // Without a listener nothing is advertised.
+    assert_eq!(ApiConfig::default().advertised_url(), None);
+}

@@ -165,6 +165,7 @@ fn example_processor_toml_shows_every_key() {
                 alerts: Some(_),
                 dead_letters: Some(_),
                 changelog: Some(_),
+                instances: Some(_),
             }),
         http: Some(RawHttp { listen: Some(_) }),
         api:
@@ -176,6 +177,7 @@ fn example_processor_toml_shows_every_key() {
                 tls_cert_file: Some(_),
                 tls_key_file: Some(_),
                 access_log_topic: Some(_),
+                advertise_url: Some(_),
             }),
         state:
             Some(RawState {

@@ -82,6 +82,7 @@ impl Pipeline {
         self.apply_outage_table(partitions)?;
         self.catch_up_outage_dead_letters(consumer, partitions)?;
         self.shared.health.set_ready();
+        self.announce();
         Ok(())
     }
 
@@ -101,11 +102,15 @@ impl Pipeline {
                 }
             }
         }
+        let owned = partitions.iter().any(|p| self.tasks.contains_key(p));
         for p in partitions {
             self.tasks.remove(p);
             self.shared.metrics.forget_partition(*p);
         }
         self.outages.forget(partitions);
+        if owned {
+            self.announce();
+        }
     }
 
     /// The assign-only consumer of a co-partitioned table topic (a shared handle: a polled

@@ -184,6 +184,9 @@ pub struct Services {
     pub health: Health,
     /// Committed work, counted.
     pub progress: Arc<Progress>,
+    /// Writes this instance's entry in the record API's instance directory when the
+    /// partitions it serves change (`None`: no record API).
+    pub announcer: Option<Arc<crate::kafka::instances::Announcer>>,
 }
 
 /// The clients as the pipeline holds them.
@@ -204,6 +207,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     health: Health,
     progress: Arc<Progress>,
+    announcer: Option<Arc<crate::kafka::instances::Announcer>>,
     /// `ce_source` of every output record.
     ce_source: String,
     /// How employees are named in DEBUG logs (`[privacy]`).
@@ -274,6 +278,7 @@ impl Pipeline {
                 health: services.health,
                 pseudonym,
                 progress: services.progress,
+                announcer: services.announcer,
                 ce_source,
             },
             round: Round {
@@ -296,13 +301,13 @@ impl Pipeline {
     /// Answers the record API's waiting requests from the owned partitions (§10);
     /// `partitions` is the input topics' partition count.
     pub fn answer_records(&self, requests: &crate::api::requests::Requests, partitions: usize) {
-        let owns_all = self.tasks.len() >= partitions;
         crate::api::requests::answer_pending(requests, |id| {
-            let held = self.tasks.values().map(|t| crate::api::Held {
+            let held = self.tasks.iter().map(|(&p, t)| crate::api::Held {
+                partition: p,
                 ready: !t.gated(),
                 engine: t.processor.engine(),
             });
-            crate::api::resolve(held, owns_all, id)
+            crate::api::resolve(held, partitions, id)
         });
     }
 
@@ -321,6 +326,13 @@ impl Pipeline {
     /// The partitions owned.
     pub fn partitions(&self) -> Vec<i32> {
         self.tasks.keys().copied().collect()
+    }
+
+    /// Tells the instance directory which partitions this instance serves now (restored).
+    fn announce(&self) {
+        if let Some(announcer) = &self.shared.announcer {
+            announcer.announce(&self.partitions());
+        }
     }
 
     /// The configured name of an input topic.
