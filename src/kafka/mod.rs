@@ -267,6 +267,10 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
     Ok(())
 }
 
+/// The longest idle poll while the record API is on: a request waits for the pipeline's
+/// loop at most this long when no input arrives (200 wake-ups a second when idle).
+const API_POLL_WAIT: Duration = Duration::from_millis(5);
+
 /// Polls tables, then badges, then housekeeping, until stopped.
 fn main_loop(
     consumer: &BaseConsumer<GroupContext>,
@@ -296,7 +300,13 @@ fn main_loop(
             };
             (busy, wait, pipeline.batch_full())
         };
-        let mut wait = wait;
+        // With the record API on, an idle poll returns within API_POLL_WAIT so that a request
+        // does not wait for the whole 20 ms (the pipeline cannot be woken from the listener).
+        let mut wait = if records.is_some() {
+            wait.min(API_POLL_WAIT)
+        } else {
+            wait
+        };
         // Up to 1000 badges per round, then tables and housekeeping again (none when the
         // tables filled the batch: it commits first).
         let rounds = if full { 0 } else { 1000 };
@@ -309,6 +319,10 @@ fn main_loop(
                         drop(message);
                         pipeline.recover(consumer, e)?;
                         break;
+                    }
+                    // A record request waits for a message at most, not for the round.
+                    if let Some(records) = records {
+                        pipeline.answer_records(records, partitions);
                     }
                     if pipeline.batch_full() {
                         break;

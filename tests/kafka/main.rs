@@ -8,6 +8,7 @@
 //! `REQUIRE_KAFKA=1`, which makes them fail.
 
 mod bench;
+mod bench_api;
 mod harness;
 mod late;
 mod memory;

@@ -1,0 +1,248 @@
+//! Record API latency under load (BENCHMARKS.md, "Record API"): two instances with the API
+//! share four partitions while a generated company's badges are fed at about
+//! `BENCH_RATE` badges/s; one client asks instance A for random employees' records, one
+//! request at a time on a new connection, and the latency of each 200 (connect → last byte)
+//! is sorted into "served" (A owns the employee's partition) and "forwarded" (B owns it: A
+//! forwards to B). Ignored by default; `scripts/load-bench.sh api` runs it with the release
+//! build. Environment: `BENCH_EMPLOYEES` (30,000), `BENCH_WEEKS` (8), `BENCH_RATE` (5,000),
+//! `BENCH_SECONDS` (60, the measuring window), `BENCH_REQUESTS_PER_SECOND` (100).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use attendance_compliance::generate::GenerateOptions;
+use serde_json::Value;
+
+use crate::bench::env_or;
+use crate::harness::{partition_of, start_monday, Company, Kafka, Service, ServiceEnv, Topics};
+use crate::wait_for_log;
+
+const SECRET: &str = "a benchmark-only HS256 secret of more than 32 bytes";
+const PARTITIONS: i32 = 4;
+
+fn token(sub: &str) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 3600;
+    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("token")
+}
+
+/// `GET path` on `port` on a new connection: the status and the time to the last byte.
+fn timed_get(port: u16, path: &str, bearer: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {bearer}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let elapsed = started.elapsed();
+    let status = std::str::from_utf8(&response[..response.len().min(16)])
+        .ok()
+        .and_then(|head| head.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, elapsed)
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+/// Milliseconds at the given percentiles of `samples` (sorted here).
+fn percentiles(samples: &mut [Duration]) -> String {
+    samples.sort();
+    let at = |q: f64| {
+        let i = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    format!(
+        "n={} p50={:.2} ms p90={:.2} ms p99={:.2} ms p99.9={:.2} ms max={:.2} ms",
+        samples.len(),
+        at(0.50),
+        at(0.90),
+        at(0.99),
+        at(0.999),
+        at(1.0)
+    )
+}
+
+/// The partitions each instance announced last in the instance directory.
+fn owners(kafka: &Kafka, topic: &str) -> BTreeMap<i32, String> {
+    let mut owners = BTreeMap::new();
+    for line in kafka.read(topic, "%s\n") {
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let instance = v["instance"].as_str().unwrap_or_default().to_owned();
+        owners.retain(|_, owner: &mut String| *owner != instance);
+        for p in v["partitions"].as_array().into_iter().flatten() {
+            if let Some(p) = p.as_i64() {
+                owners.insert(p as i32, instance.clone());
+            }
+        }
+    }
+    owners
+}
+
+#[test]
+#[ignore = "benchmark: scripts/load-bench.sh api"]
+fn bench_api() {
+    let Some(kafka) = Kafka::get("bench_api") else {
+        return;
+    };
+    let employees = env_or("BENCH_EMPLOYEES", 30_000);
+    let weeks = env_or("BENCH_WEEKS", 8);
+    let rate = u64::from(env_or("BENCH_RATE", 5_000).max(1));
+    let window = Duration::from_secs(u64::from(env_or("BENCH_SECONDS", 60)));
+    let per_second = u64::from(env_or("BENCH_REQUESTS_PER_SECOND", 100).max(1));
+    let topics = Topics::unique("bench-api");
+    kafka.create_topics(&topics, PARTITIONS, &[]);
+    let company = Company::generate(
+        &GenerateOptions {
+            employees,
+            weeks,
+            start_monday: start_monday(weeks, 0),
+            seed: 17,
+            ..GenerateOptions::default()
+        },
+        PARTITIONS,
+        "bench-api",
+    );
+    let access_log = format!("{}-access-log", topics.badges);
+    kafka.create_topic(&access_log, 1);
+    company.produce_tables(&kafka, &topics);
+    let secret = company.dir.path().join("api-secret");
+    std::fs::write(&secret, SECRET).expect("secret file");
+    let group = format!("{}-group", topics.badges);
+    let ports = [free_port(), free_port()];
+    let env = |instance: &'static str, port: u16| ServiceEnv {
+        kafka: &kafka,
+        topics: &topics,
+        group: &group,
+        instance,
+        extra: vec![
+            (
+                "ATTENDANCE__API__LISTEN".into(),
+                format!("127.0.0.1:{port}"),
+            ),
+            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
+            (
+                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
+                access_log.clone(),
+            ),
+            (
+                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
+                secret.to_str().expect("utf-8 path").into(),
+            ),
+        ],
+    };
+    let spawn = |instance: &'static str, port: u16| {
+        Service::spawn(
+            &company.config_dir(),
+            &env(instance, port),
+            company.dir.path().join(format!("{instance}.log")),
+        )
+    };
+    let mut a = spawn("bench-a", ports[0]);
+    assert!(
+        wait_for_log(&mut a, "state restored", Duration::from_secs(120)),
+        "bench-a restored nothing"
+    );
+    let mut b = spawn("bench-b", ports[1]);
+    assert!(
+        wait_for_log(&mut b, "state restored", Duration::from_secs(120)),
+        "bench-b restored nothing"
+    );
+
+    // Employees by partition, and a token each (minted before the clock starts).
+    let roster =
+        std::fs::read_to_string(company.dir.path().join("roster.jsonl")).expect("roster.jsonl");
+    let people: Vec<(String, i32, String)> = roster
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|v| v["employee_id"].as_str().map(str::to_owned))
+        .take(2_000)
+        .map(|id| {
+            let p = partition_of(id.as_bytes(), PARTITIONS);
+            let t = token(&id);
+            (id, p, t)
+        })
+        .collect();
+    assert!(!people.is_empty(), "an empty roster");
+
+    // The feed: about `rate` badges/s in one-second slices, from a thread.
+    let badges = company.badges() as u64;
+    let slices = (badges / rate).max(1) as usize;
+    let feeding = AtomicBool::new(true);
+    let mut served = Vec::new();
+    let mut forwarded = Vec::new();
+    let mut unavailable = 0u64;
+    let mut owners_seen = BTreeMap::new();
+    let mut measured = Duration::ZERO;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            company.produce_badges_paced(&kafka, &topics, slices, Duration::from_secs(1));
+            feeding.store(false, Ordering::Relaxed);
+        });
+        // Let the load settle, then learn who owns what (no rebalance happens afterwards).
+        std::thread::sleep(Duration::from_secs(10));
+        owners_seen = owners(&kafka, &topics.instances);
+        assert_eq!(owners_seen.len(), PARTITIONS as usize, "{owners_seen:?}");
+        let started = Instant::now();
+        let mut n = 0u64;
+        while started.elapsed() < window && feeding.load(Ordering::Relaxed) {
+            let (id, p, t) = &people[(n as usize * 7919) % people.len()];
+            let (status, elapsed) = timed_get(ports[0], &format!("/v1/employees/{id}/record"), t);
+            match status {
+                200 if owners_seen.get(p).map(String::as_str) == Some("bench-a") => {
+                    served.push(elapsed);
+                }
+                200 => forwarded.push(elapsed),
+                503 => unavailable += 1,
+                other => panic!("{id}: status {other}"),
+            }
+            n += 1;
+            // Paced: request n is due at n / per_second.
+            let due = Duration::from_micros(n * 1_000_000 / per_second);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        // The scope waits for the feed to end.
+        measured = started.elapsed();
+    });
+    for service in [a, b] {
+        let status = service.terminate(Duration::from_secs(60));
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+    }
+    assert!(
+        !served.is_empty() && !forwarded.is_empty(),
+        "both kinds measured"
+    );
+    eprintln!(
+        "API: owners {owners_seen:?}; {badges} badges fed at ~{rate}/s in {slices} slices; \
+         {per_second} requests/s to bench-a for {:.0} s while the feed ran; {unavailable} \
+         answered 503",
+        measured.as_secs_f64()
+    );
+    eprintln!("API served:    {}", percentiles(&mut served));
+    eprintln!("API forwarded: {}", percentiles(&mut forwarded));
+}
