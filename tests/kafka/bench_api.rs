@@ -189,7 +189,7 @@ fn bench_api() {
     assert!(!people.is_empty(), "an empty roster");
 
     // The feed: about `rate` badges/s in one-second slices, from a thread.
-    let badges = company.badges() as u64;
+    let badges = company.badges();
     let slices = (badges / rate).max(1) as usize;
     let feeding = AtomicBool::new(true);
     let mut served = Vec::new();
