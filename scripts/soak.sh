@@ -18,6 +18,9 @@ export KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$PWD/.kafka}"
 broker_env=$(scripts/kafka-broker.sh start | tail -n 1)
 export "${broker_env?}"
 export REQUIRE_KAFKA=1
+# The allocator settings deploy/Dockerfile gives the service (the service inherits them).
+export GLIBC_TUNABLES="${GLIBC_TUNABLES-glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=262144}"
+echo "GLIBC_TUNABLES=$GLIBC_TUNABLES" >&2
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)" >&2
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
