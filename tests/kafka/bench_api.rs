@@ -8,63 +8,18 @@
 //! `BENCH_SECONDS` (60, the measuring window), `BENCH_REQUESTS_PER_SECOND` (100).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use attendance_compliance::generate::GenerateOptions;
 use serde_json::Value;
 
+use crate::api_client::{free_port, get, token, ApiSetup};
 use crate::bench::env_or;
 use crate::harness::{partition_of, start_monday, Company, Kafka, Service, ServiceEnv, Topics};
 use crate::wait_for_log;
 
-const SECRET: &str = "a benchmark-only HS256 secret of more than 32 bytes";
 const PARTITIONS: i32 = 4;
-
-fn token(sub: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        + 3600;
-    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("token")
-}
-
-/// `GET path` on `port` on a new connection: the status and the time to the last byte.
-fn timed_get(port: u16, path: &str, bearer: &str) -> (u16, Duration) {
-    let started = Instant::now();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {bearer}\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let elapsed = started.elapsed();
-    let status = std::str::from_utf8(&response[..response.len().min(16)])
-        .ok()
-        .and_then(|head| head.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, elapsed)
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address").port()
-}
 
 /// Milliseconds at the given percentiles of `samples` (sorted here).
 fn percentiles(samples: &mut [Duration]) -> String {
@@ -126,11 +81,8 @@ fn bench_api() {
         PARTITIONS,
         "bench-api",
     );
-    let access_log = format!("{}-access-log", topics.badges);
-    kafka.create_topic(&access_log, 1);
+    let api = ApiSetup::new(&kafka, &topics, company.dir.path());
     company.produce_tables(&kafka, &topics);
-    let secret = company.dir.path().join("api-secret");
-    std::fs::write(&secret, SECRET).expect("secret file");
     let group = format!("{}-group", topics.badges);
     let ports = [free_port(), free_port()];
     let env = |instance: &'static str, port: u16| ServiceEnv {
@@ -138,21 +90,7 @@ fn bench_api() {
         topics: &topics,
         group: &group,
         instance,
-        extra: vec![
-            (
-                "ATTENDANCE__API__LISTEN".into(),
-                format!("127.0.0.1:{port}"),
-            ),
-            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
-            (
-                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
-                access_log.clone(),
-            ),
-            (
-                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
-                secret.to_str().expect("utf-8 path").into(),
-            ),
-        ],
+        extra: api.env(port),
     };
     let spawn = |instance: &'static str, port: u16| {
         Service::spawn(
@@ -210,8 +148,9 @@ fn bench_api() {
         let mut n = 0u64;
         while started.elapsed() < window && feeding.load(Ordering::Relaxed) {
             let (id, p, t) = &people[(n as usize * 7919) % people.len()];
-            let (status, elapsed) = timed_get(ports[0], &format!("/v1/employees/{id}/record"), t);
-            match status {
+            let answer = get(ports[0], &format!("/v1/employees/{id}/record"), Some(t));
+            let elapsed = answer.elapsed;
+            match answer.status {
                 200 if owners_seen.get(p).map(String::as_str) == Some("bench-a") => {
                     served.push(elapsed);
                 }

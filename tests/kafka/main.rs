@@ -7,6 +7,7 @@
 //! restarts the broker). Without `KAFKA_BROKERS` they are skipped with a note, unless
 //! `REQUIRE_KAFKA=1`, which makes them fail.
 
+mod api_client;
 mod bench;
 mod bench_api;
 mod harness;

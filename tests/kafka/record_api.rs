@@ -13,52 +13,8 @@ use std::time::{Duration, Instant};
 use attendance_compliance::generate::GenerateOptions;
 use serde_json::Value;
 
+use crate::api_client::{free_port, get, token, ApiSetup};
 use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
-
-const SECRET: &str = "a test-only HS256 secret of more than 32 bytes";
-
-fn token(sub: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        + 600;
-    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("token")
-}
-
-/// `GET path` on `port` (HTTP/1.1, one request per connection): status and body.
-fn get(port: u16, path: &str, bearer: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, body.to_owned())
-}
-
-/// A free loopback port (bound, then released for the service).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address").port()
-}
 
 pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
     let topics = Topics::unique("record");
@@ -72,12 +28,9 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
         ..GenerateOptions::default()
     };
     let company = Company::generate(&options, 1, "record");
-    let access_log = format!("{}-access-log", topics.badges);
-    kafka.create_topic(&access_log, 1);
+    let api = ApiSetup::new(kafka, &topics, company.dir.path());
     company.produce_tables(kafka, &topics);
     company.produce_badges(kafka, &topics);
-    let secret = company.dir.path().join("api-secret");
-    std::fs::write(&secret, SECRET).expect("secret file");
     let port = free_port();
     let group = format!("{}-group", topics.badges);
     let env = ServiceEnv {
@@ -85,21 +38,7 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
         topics: &topics,
         group: &group,
         instance: "record-0",
-        extra: vec![
-            (
-                "ATTENDANCE__API__LISTEN".into(),
-                format!("127.0.0.1:{port}"),
-            ),
-            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
-            (
-                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
-                access_log.clone(),
-            ),
-            (
-                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
-                secret.to_str().expect("utf-8 path").into(),
-            ),
-        ],
+        extra: api.env(port),
     };
     let service = Service::spawn(
         &company.config_dir(),
@@ -134,7 +73,8 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
     let path = format!("/v1/employees/{employee}/record");
     let deadline = Instant::now() + Duration::from_secs(30);
     let (status, body) = loop {
-        let (status, body) = get(port, &path, Some(&token(&employee)));
+        let answer = get(port, &path, Some(&token(&employee)));
+        let (status, body) = (answer.status, answer.body);
         // 503 until the pipeline's main loop answers (bounded).
         if status != 503 || Instant::now() > deadline {
             break (status, body);
@@ -147,15 +87,15 @@ pub(crate) fn served_record_equals_the_decisions_topic(kafka: &Kafka) {
     assert_eq!(record["weeks"], Value::from(expected));
     assert!(record["as_of"].is_string());
 
-    assert_eq!(get(port, &path, None).0, 401);
-    assert_eq!(get(port, &path, Some(&token("a-stranger"))).0, 403);
+    assert_eq!(get(port, &path, None).status, 401);
+    assert_eq!(get(port, &path, Some(&token("a-stranger"))).status, 403);
     let status = service.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status after SIGTERM: {status}");
 
     // Every request is on record, in order: any 503s, the 200, the 401, the 403.
     let schema = access_schema();
     let audit: Vec<Value> = kafka
-        .read(&access_log, "%k\t%s\n")
+        .read(&api.access_log, "%k\t%s\n")
         .iter()
         .map(|line| {
             let (key, value) = line.split_once('\t').expect("key and value");
@@ -275,12 +215,9 @@ pub(crate) fn served_over_tls_by_run(kafka: &Kafka) {
         ..GenerateOptions::default()
     };
     let company = Company::generate(&options, 1, "recordtls");
-    let access_log = format!("{}-access-log", topics.badges);
-    kafka.create_topic(&access_log, 1);
+    let api = ApiSetup::new(kafka, &topics, company.dir.path());
     company.produce_tables(kafka, &topics);
     company.produce_badges(kafka, &topics);
-    let secret = company.dir.path().join("api-secret");
-    std::fs::write(&secret, SECRET).expect("secret file");
     let (cert, key) = self_signed(company.dir.path());
     let port = free_port();
     let group = format!("{}-group", topics.badges);
@@ -290,20 +227,14 @@ pub(crate) fn served_over_tls_by_run(kafka: &Kafka) {
         topics: &topics,
         group: &group,
         instance: "recordtls-0",
-        extra: vec![
-            (
-                "ATTENDANCE__API__LISTEN".into(),
-                format!("127.0.0.1:{port}"),
-            ),
-            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
-            ("ATTENDANCE__API__ACCESS_LOG_TOPIC".into(), access_log),
-            (
-                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
-                path_of(&secret),
-            ),
-            ("ATTENDANCE__API__TLS_CERT_FILE".into(), path_of(&cert)),
-            ("ATTENDANCE__API__TLS_KEY_FILE".into(), path_of(&key)),
-        ],
+        extra: api
+            .env(port)
+            .into_iter()
+            .chain([
+                ("ATTENDANCE__API__TLS_CERT_FILE".into(), path_of(&cert)),
+                ("ATTENDANCE__API__TLS_KEY_FILE".into(), path_of(&key)),
+            ])
+            .collect(),
     };
     let service = Service::spawn(
         &company.config_dir(),

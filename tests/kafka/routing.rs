@@ -6,77 +6,16 @@
 //! then), and no request ever gets a 5xx other than 503.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use attendance_compliance::generate::GenerateOptions;
 use serde_json::Value;
 
+use crate::api_client::{free_port, get, token, ApiSetup};
 use crate::harness::{partition_of, start_monday, Company, Kafka, Service, ServiceEnv, Topics};
 use crate::wait_for_log;
 
-const SECRET: &str = "a test-only HS256 secret of more than 32 bytes";
 const PARTITIONS: i32 = 4;
-
-fn token(sub: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        + 600;
-    let claims = serde_json::json!({"sub": sub, "aud": "attendance", "exp": exp});
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("token")
-}
-
-/// One answer of the API.
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    body: String,
-}
-
-/// `GET path` on `port` (HTTP/1.1, one request per connection).
-fn get(port: u16, path: &str, bearer: &str) -> Answer {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(15)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {bearer}\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    let retry_after = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("retry-after")
-            .then(|| value.trim().to_owned())
-    });
-    Answer {
-        status,
-        retry_after,
-        body: body.to_owned(),
-    }
-}
-
-/// A free loopback port (bound, then released for the service).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("address").port()
-}
 
 /// Every request made, by (outcome, employee), to compare with the access log.
 #[derive(Default)]
@@ -92,7 +31,7 @@ impl Made {
         let path = format!("/v1/employees/{employee}/record");
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            let answer = get(port, &path, &token(employee));
+            let answer = get(port, &path, Some(&token(employee)));
             *self
                 .outcomes
                 .entry((answer.status, employee.to_owned()))
@@ -158,12 +97,9 @@ pub(crate) fn two_instances_answer_for_every_partition(kafka: &Kafka) {
         ..GenerateOptions::default()
     };
     let company = Company::generate(&options, PARTITIONS, "routing");
-    let access_log = format!("{}-access-log", topics.badges);
-    kafka.create_topic(&access_log, 1);
+    let api = ApiSetup::new(kafka, &topics, company.dir.path());
     company.produce_tables(kafka, &topics);
     company.produce_badges(kafka, &topics);
-    let secret = company.dir.path().join("api-secret");
-    std::fs::write(&secret, SECRET).expect("secret file");
     let group = format!("{}-group", topics.badges);
     let ports = [free_port(), free_port()];
     let env = |instance: &'static str, port: u16| ServiceEnv {
@@ -171,22 +107,7 @@ pub(crate) fn two_instances_answer_for_every_partition(kafka: &Kafka) {
         topics: &topics,
         group: &group,
         instance,
-        extra: vec![
-            // 127.0.0.1 is a specific IP: the advertised URL is derived from it.
-            (
-                "ATTENDANCE__API__LISTEN".into(),
-                format!("127.0.0.1:{port}"),
-            ),
-            ("ATTENDANCE__API__AUDIENCE".into(), "attendance".into()),
-            (
-                "ATTENDANCE__API__ACCESS_LOG_TOPIC".into(),
-                access_log.clone(),
-            ),
-            (
-                "ATTENDANCE__API__HS256_SECRET_FILE".into(),
-                secret.to_str().expect("utf-8 path").into(),
-            ),
-        ],
+        extra: api.env(port),
     };
     let spawn = |instance: &'static str, port: u16| {
         Service::spawn(
@@ -252,7 +173,7 @@ pub(crate) fn two_instances_answer_for_every_partition(kafka: &Kafka) {
     // Exactly one audit record per request, by whoever answered it.
     let mut audited: BTreeMap<(u16, String), usize> = BTreeMap::new();
     let mut instances: BTreeMap<String, usize> = BTreeMap::new();
-    for line in kafka.read(&access_log, "%s\n") {
+    for line in kafka.read(&api.access_log, "%s\n") {
         let v: Value = serde_json::from_str(&line).expect("access JSON");
         let outcome = v["outcome"]
             .as_u64()
