@@ -152,6 +152,14 @@ assert topics["employee-absences"]["config"]["cleanup.policy"] == "delete", "abs
 assert topics["attendance-adjustments"]["config"]["cleanup.policy"] == "delete", "adjustments must not be compacted by employee key"
 assert topics["site-outages"]["config"]["cleanup.policy"] == "compact", "site outages are compacted by outage_id"
 assert topics["attendance-instances"]["config"]["cleanup.policy"] == "compact", "the instance directory is compacted by instance id"
+audit = topics["attendance-access-log"]["config"]
+assert audit["cleanup.policy"] == "delete", "the access log is an audit trail: never compacted"
+assert int(audit["retention.ms"]) >= 365 * 86400 * 1000, "the access log keeps at least a year"
+user = next(d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "KafkaUser")
+granted = {(a["resource"]["type"], a["resource"]["name"], op) for a in user["spec"]["authorization"]["acls"] for op in a["operations"]}
+for name, t in topics.items():
+    assert any(r == "topic" and n == name for r, n, _ in granted), f"KafkaUser has no ACL for topic {name}"
+assert ("topic", "attendance-access-log", "Write") in granted, "the audit producer writes the access log"
 co = {topics[t]["partitions"] for t in ["badge-events", "employee-roster", "employee-absences", "attendance-adjustments", "attendance-state-changelog"]}
 assert len(co) == 1, f"inputs and changelog must be co-partitioned: {co}"
 print(f"{len(app)} app resources, {len(topics)} topics: invariants hold")

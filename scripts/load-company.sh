@@ -4,7 +4,9 @@
 #
 # Usage:
 #   scripts/load-company.sh topics PREFIX PARTITIONS   # create the 11 topics PREFIX-badges, ...
-#                                                      # (changelog, outages, instances compacted), via kafka-broker.sh
+#                                                      # (changelog, outages, instances compacted) and the
+#                                                      # record API's audit trail PREFIX-access-log (kept
+#                                                      # 400 days, never compacted), via kafka-broker.sh
 #   scripts/load-company.sh produce DIR PREFIX [roster|absences|outages|adjustments|badges|all]
 #                                                      # DIR/{roster,absences,outages,adjustments,badges}.jsonl,
 #                                                      # keyed by employee_id (outages by outage_id; Kafka's
@@ -14,6 +16,7 @@
 #                                                      # tables before badges, like replay (`all` skips
 #                                                      # outages/adjustments files that do not exist)
 #   scripts/load-company.sh env PREFIX                 # prints the ATTENDANCE__TOPICS__* variables
+#                                                      # and ATTENDANCE__API__ACCESS_LOG_TOPIC
 #
 # Environment: KAFKA_BROKERS (required for produce), KAFKA_STATE_DIR (see kafka-broker.sh).
 set -euo pipefail
@@ -40,6 +43,9 @@ cmd_topics() {
     "$SCRIPT_DIR/kafka-broker.sh" create-topic --if-not-exists "$(topic_name "$prefix" "$setting")" \
       "$partitions" "${extra[@]}" >/dev/null
   done
+  # api.access_log_topic: an audit trail, every record kept (400 days), never compacted
+  "$SCRIPT_DIR/kafka-broker.sh" create-topic --if-not-exists "$prefix-access-log" \
+    "$partitions" cleanup.policy=delete retention.ms=34560000000 >/dev/null
   echo "created topics $prefix-* with $partitions partitions" >&2
 }
 
@@ -49,6 +55,7 @@ cmd_env() {
     upper=$(echo "$setting" | tr '[:lower:]' '[:upper:]')
     echo "ATTENDANCE__TOPICS__$upper=$(topic_name "$prefix" "$setting")"
   done
+  echo "ATTENDANCE__API__ACCESS_LOG_TOPIC=$prefix-access-log"
 }
 
 # key<TAB>value lines: the key is the first FIELD (default employee_id) string of the line

@@ -40,10 +40,11 @@ pub fn run(config_dir: &Path) -> anyhow::Result<()> {
     let config = Arc::new(loaded.config);
     // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
     // cluster has no ACLs and skips this).
+    let api = &config.processor.api;
     kafka::access::check(
         &config.processor.kafka,
         &config.processor.topics,
-        config.processor.api.listen.is_some(),
+        api.listen.map(|_| api.access_log_topic.as_str()),
     )
     .context("while checking the service's Kafka access")?;
     serve(config, Arc::new(WallClock))
@@ -188,6 +189,16 @@ pub(crate) fn start_api(
         }
         _ => None,
     };
+    // What an https owner's certificate must chain to (docs/SECURITY.md).
+    let trust = crate::config::tls::ForwardTrust::read(
+        api.forward_ca_file.as_deref(),
+        api.tls_cert_file.as_deref(),
+    )
+    .map_err(|problem| anyhow::anyhow!("{problem}"))
+    .context("while reading the certificates trusted when forwarding")?;
+    let tls_client = crate::http::tls::TlsConnector::new(&trust)
+        .map_err(|e| anyhow::anyhow!("api.forward_ca_file: {e}"))?;
+    let tls_only = tls.is_some();
     let (requester, requests) = crate::api::requests::channel();
     let mut server = runtime
         .block_on(HttpServer::bind(addr))
@@ -218,7 +229,7 @@ pub(crate) fn start_api(
     tracing::info!(%instance, %api_url, "record API routing: instance directory read");
     let routing = crate::http::api::Routing {
         directory,
-        forwarder: crate::http::forward::Forwarder::new(&instance),
+        forwarder: crate::http::forward::Forwarder::new(&instance, tls_client, tls_only),
     };
     let app = crate::http::api::router(
         Arc::new(verifier),

@@ -83,18 +83,22 @@ pub fn partition_for(key: &[u8], partitions: usize) -> Option<i32> {
     i32::try_from(positive % n).ok()
 }
 
-/// An API base URL other instances can reach: `http://host[:port]`, no path, query or user
-/// info (the forwarder speaks plain HTTP/1.1 inside the cluster). Returns the URL without a
-/// trailing `/`.
+/// An API base URL other instances can reach: `http://host[:port]` or `https://host[:port]`,
+/// no path, query or user info (the forwarder speaks HTTP/1.1, over TLS for `https`).
+/// Returns the URL without a trailing `/`.
 pub fn parse_base_url(text: &str) -> Result<String, String> {
-    let shape = "expected http://host:port, such as \"http://pod-0.attendance:8081\"";
+    let shape = "expected http://host:port or https://host:port, such as \
+                 \"https://pod-0.attendance:8081\"";
     if text.len() > MAX_URL_BYTES {
         return Err(format!(
             "{shape}; got {} bytes, at most {MAX_URL_BYTES}",
             text.len()
         ));
     }
-    let Some(authority) = text.strip_prefix("http://") else {
+    let Some((scheme, authority)) = ["https://", "http://"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, text.strip_prefix(scheme)?)))
+    else {
         return Err(format!("{shape}, got {text:?}"));
     };
     let authority = authority.strip_suffix('/').unwrap_or(authority);
@@ -132,7 +136,7 @@ pub fn parse_base_url(text: &str) -> Result<String, String> {
     if !host_ok || !port_ok {
         return Err(format!("{shape}, got {text:?}"));
     }
-    Ok(format!("http://{authority}"))
+    Ok(format!("{scheme}{authority}"))
 }
 
 /// One instance's directory entry: the value of its record in `topics.instances`, keyed by

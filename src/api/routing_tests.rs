@@ -62,7 +62,7 @@ fn the_partition_is_the_positive_hash_modulo_the_count() {
 }
 
 #[test]
-fn base_urls_are_plain_http_host_and_port() {
+fn base_urls_are_http_or_https_host_and_port() {
     for (text, normal) in [
         (
             "http://pod-0.attendance:8081",
@@ -71,13 +71,21 @@ fn base_urls_are_plain_http_host_and_port() {
         ("http://10.0.0.7:8081/", "http://10.0.0.7:8081"),
         ("http://[::1]:8081", "http://[::1]:8081"),
         ("http://api_host", "http://api_host"),
+        (
+            "https://pod-0.attendance:8443/",
+            "https://pod-0.attendance:8443",
+        ),
+        ("https://[::1]", "https://[::1]"),
     ] {
         assert_eq!(parse_base_url(text).as_deref(), Ok(normal), "{text}");
     }
     for bad in [
         "",
         "pod-0:8081",
-        "https://pod-0:8081",
+        "ftp://pod-0:8081",
+        "HTTPS://pod-0:8081",
+        "https://",
+        "https://pod-0:8081/v1",
         "http://",
         "http://pod-0:8081/v1",
         "http://user@pod-0:8081",

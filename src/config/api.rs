@@ -1,10 +1,11 @@
 //! Cross-setting checks of `[api]` (SPEC §10), run once after the last layer: a listener
 //! needs an audience and a key source, TLS needs both files (a certificate chain and its
-//! key, read as at start-up: [`super::tls`]), and the API cannot share the metrics
-//! listener's address.
+//! key, read as at start-up: [`super::tls`]), the advertised URL's scheme is the listener's
+//! (`https` with TLS on), `api.forward_ca_file` holds certificates, and the API cannot share
+//! the metrics listener's address.
 
 use super::limits::{MIN_HS256_SECRET_BYTES, SECRET_FILE_MAX_BYTES};
-use super::tls::TlsIdentity;
+use super::tls::{ForwardTrust, TlsIdentity};
 use super::{Findings, ProcessorConfig};
 
 /// Records the problems of `config.api`; `of(path)` names the file and field of a setting.
@@ -56,6 +57,11 @@ pub(crate) fn check(
             Err(problem) => error(findings, problem.setting, problem.message),
         }
     }
+    if let Some(ca) = &api.forward_ca_file {
+        if let Err(problem) = ForwardTrust::read(Some(ca), None) {
+            error(findings, problem.setting, problem.message);
+        }
+    }
     let Some(listen) = api.listen else {
         return;
     };
@@ -73,16 +79,38 @@ pub(crate) fn check(
             "the record API needs api.jwks_file or api.hs256_secret_file to verify tokens".into(),
         );
     }
-    if api.advertised_url().is_none() {
-        error(
+    match api.advertised_url() {
+        None => error(
             findings,
             "api.advertise_url",
             format!(
                 "required when api.listen ({listen}) has no specific IP: other instances \
-                 forward record requests to this base URL, e.g. \"http://pod-0.attendance:{}\"",
+                 forward record requests to this base URL, e.g. \"{}://pod-0.attendance:{}\"",
+                api.scheme(),
                 listen.port()
             ),
-        );
+        ),
+        // The forwarder sends the caller's token: never in clear to an instance serving TLS.
+        Some(url) if api.tls_cert_file.is_some() && !url.starts_with("https://") => error(
+            findings,
+            "api.advertise_url",
+            format!(
+                "{url} is plain HTTP but api.tls_cert_file puts TLS on api.listen; advertise \
+                 the https:// URL other instances reach this one at"
+            ),
+        ),
+        Some(url) if api.tls_cert_file.is_none() && url.starts_with("https://") => {
+            let (file, field) = of("api.advertise_url");
+            findings.warn(
+                &file,
+                &field,
+                format!(
+                    "{url} is HTTPS but api.listen serves plain HTTP (no api.tls_cert_file): \
+                     forwards to this instance fail unless a proxy in front of it terminates TLS"
+                ),
+            );
+        }
+        Some(_) => {}
     }
     if listen == config.http.listen {
         error(

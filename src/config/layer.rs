@@ -152,6 +152,7 @@ pub(crate) fn apply(
         set!(layer, config, api.tls_key_file, values::readable_file);
         set!(layer, config, api.access_log_topic, values::topic_name);
         set!(layer, config, api.advertise_url, values::optional_base_url);
+        set!(layer, config, api.forward_ca_file, values::readable_file);
     }
     if let Some(state) = raw.state {
         set!(layer, config, state.batch_max_messages, |n| {

@@ -150,7 +150,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 35] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 36] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -212,7 +212,14 @@ pub const PROCESSOR_RANGES: [(&str, Range); 35] = [
     ("api.access_log_topic", Range::bytes(TOPIC_BYTES)),
     (
         "api.advertise_url",
-        Range::Words("http://host:port, at most 256 bytes, or \"\" = from api.listen"),
+        Range::Words(
+            "http://host:port or https://host:port (https with TLS on), at most 256 bytes, \
+             or \"\" = from api.listen",
+        ),
+    ),
+    (
+        "api.forward_ca_file",
+        Range::Words("a readable file path (\"\" = none) of at most 1 MiB"),
     ),
     (
         "state.batch_max_messages",

@@ -139,22 +139,37 @@ pub struct ApiConfig {
     pub tls_key_file: Option<PathBuf>,
     /// Topic of the audit records, one per request. Default `"attendance-access-log"`.
     pub access_log_topic: String,
-    /// The base URL other instances forward requests to (`http://host:port`, SPEC §10
-    /// "Routing"). Default none: `http://<api.listen>` when its IP is not unspecified
-    /// ([`ApiConfig::advertised_url`]); with `0.0.0.0` or `[::]` it must be set.
+    /// The base URL other instances forward requests to (`http://host:port`, or
+    /// `https://host:port`, required with TLS on; SPEC §10 "Routing"). Default none:
+    /// `http(s)://<api.listen>` when its IP is not unspecified ([`ApiConfig::advertised_url`]);
+    /// with `0.0.0.0` or `[::]` it must be set.
     pub advertise_url: Option<String>,
+    /// PEM CA certificates that the certificate of an `https` owner must chain to when a
+    /// request is forwarded to it. Default none: the system's roots plus the certificates of
+    /// `tls_cert_file` (an instance trusts a peer with its own certificate or issuer).
+    pub forward_ca_file: Option<PathBuf>,
 }
 
 impl ApiConfig {
     /// The base URL this instance advertises in the instance directory: `advertise_url`, else
-    /// `http://<listen>` when `listen` has a specific IP; `None` without a listener or when
-    /// it cannot be derived (a configuration error, reported by validation).
+    /// `http://<listen>` (`https://` with TLS on) when `listen` has a specific IP; `None`
+    /// without a listener or when it cannot be derived (a configuration error, reported by
+    /// validation).
     pub fn advertised_url(&self) -> Option<String> {
         let listen = self.listen?;
         match &self.advertise_url {
             Some(url) => Some(url.clone()),
             None if listen.ip().is_unspecified() => None,
-            None => Some(format!("http://{listen}")),
+            None => Some(format!("{}://{listen}", self.scheme())),
+        }
+    }
+
+    /// `https` when the listener serves TLS (`tls_cert_file` set), else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert_file.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 }
@@ -170,6 +185,7 @@ impl Default for ApiConfig {
             tls_key_file: None,
             access_log_topic: "attendance-access-log".to_owned(),
             advertise_url: None,
+            forward_ca_file: None,
         }
     }
 }

@@ -162,6 +162,7 @@ pub(crate) struct RawApi {
     pub(crate) tls_key_file: Option<String>,
     pub(crate) access_log_topic: Option<String>,
     pub(crate) advertise_url: Option<String>,
+    pub(crate) forward_ca_file: Option<String>,
 }
 
 /// `[state]`.

@@ -1,5 +1,6 @@
-//! The record API's TLS identity (`api.tls_cert_file`, `api.tls_key_file`, SPEC §10): both
-//! PEM files read and checked the same way by `check-config` and at start-up, so that a
+//! The record API's TLS identity (`api.tls_cert_file`, `api.tls_key_file`, SPEC §10) and the
+//! certificates trusted when forwarding to another instance (`api.forward_ca_file`): the PEM
+//! files read and checked the same way by `check-config` and at start-up, so that a
 //! configuration that checks clean also starts. Every problem names the setting it is in.
 //!
 //! Checked: the certificate file holds at least one PEM certificate (the leaf first, then
@@ -52,6 +53,7 @@ impl std::error::Error for TlsProblem {}
 
 const CERT: &str = "api.tls_cert_file";
 const KEY: &str = "api.tls_key_file";
+const FORWARD_CA: &str = "api.forward_ca_file";
 
 fn problem(setting: &'static str, message: String) -> TlsProblem {
     TlsProblem { setting, message }
@@ -158,6 +160,64 @@ impl TlsIdentity {
     }
 }
 
+/// What the forwarder trusts in an `https` owner's certificate chain (SPEC §10 "Routing",
+/// docs/SECURITY.md): the certificates of `api.forward_ca_file` alone when it is set, else
+/// the system's roots plus every certificate of `api.tls_cert_file` (when set). Every
+/// certificate listed is a trust anchor, an intermediate or a leaf included (OpenSSL's
+/// partial-chain verification), so instances sharing one certificate, or one issuing CA
+/// whose certificate the chain file carries, trust each other without more settings.
+#[derive(Clone)]
+pub struct ForwardTrust {
+    /// The trust anchors read from the files.
+    pub anchors: Vec<X509>,
+    /// Whether the system's default roots are trusted too.
+    pub system_roots: bool,
+}
+
+impl std::fmt::Debug for ForwardTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardTrust")
+            .field("anchors", &self.anchors.len())
+            .field("system_roots", &self.system_roots)
+            .finish()
+    }
+}
+
+impl ForwardTrust {
+    /// Reads the trust of an instance with `forward_ca_file` and `tls_cert_file` (either may
+    /// be unset).
+    pub fn read(
+        forward_ca_file: Option<&Path>,
+        tls_cert_file: Option<&Path>,
+    ) -> Result<Self, TlsProblem> {
+        let (setting, path, system_roots) = match (forward_ca_file, tls_cert_file) {
+            (Some(ca), _) => (FORWARD_CA, ca, false),
+            (None, Some(cert)) => (CERT, cert, true),
+            (None, None) => {
+                return Ok(Self {
+                    anchors: Vec::new(),
+                    system_roots: true,
+                })
+            }
+        };
+        let pem = read_pem(setting, path)?;
+        let anchors = X509::stack_from_pem(&pem).unwrap_or_default();
+        if anchors.is_empty() {
+            return Err(problem(
+                setting,
+                format!(
+                    "{} holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\")",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(Self {
+            anchors,
+            system_roots,
+        })
+    }
+}
+
 /// Certificates made at test time with the openssl crate: a CA and a leaf it signs for
 /// `localhost` and `127.0.0.1`.
 #[cfg(test)]
@@ -179,6 +239,8 @@ pub(crate) mod testing {
         pub(crate) chain_pem: Vec<u8>,
         /// The leaf's private key, PKCS#8, unencrypted.
         pub(crate) key_pem: Vec<u8>,
+        /// The CA's private key, PKCS#8, unencrypted.
+        pub(crate) ca_key_pem: Vec<u8>,
     }
 
     fn p256() -> PKey<Private> {
@@ -197,6 +259,7 @@ pub(crate) mod testing {
         key: &PKey<Private>,
         issuer: Option<(&X509, &PKey<Private>)>,
         valid: (i64, i64),
+        dns: &str,
     ) -> X509 {
         let mut b = X509::builder().expect("builder");
         b.set_version(2).expect("v3");
@@ -219,9 +282,12 @@ pub(crate) mod testing {
             b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc"))
                 .expect("bc");
         } else {
-            let san = SubjectAlternativeName::new()
-                .dns("localhost")
-                .ip("127.0.0.1")
+            let mut san = SubjectAlternativeName::new();
+            san.dns(dns);
+            if dns == "localhost" {
+                san.ip("127.0.0.1");
+            }
+            let san = san
                 .build(&b.x509v3_context(issuer.map(|(ca, _)| &**ca), None))
                 .expect("san");
             b.append_extension(san).expect("san");
@@ -233,6 +299,12 @@ pub(crate) mod testing {
 
     /// A CA and a leaf valid from `valid.0` to `valid.1` (Unix seconds).
     pub(crate) fn pki_valid(valid: (i64, i64)) -> TestPki {
+        pki_for("localhost", valid)
+    }
+
+    /// A CA and a leaf for the host name `dns` only (`localhost` adds `127.0.0.1`), valid
+    /// from `valid.0` to `valid.1` (Unix seconds).
+    pub(crate) fn pki_for(dns: &str, valid: (i64, i64)) -> TestPki {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -242,9 +314,21 @@ pub(crate) mod testing {
             &ca_key,
             None,
             (now - 3600, now + 86_400),
+            dns,
         );
+        issue(&ca, &ca_key, dns, valid)
+    }
+
+    /// A leaf for `dns` signed by `pki`'s CA, with that CA (valid from an hour ago for a day).
+    pub(crate) fn leaf_signed_by(pki: &TestPki, dns: &str) -> TestPki {
+        let ca = X509::from_pem(&pki.ca_pem).expect("CA");
+        let ca_key = PKey::private_key_from_pem(&pki.ca_key_pem).expect("CA key");
+        issue(&ca, &ca_key, dns, a_day())
+    }
+
+    fn issue(ca: &X509, ca_key: &PKey<Private>, dns: &str, valid: (i64, i64)) -> TestPki {
         let key = p256();
-        let leaf = certificate("localhost", &key, Some((&ca, &ca_key)), valid);
+        let leaf = certificate(dns, &key, Some((ca, ca_key)), valid, dns);
         let ca_pem = ca.to_pem().expect("pem");
         let mut chain_pem = leaf.to_pem().expect("pem");
         chain_pem.extend_from_slice(&ca_pem);
@@ -252,14 +336,20 @@ pub(crate) mod testing {
             ca_pem,
             chain_pem,
             key_pem: key.private_key_to_pem_pkcs8().expect("pem"),
+            ca_key_pem: ca_key.private_key_to_pem_pkcs8().expect("pem"),
         }
     }
 
-    /// A CA and a leaf valid from an hour ago for a day.
+    /// A CA and a leaf for `localhost` and `127.0.0.1`, valid from an hour ago for a day.
     pub(crate) fn pki() -> TestPki {
+        pki_for("localhost", a_day())
+    }
+
+    /// From an hour ago for a day, in Unix seconds.
+    pub(crate) fn a_day() -> (i64, i64) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        pki_valid((now - 3600, now + 86_400))
+        (now - 3600, now + 86_400)
     }
 }

@@ -133,7 +133,7 @@ fn directory(own: &str, owner: Option<(&str, &str)>) -> Arc<RwLock<Directory>> {
 fn routing(own: &str, owner: Option<(&str, &str)>, timeout: Duration) -> Routing {
     Routing {
         directory: directory(own, owner),
-        forwarder: Forwarder::with_timeout(own, timeout),
+        forwarder: Forwarder::plain(own, timeout),
     }
 }
 
@@ -303,4 +303,209 @@ async fn without_a_known_or_reachable_owner_the_answer_is_503_with_retry_after()
         b.thread.join().expect("pipeline thread");
     }
     holding.abort();
+}
+
+/// Forwarding over TLS: the owner serves HTTPS with a certificate made now, B verifies it.
+mod tls {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::tls::{testing, ForwardTrust, TlsIdentity};
+    use crate::http::tls::{TlsAcceptor, TlsConnector};
+
+    /// A server task and what stops it.
+    struct Serving {
+        stop: CancellationToken,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    }
+
+    impl Serving {
+        /// Stops the server and waits for it (it holds a clone of the router).
+        async fn end(self) {
+            self.stop.cancel();
+            self.task.await.expect("server task").expect("served");
+        }
+    }
+
+    /// Owner A (partition 1) serving HTTPS on 127.0.0.1 with `pki`'s chain and key: the
+    /// instance, its URL and its server.
+    async fn tls_owner(
+        dir: &Path,
+        pki: &testing::TestPki,
+        engine: Engine,
+    ) -> (Instance, String, Serving) {
+        let (cert, key) = (dir.join("owner-cert.pem"), dir.join("owner-key.pem"));
+        std::fs::write(&cert, &pki.chain_pem).expect("write");
+        std::fs::write(&key, &pki.key_pem).expect("write");
+        let identity = TlsIdentity::read(&cert, &key).expect("identity");
+        let a = instance("owner-a", 1, engine, None);
+        let server = HttpServer::bind(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind")
+            .with_tls(TlsAcceptor::new(&identity).expect("acceptor"));
+        let url = format!("https://{}", server.local_addr());
+        let stop = CancellationToken::new();
+        let (app, metrics, token) = (a.app.clone(), Arc::new(Metrics::new()), stop.clone());
+        let task = tokio::spawn(async move {
+            server
+                .serve_router(app, metrics, async move { token.cancelled().await })
+                .await
+        });
+        (a, url, Serving { stop, task })
+    }
+
+    /// Instance B (partition 0, TLS on: forwards over TLS only) trusting `trust`, with A at
+    /// `url`.
+    fn tls_b(url: &str, trust: &ForwardTrust) -> Instance {
+        let tls = TlsConnector::new(trust).expect("TLS client");
+        let routing = Routing {
+            directory: directory("b", Some(("owner-a", url))),
+            forwarder: Forwarder::with_timeout("b", tls, true, Duration::from_secs(2)),
+        };
+        instance(
+            "b",
+            0,
+            Company::new().processor.engine().clone(),
+            Some(routing),
+        )
+    }
+
+    fn write(dir: &Path, name: &str, pem: &[u8]) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("write");
+        path
+    }
+
+    fn end(instances: impl IntoIterator<Item = Instance>) {
+        for i in instances {
+            drop(i.app);
+            i.thread.join().expect("pipeline thread");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_is_forwarded_over_tls_to_an_owner_whose_certificate_b_trusts() {
+        let theirs = id_in(1);
+        let mut c = Company::new();
+        c.employee(&theirs, "corporate", "SEA-1");
+        let owner_engine = c.processor.engine().clone();
+        let expected = serde_json::to_value(owner_engine.record(&theirs)).expect("json");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pki = testing::pki();
+        let (a, url, serving) = tls_owner(dir.path(), &pki, owner_engine).await;
+        let path = format!("/v1/employees/{theirs}/record");
+
+        // The leaf alone: a StatefulSet whose instances share one certificate.
+        let leaf = openssl::x509::X509::stack_from_pem(&pki.chain_pem)
+            .expect("chain")
+            .remove(0)
+            .to_pem()
+            .expect("pem");
+        let trusts = [
+            // api.forward_ca_file = the CA.
+            ForwardTrust::read(Some(&write(dir.path(), "ca.pem", &pki.ca_pem)), None),
+            // The default: system roots plus B's own chain (leaf and CA), the same as A's.
+            ForwardTrust::read(None, Some(&write(dir.path(), "b.pem", &pki.chain_pem))),
+            // The default with a chain file holding only the shared leaf.
+            ForwardTrust::read(None, Some(&write(dir.path(), "leaf.pem", &leaf))),
+        ];
+        let mut bs = Vec::new();
+        for trust in trusts {
+            let trust = trust.expect("trust");
+            let b = tls_b(&url, &trust);
+            let (status, _, body) = get(&b.app, &path, Some(&token(&theirs)), false).await;
+            assert_eq!(status, StatusCode::OK, "{trust:?}: {body}");
+            let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(body, expected);
+            assert_eq!(b.metrics.http().api_forwards("forwarded"), 1);
+            assert!(b.kept.outcomes().is_empty(), "the owner audits it");
+            bs.push(b);
+        }
+        assert_eq!(a.kept.outcomes(), vec![(200, "owner-a".to_owned()); 3]);
+        assert_eq!(a.metrics.http().api_requests(200), 3);
+        serving.end().await;
+        end(bs);
+        end([a]);
+    }
+
+    #[tokio::test]
+    async fn an_owner_b_cannot_verify_gets_nothing_and_the_caller_503() {
+        let theirs = id_in(1);
+        let path = format!("/v1/employees/{theirs}/record");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let trusted = testing::pki();
+        let ca = write(dir.path(), "ca.pem", &trusted.ca_pem);
+        let trust = ForwardTrust::read(Some(&ca), None).expect("trust");
+        let cases = [
+            // For 127.0.0.1, signed by another CA of the same name (an impostor CA).
+            ("certificate signature failure", testing::pki()),
+            // Signed by the trusted CA, for another host name than the URL's 127.0.0.1.
+            (
+                "IP address mismatch",
+                testing::leaf_signed_by(&trusted, "pod-0.example"),
+            ),
+        ];
+        for (case, pki) in cases {
+            let owner = Company::new().processor.engine().clone();
+            let (a, url, serving) = tls_owner(dir.path(), &pki, owner).await;
+            let b = tls_b(&url, &trust);
+            let (status, retry, _) = get(&b.app, &path, Some(&token(&theirs)), false).await;
+            assert_eq!(
+                (status, retry.as_deref()),
+                (StatusCode::SERVICE_UNAVAILABLE, Some("2")),
+                "{case}"
+            );
+            assert_eq!(b.metrics.http().api_forwards("unreachable"), 1, "{case}");
+            assert_eq!(b.kept.outcomes(), [(503, "b".into())], "{case}");
+            // Why: the certificate check, named.
+            let forwarder = Forwarder::with_timeout(
+                "b",
+                TlsConnector::new(&trust).expect("TLS client"),
+                true,
+                Duration::from_secs(2),
+            );
+            let direct = forwarder.forward(&url, &path, Some(b"Bearer t")).await;
+            assert!(
+                matches!(&direct, Err(crate::http::forward::ForwardError::Unreachable(why))
+                    if why.contains("certificate verification failed") && why.contains(case)),
+                "{case}: {direct:?}"
+            );
+            // The handshake failed: no request (so no token) reached the owner.
+            assert!(a.kept.outcomes().is_empty(), "{case}");
+            serving.end().await;
+            end([a, b]);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_instance_serving_tls_never_forwards_to_a_plain_http_owner() {
+        let theirs = id_in(1);
+        let path = format!("/v1/employees/{theirs}/record");
+        let mut c = Company::new();
+        c.employee(&theirs, "corporate", "SEA-1");
+        let a = instance("owner-a", 1, c.processor.engine().clone(), None);
+        let server = HttpServer::bind(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        let url = format!("http://{}", server.local_addr());
+        let stop = CancellationToken::new();
+        let (app, metrics, token_) = (a.app.clone(), Arc::new(Metrics::new()), stop.clone());
+        let served = tokio::spawn(async move {
+            server
+                .serve_router(app, metrics, async move { token_.cancelled().await })
+                .await
+        });
+        let trust = ForwardTrust::read(None, None).expect("trust");
+        let b = tls_b(&url, &trust);
+        let (status, _, _) = get(&b.app, &path, Some(&token(&theirs)), false).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(b.metrics.http().api_forwards("unreachable"), 1);
+        assert!(
+            a.kept.outcomes().is_empty(),
+            "nothing was sent to the owner"
+        );
+        stop.cancel();
+        served.await.expect("server task").expect("served");
+        end([a, b]);
+    }
 }

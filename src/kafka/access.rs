@@ -13,9 +13,11 @@
 //!    TopicAuthorizationFailed = denied);
 //! 4. transactional id WRITE: `init_transactions` with the service's own transactional id;
 //! 5. group READ for transactional offset commits and topic WRITE, per output topic, the
-//!    changelog and (record API on) the instance directory: a transaction that sends one
-//!    empty probe record (key [`PROBE_KEY`]) to partition 0 and the group's offsets, then is
-//!    **aborted**. A read_committed consumer never sees the probe; nothing is committed.
+//!    changelog and (record API on) the instance directory and the access log: a transaction
+//!    that sends one empty probe record (key [`PROBE_KEY`]) to partition 0 and the group's
+//!    offsets, then is **aborted**. A read_committed consumer never sees the probe; nothing is
+//!    committed. (The directory and the access log are written by idempotent producers
+//!    outside the transactions; the WRITE ACL they need is the same.)
 //!
 //! Topics that do not exist are skipped here; `topics::check_topics` reports them. Kafka 4
 //! needs no cluster ACL: IDEMPOTENT_WRITE is not required since KIP-679 (Kafka 3.0), the
@@ -203,9 +205,9 @@ impl Use {
     }
 }
 
-/// Each topic with what the service does with it; the instance directory only when the
-/// record API is on (`directory`).
-fn topic_uses(topics: &TopicsConfig, directory: bool) -> Vec<(&str, Use)> {
+/// Each topic with what the service does with it; the instance directory and the access log
+/// (`access_log`) only when the record API is on.
+fn topic_uses<'a>(topics: &'a TopicsConfig, access_log: Option<&'a str>) -> Vec<(&'a str, Use)> {
     let mut uses = vec![
         (topics.badges.as_str(), Use::Read),
         (topics.roster.as_str(), Use::Read),
@@ -218,8 +220,9 @@ fn topic_uses(topics: &TopicsConfig, directory: bool) -> Vec<(&str, Use)> {
         (topics.alerts.as_str(), Use::Write),
         (topics.dead_letters.as_str(), Use::Write),
     ];
-    if directory {
+    if let Some(access_log) = access_log {
         uses.push((topics.instances.as_str(), Use::ReadWrite));
+        uses.push((access_log, Use::Write));
     }
     uses
 }
@@ -229,12 +232,12 @@ fn topic(name: &str) -> String {
 }
 
 /// Runs every check (see the module doc); `Ok` when the broker grants everything the service
-/// needs (`directory`: the record API's instance directory too). Takes a few seconds; never
-/// waits longer than a few [`STEP_TIMEOUT`]s per step.
+/// needs (`access_log`: the record API is on, so its instance directory and this access-log
+/// topic too). Takes a few seconds; never waits longer than a few [`STEP_TIMEOUT`]s per step.
 pub fn check(
     kafka_config: &KafkaConfig,
     topics: &TopicsConfig,
-    directory: bool,
+    access_log: Option<&str>,
 ) -> Result<(), AccessError> {
     let started = Instant::now();
     let mut denied = Vec::new();
@@ -248,7 +251,7 @@ pub fn check(
         .create_with_context(context.clone())
         .map_err(kafka("creating a metadata client"))?;
     let mut present = Vec::new();
-    for (name, usage) in topic_uses(topics, directory) {
+    for (name, usage) in topic_uses(topics, access_log) {
         let md = patiently(
             STEP_TIMEOUT,
             || context.saw_authentication_failure() || context.saw(RDKafkaErrorCode::SSL),
@@ -320,7 +323,7 @@ pub fn check(
     if !denied.is_empty() {
         return Err(AccessError::Denied(denied));
     }
-    if present.len() < topic_uses(topics, directory).len() {
+    if present.len() < topic_uses(topics, access_log).len() {
         // A topic is missing: topics::check_topics says which; the transactional probes
         // would only fail on it with a vaguer error.
         return Ok(());
@@ -528,11 +531,17 @@ mod tests {
     #[test]
     fn every_topic_is_read_or_written_and_the_changelog_both() {
         let topics = TopicsConfig::default();
-        let uses = topic_uses(&topics, true);
-        assert_eq!(uses.len(), topics.named().len());
-        assert_eq!(topic_uses(&topics, false).len(), topics.named().len() - 1);
+        let uses = topic_uses(&topics, Some("audit"));
+        assert_eq!(uses.len(), topics.named().len() + 1);
+        assert_eq!(topic_uses(&topics, None).len(), topics.named().len() - 1);
         let directory = uses.iter().find(|(n, _)| *n == topics.instances);
         assert_eq!(directory.map(|(_, u)| *u), Some(Use::ReadWrite));
+        let audit = uses.iter().find(|(n, _)| *n == "audit");
+        assert_eq!(
+            audit.map(|(_, u)| *u),
+            Some(Use::Write),
+            "the access log is written"
+        );
         let changelog = uses.iter().find(|(n, _)| *n == topics.changelog);
         assert_eq!(changelog.map(|(_, u)| *u), Some(Use::ReadWrite));
         let inputs = [

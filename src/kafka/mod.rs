@@ -189,7 +189,11 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         &metadata,
         &kafka.brokers,
         topics,
-        config.processor.api.listen.is_some(),
+        config
+            .processor
+            .api
+            .listen
+            .map(|_| config.processor.api.access_log_topic.as_str()),
         Duration::from_secs(30),
     )?;
     drop(metadata);

@@ -362,7 +362,10 @@ impl Secure {
     }
 }
 
-/// Exactly the ACLs docs/SECURITY.md lists, as `kafka-secure-broker.sh` bindings.
+/// Exactly the ACLs docs/SECURITY.md lists, as `kafka-secure-broker.sh` bindings, for a
+/// service without the record API (`api.listen` unset): the record API's rows (the instance
+/// directory's READ and WRITE, the access log's WRITE) are not granted, and the start-up checks
+/// do not ask for them.
 fn documented_acls(topics: &Topics, group: &str, prefix: &str) -> Vec<String> {
     let mut acls = Vec::new();
     for t in [

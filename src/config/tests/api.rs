@@ -225,7 +225,7 @@ fn the_advertised_url_is_derived_from_a_specific_listen_address_or_required() {
     );
 
     let dir = with_api(
-        &format!("listen = \"[::]:8081\"\nadvertise_url = \"https://pod-0:8081\"\n{base}"),
+        &format!("listen = \"[::]:8081\"\nadvertise_url = \"ftp://pod-0:8081\"\n{base}"),
         32,
     );
     let problems = load_err(dir.path(), no_env());
@@ -233,8 +233,90 @@ fn the_advertised_url_is_derived_from_a_specific_listen_address_or_required() {
         &problems,
         "processor.toml",
         "api.advertise_url",
-        "expected http://host:port",
+        "expected http://host:port or https://host:port",
     );
     // Without a listener nothing is advertised.
     assert_eq!(ApiConfig::default().advertised_url(), None);
+}
+
+/// `with_api` listening on `listen` with `extra` settings, TLS on with a test certificate.
+fn with_tls_listener(listen: &str, extra: &str) -> TempConfig {
+    let pki = crate::config::tls::testing::pki();
+    let dir = with_api(
+        &format!(
+            "listen = \"{listen}\"\nhs256_secret_file = \"{{dir}}/secret\"\n\
+             audience = \"attendance\"\ntls_cert_file = \"{{dir}}/cert.pem\"\n\
+             tls_key_file = \"{{dir}}/key.pem\"\n{extra}"
+        ),
+        32,
+    );
+    std::fs::write(dir.path().join("cert.pem"), &pki.chain_pem).expect("write");
+    std::fs::write(dir.path().join("key.pem"), &pki.key_pem).expect("write");
+    std::fs::write(dir.path().join("ca.pem"), &pki.ca_pem).expect("write");
+    dir
+}
+
+#[test]
+fn with_tls_on_the_advertised_url_is_https() {
+    // Derived from a specific listen address: https.
+    let dir = with_tls_listener("127.0.0.1:8443", "");
+    let api = load_ok(dir.path(), no_env()).config.processor.api;
+    assert_eq!(
+        api.advertised_url().as_deref(),
+        Some("https://127.0.0.1:8443")
+    );
+    // Set: it must be https.
+    let dir = with_tls_listener(
+        "[::]:8443",
+        "advertise_url = \"https://pod-0.attendance:8443\"\n\
+         forward_ca_file = \"{dir}/ca.pem\"\n",
+    );
+    let loaded = load_ok(dir.path(), no_env());
+    assert!(
+        loaded.warnings.iter().all(|w| !w.field.starts_with("api.")),
+        "{:?}",
+        loaded.warnings
+    );
+    let dir = with_tls_listener(
+        "[::]:8443",
+        "advertise_url = \"http://pod-0.attendance:8443\"\n",
+    );
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.advertise_url",
+        "is plain HTTP but api.tls_cert_file puts TLS on api.listen",
+    );
+}
+
+#[test]
+fn an_https_url_advertised_by_a_plain_listener_is_a_warning() {
+    let dir = with_api(
+        "listen = \"[::]:8081\"\nadvertise_url = \"https://pod-0:8081\"\n\
+         hs256_secret_file = \"{dir}/secret\"\naudience = \"attendance\"\n",
+        32,
+    );
+    let loaded = load_ok(dir.path(), no_env());
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|w| w.field == "api.advertise_url")
+        .expect("a warning");
+    assert!(
+        warning.message.contains("api.listen serves plain HTTP"),
+        "{warning:?}"
+    );
+}
+
+#[test]
+fn a_forward_ca_file_without_certificates_is_an_error() {
+    let dir = with_tls_listener("127.0.0.1:8443", "forward_ca_file = \"{dir}/key.pem\"\n");
+    let problems = load_err(dir.path(), no_env());
+    assert_problem(
+        &problems,
+        "processor.toml",
+        "api.forward_ca_file",
+        "holds no PEM certificate",
+    );
 }

@@ -178,6 +178,7 @@ fn example_processor_toml_shows_every_key() {
                 tls_key_file: Some(_),
                 access_log_topic: Some(_),
                 advertise_url: Some(_),
+                forward_ca_file: Some(_),
             }),
         state:
             Some(RawState {
