@@ -258,7 +258,15 @@ async fn the_record_api_is_served_over_tls_and_plain_http_is_refused() {
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(evicted_after < HEAD_TIMEOUT, "evicted: {evicted_after:?}");
     assert!(timed_out_after < HEAD_TIMEOUT * 3, "{timed_out_after:?}");
+    // The listener counts a close just after the socket is closed: poll with a deadline.
     let http = served.metrics.http();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while http.closed(HttpCloseReason::HeaderTimeout) < 1
+        || http.closed(HttpCloseReason::Evicted) < 1
+    {
+        assert!(Instant::now() < deadline, "closes not counted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(http.closed(HttpCloseReason::Evicted), 1);
     assert_eq!(http.closed(HttpCloseReason::HeaderTimeout), 1);
     served.stop.cancel();
