@@ -216,18 +216,18 @@ impl Connection {
             shutdown,
             evict,
         } = self;
+        let parts = Parts {
+            clock,
+            router,
+            limits,
+            metrics,
+            shutdown,
+            evict,
+        };
         let Some(acceptor) = tls else {
-            let parts = Parts {
-                clock,
-                router,
-                limits,
-                metrics,
-                shutdown,
-                evict,
-            };
             return parts.serve(stream).await;
         };
-        let (deadline, _) = clock.deadline(&limits);
+        let (deadline, _) = parts.clock.deadline(&parts.limits);
         let stream = tokio::select! {
             accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => match accepted {
                 Ok(Ok(stream)) => stream,
@@ -238,24 +238,16 @@ impl Connection {
                     return;
                 }
                 Err(_) => {
-                    metrics.http().record_closed(HttpCloseReason::HeaderTimeout);
+                    parts.metrics.http().record_closed(HttpCloseReason::HeaderTimeout);
                     tracing::debug!("tls handshake timed out");
                     return;
                 }
             },
-            () = evict.cancelled() => {
-                metrics.http().record_closed(HttpCloseReason::Evicted);
+            () = parts.evict.cancelled() => {
+                parts.metrics.http().record_closed(HttpCloseReason::Evicted);
                 return;
             }
-            () = shutdown.cancelled() => return,
-        };
-        let parts = Parts {
-            clock,
-            router,
-            limits,
-            metrics,
-            shutdown,
-            evict,
+            () = parts.shutdown.cancelled() => return,
         };
         parts.serve(stream).await;
     }
