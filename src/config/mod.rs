@@ -61,6 +61,7 @@ pub use processor::{
     Secret, SecretFile, StateConfig, TimeConfig, DEV_PSEUDONYM_KEY,
 };
 pub use topics::{InputTopic, OutputTopic, TopicsConfig};
+pub use values::{parse_base_url, MAX_URL_BYTES};
 
 /// The validated configuration of the processor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -105,7 +105,7 @@ pub(crate) fn optional_base_url(text: String) -> Result<Option<String>, String> 
     if text.is_empty() {
         return Ok(None);
     }
-    crate::api::routing::parse_base_url(&text).map(Some)
+    parse_base_url(&text).map(Some)
 }
 
 /// A file the process can open for reading (`api.jwks_file`, TLS files). An empty path
@@ -208,6 +208,65 @@ pub(crate) fn secret_file(path: String) -> Result<Option<super::SecretFile>, Str
         path: path.into(),
         secret: super::Secret::new(secret),
     }))
+}
+
+/// Longest API base URL, in bytes.
+pub const MAX_URL_BYTES: usize = 256;
+
+/// An API base URL other instances can reach: `http://host[:port]` or `https://host[:port]`,
+/// no path, query or user info (the forwarder speaks HTTP/1.1, over TLS for `https`).
+/// Returns the URL without a trailing `/`.
+pub fn parse_base_url(text: &str) -> Result<String, String> {
+    let shape = "expected http://host:port or https://host:port, such as \
+                 \"https://pod-0.attendance:8081\"";
+    if text.len() > MAX_URL_BYTES {
+        return Err(format!(
+            "{shape}; got {} bytes, at most {MAX_URL_BYTES}",
+            text.len()
+        ));
+    }
+    let Some((scheme, authority)) = ["https://", "http://"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, text.strip_prefix(scheme)?)))
+    else {
+        return Err(format!("{shape}, got {text:?}"));
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        // [v6]:port
+        let Some((v6, after)) = rest.split_once(']') else {
+            return Err(format!("{shape}, got {text:?}"));
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("{shape}, got {text:?}"));
+        }
+        let port = match after {
+            "" => None,
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| format!("{shape}, got {text:?}"))?,
+            ),
+        };
+        (v6, port)
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && (authority.starts_with('[')
+            || host
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_')));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u16>().is_ok()
+    });
+    if !host_ok || !port_ok {
+        return Err(format!("{shape}, got {text:?}"));
+    }
+    Ok(format!("{scheme}{authority}"))
 }
 
 #[cfg(test)]
