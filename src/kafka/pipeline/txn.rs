@@ -178,7 +178,13 @@ impl Pipeline {
                 self.shared.metrics.set_watermark(*p, w);
             }
         }
-        // State size walks every employee: every 10 s is plenty.
+        self.report_size_and_lag(consumer);
+    }
+
+    /// State size and consumer lag, at most every 10 s (the size walks every employee):
+    /// after commits, and from [`Self::tick`] so that they are published while no batch
+    /// commits (a quiet input, a restored partition with nothing new).
+    fn report_size_and_lag(&mut self, consumer: &GroupConsumer) {
         if self.timers.state_report.elapsed() >= Duration::from_secs(10) {
             self.timers.state_report = Instant::now();
             for (p, task) in &self.tasks {
@@ -374,6 +380,7 @@ impl Pipeline {
         if self.batch_due() {
             self.commit(consumer)?;
         }
+        self.report_size_and_lag(consumer);
         Ok(())
     }
 
