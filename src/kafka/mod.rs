@@ -16,6 +16,7 @@
 //! See `docs/LIVE.md` for the design notes.
 
 pub mod access;
+pub mod allocator;
 pub mod access_log;
 pub mod clients;
 pub mod context;
@@ -284,6 +285,7 @@ fn main_loop(
     partitions: usize,
 ) -> Result<(), PipelineError> {
     let context = consumer.context().clone();
+    let mut trimmer = allocator::Trimmer::new(Instant::now());
     while !stop.load(Ordering::Relaxed) {
         if let Some(fatal) = context.take_fatal() {
             return Err(fatal);
@@ -353,6 +355,8 @@ fn main_loop(
         if let Some(records) = records {
             pipeline.answer_records(records, partitions);
         }
+        drop(pipeline);
+        trimmer.maybe_trim(Instant::now());
     }
     Ok(())
 }
