@@ -16,8 +16,8 @@
 //! See `docs/LIVE.md` for the design notes.
 
 pub mod access;
-pub mod allocator;
 pub mod access_log;
+pub mod allocator;
 pub mod clients;
 pub mod context;
 pub mod instances;
