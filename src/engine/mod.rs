@@ -754,7 +754,7 @@ impl Engine {
     /// `retention_weeks` before the watermark's UTC week.
     fn unrostered_horizon(&self) -> Option<Week> {
         let watermark = self.watermark?;
-        let week = local_day(chrono_tz::UTC, watermark).week();
+        let week = crate::domain::time::utc_day(watermark).week();
         Some(week.plus(-(self.rules.retention_weeks as i32)))
     }
 
@@ -763,7 +763,7 @@ impl Engine {
     /// nothing is left (so a flood of ids that never join the roster is held for a bounded
     /// time; [`Engine::unrostered_held`] counts them).
     fn prune_unrostered(&mut self, watermark: Timestamp) {
-        let week = local_day(chrono_tz::UTC, watermark).week();
+        let week = crate::domain::time::utc_day(watermark).week();
         if self.pruned_at.is_some_and(|w| w >= week) {
             return;
         }
