@@ -371,3 +371,174 @@ fn parse_now(text: &str) -> Result<Timestamp, String> {
         .map_err(|e| format!("not an RFC 3339 timestamp ({e})"))?;
     Ok(Timestamp::from_chrono(t.with_timezone(&chrono::Utc)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subcommand_names() -> Vec<String> {
+        command()
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_command_with_a_configuration_finds_it_the_same_way() {
+        let cmd = command();
+        let mut with_config = Vec::new();
+        for sub in cmd.get_subcommands() {
+            let Some(arg) = sub.get_arguments().find(|a| a.get_id() == "config") else {
+                continue;
+            };
+            with_config.push(sub.get_name().to_owned());
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(CONFIG_DIR_ENV),
+                "{}",
+                sub.get_name()
+            );
+            let defaults: Vec<_> = arg.get_default_values().iter().collect();
+            assert_eq!(defaults, ["config"], "{}", sub.get_name());
+            assert_eq!(arg.get_long(), Some("config"), "{}", sub.get_name());
+        }
+        with_config.sort();
+        assert_eq!(with_config, ["check-config", "replay", "run", "simulate"]);
+    }
+
+    #[test]
+    fn the_version_names_the_crate_the_revision_and_librdkafka() {
+        let version = version();
+        assert!(
+            version.starts_with(concat!(env!("CARGO_PKG_VERSION"), " (git ")),
+            "{version}"
+        );
+        assert!(version.contains(GIT_REVISION), "{version}");
+        let librdkafka = rdkafka::util::get_rdkafka_version().1;
+        assert!(
+            version.ends_with(&format!("librdkafka {librdkafka})")),
+            "{version}"
+        );
+        let rendered = command().render_version();
+        assert!(rendered.contains(&version), "{rendered}");
+    }
+
+    #[test]
+    fn usage_errors_exit_2_like_an_invalid_configuration() {
+        let cases: [&[&str]; 4] = [
+            &[
+                "attendance-compliance",
+                "replay",
+                "--badges",
+                "b",
+                "--out",
+                "o",
+                "--now",
+                "soon",
+            ],
+            &["attendance-compliance", "run", "--no-such-flag"],
+            &["attendance-compliance", "completions", "tcsh"],
+            &["attendance-compliance"],
+        ];
+        for args in cases {
+            let error = command()
+                .try_get_matches_from(args)
+                .expect_err("a usage error");
+            assert_eq!(error.exit_code(), i32::from(Exit::Usage.code()), "{args:?}");
+        }
+        let now = command()
+            .try_get_matches_from([
+                "attendance-compliance",
+                "replay",
+                "--badges",
+                "b",
+                "--out",
+                "o",
+                "--now",
+                "2026-05-11T08:00:00+02:00",
+            ])
+            .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+        let Ok(Cli {
+            command: Command::Replay(replay),
+        }) = now
+        else {
+            panic!("replay with an offset --now: {now:?}");
+        };
+        assert_eq!(
+            replay.now.map(|t| t.to_string()),
+            Some("2026-05-11T06:00:00.000Z".to_owned())
+        );
+    }
+
+    #[test]
+    fn completions_mention_every_subcommand() {
+        let names = subcommand_names();
+        assert!(names.len() >= 8, "{names:?}");
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut script = Vec::new();
+            write_completions(shell, &mut script);
+            let script = String::from_utf8(script).expect("UTF-8");
+            for name in &names {
+                assert!(script.contains(name.as_str()), "{shell}: {name} missing");
+            }
+            assert!(script.contains("attendance-compliance"), "{shell}");
+        }
+    }
+
+    #[test]
+    fn the_man_page_lists_every_subcommand_the_exit_codes_and_the_environment() {
+        let mut page = Vec::new();
+        write_man_page(&mut page).expect("render");
+        let page = String::from_utf8(page).expect("UTF-8");
+        assert!(page.starts_with(".ie"), "{page}");
+        assert_eq!(page.matches(".TH ").count(), 1, "{page}");
+        for name in subcommand_names() {
+            assert!(
+                page.contains(&format!(
+                    "attendance\\-compliance\\-{}",
+                    name.replace('-', "\\-")
+                )),
+                "{name} missing:\n{page}"
+            );
+        }
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+        for (exit, _) in EXIT_CODES {
+            assert!(page.contains(&format!("\\fB{}\\fR", exit.code())), "{page}");
+        }
+        for variable in [CONFIG_DIR_ENV, "RUST_LOG"] {
+            assert!(page.contains(variable), "{variable}:\n{page}");
+        }
+    }
+
+    #[test]
+    fn man_pages_are_written_for_the_command_and_each_subcommand() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let written = write_man_pages(dir.path()).expect("write");
+        let mut names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+            .collect();
+        names.sort();
+        let mut expected: Vec<String> = subcommand_names()
+            .iter()
+            .map(|n| format!("attendance-compliance-{n}.1"))
+            .chain(["attendance-compliance.1".to_owned()])
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected);
+        let replay = std::fs::read_to_string(dir.path().join("attendance-compliance-replay.1"))
+            .expect("replay page");
+        assert!(replay.contains("\\-\\-badges"), "{replay}");
+    }
+
+    #[test]
+    fn roff_text_cannot_start_a_request() {
+        assert_eq!(roff_text(".SH x"), "\\&.SH x");
+        assert_eq!(roff_text("a\\b"), "a\\eb");
+        assert_eq!(roff_text("plain"), "plain");
+    }
+}
