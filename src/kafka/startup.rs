@@ -5,7 +5,8 @@
 //! a few times a second until the brokers answer, logging each connection failure as it
 //! happens (WARN, with the bootstrap servers and a hint), and gives up after
 //! `kafka.startup_timeout`. A SIGTERM or Ctrl-C (the `stop` flag) ends the wait within one
-//! poll ([`POLL`]), and `run` exits 0.
+//! poll ([`POLL`]), and `run` exits 0. A refused login or a failed TLS handshake ends the
+//! wait at once: waiting cannot fix either.
 //!
 //! Must not: log a client property (secrets live there).
 
@@ -62,7 +63,10 @@ struct WaitContext {
     brokers: String,
     started: Instant,
     logged: Arc<Mutex<HashMap<String, Instant>>>,
+    /// The brokers refused the credentials: waiting longer cannot help.
     refused: Arc<AtomicBool>,
+    /// A TLS handshake failed (an untrusted certificate, plain text on a TLS port...).
+    tls_failed: Arc<AtomicBool>,
 }
 
 impl ClientContext for WaitContext {
@@ -81,6 +85,9 @@ impl ClientContext for WaitContext {
             Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed)
         ) {
             self.refused.store(true, Ordering::Relaxed);
+        }
+        if reason.contains("SSL handshake failed") || code == Some(RDKafkaErrorCode::SSL) {
+            self.tls_failed.store(true, Ordering::Relaxed);
         }
         let key = format!("{code:?}");
         let now = Instant::now();
@@ -108,8 +115,9 @@ impl ConsumerContext for WaitContext {}
 
 /// Waits until the brokers of `kafka` answer a metadata request, at most
 /// `kafka.startup_timeout`. `Err(AccessError::Stopped)` when `stop` was set meanwhile,
-/// `Err(AccessError::Unreachable)` after the timeout, `Err(AccessError::Authentication)` as
-/// soon as the brokers refuse the credentials.
+/// `Err(AccessError::Unreachable)` after the timeout, `Err(AccessError::Authentication)` or
+/// `Err(AccessError::Tls)` as soon as the brokers refuse the credentials or a TLS handshake
+/// fails (as the access checks did before this wait existed).
 pub fn wait_for_brokers(kafka: &KafkaConfig, stop: &AtomicBool) -> Result<(), AccessError> {
     let started = Instant::now();
     let context = WaitContext {
@@ -117,6 +125,7 @@ pub fn wait_for_brokers(kafka: &KafkaConfig, stop: &AtomicBool) -> Result<(), Ac
         started,
         logged: Arc::default(),
         refused: Arc::default(),
+        tls_failed: Arc::default(),
     };
     let client: BaseConsumer<WaitContext> = clients::metadata_client(kafka)
         .create_with_context(context.clone())
@@ -139,6 +148,11 @@ pub fn wait_for_brokers(kafka: &KafkaConfig, stop: &AtomicBool) -> Result<(), Ac
         let _ = client.poll(Duration::ZERO);
         if context.refused.load(Ordering::Relaxed) {
             return Err(AccessError::Authentication {
+                brokers: kafka.brokers.clone(),
+            });
+        }
+        if context.tls_failed.load(Ordering::Relaxed) {
+            return Err(AccessError::Tls {
                 brokers: kafka.brokers.clone(),
             });
         }
