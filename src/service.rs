@@ -132,6 +132,12 @@ fn start_and_serve(
         )?),
         None => None,
     };
+    if stop.load(Ordering::Relaxed) {
+        // Signalled while the record API started: nothing consumed, no partition owned, so
+        // no directory entry to withdraw either (it is written on assignment).
+        tracing::info!("stopped during start-up: nothing was consumed");
+        return Ok(());
+    }
 
     let (records, announcer, directory_reader) = match api {
         Some(api) => (Some(api.requests), Some(api.announcer), Some(api.reader)),
