@@ -24,6 +24,7 @@ pub mod instances;
 pub mod pipeline;
 pub mod records;
 pub mod restore;
+pub mod startup;
 pub mod topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,13 +79,17 @@ pub struct LiveOptions {
     pub announcer: Option<Arc<instances::Announcer>>,
 }
 
-/// `error: cause: cause` on one line, for logs.
+/// `error: cause: cause` on one line, for logs; a cause whose text the line already holds
+/// is left out (librdkafka's errors repeat their code as their source).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -195,7 +200,7 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
             .api
             .listen
             .map(|_| config.processor.api.access_log_topic.as_str()),
-        Duration::from_secs(30),
+        kafka.startup_timeout,
     )?;
     drop(metadata);
     tracing::info!(
