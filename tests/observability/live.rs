@@ -191,11 +191,11 @@ fn dashboard_queries() -> Vec<String> {
         .expect("panels")
         .iter()
         .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
-        .filter_map(|t| t["expr"].as_str())
+        .filter_map(|t| t["expr"].as_str().map(str::to_owned))
         .map(|e| {
             ["$job", "$namespace", "$instance"]
                 .iter()
-                .fold(e.to_owned(), |e, variable| e.replace(variable, ".*"))
+                .fold(e, |e, variable| e.replace(variable, ".*"))
         })
         .collect();
     assert!(queries.len() >= 20, "dashboard queries: {queries:?}");
