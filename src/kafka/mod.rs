@@ -265,7 +265,9 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         consumer.context().pipeline().shutdown(&consumer)
     });
     if let Err(e) = &result {
-        tracing::error!(error = %error_chain(e), "pipeline failed");
+        // Logged once by whoever handles it: `run_pipeline` (a restart, WARN) or the command
+        // (a fatal error, ERROR).
+        tracing::debug!(error = %error_chain(e), "pipeline failed");
         return result;
     }
     // Leave the group: the revoke callback finds no open batch; close() sends LeaveGroup
