@@ -67,8 +67,7 @@ impl Pipeline {
         // Badge consumer lag counts from the committed offsets until the consumer has read
         // something (a partition with nothing new has no position): one attempt, a gauge is
         // not worth delaying the assignment for.
-        match consumer.committed_offsets(self.tpl(InputTopic::Badges, partitions), CALL_TIMEOUT)
-        {
+        match consumer.committed_offsets(self.tpl(InputTopic::Badges, partitions), CALL_TIMEOUT) {
             Ok(committed) => self.remember_committed(InputTopic::Badges, &committed),
             Err(e) => tracing::debug!(error = %e, "committed badge offsets for consumer lag"),
         }

@@ -128,14 +128,13 @@ impl Pipeline {
                         return;
                     }
                 };
-                let next = position
-                    .get(&p)
-                    .copied()
-                    .or_else(|| match self.next_offsets.get(&(input, p)) {
+                let next = position.get(&p).copied().or_else(|| {
+                    match self.next_offsets.get(&(input, p)) {
                         Some(Offset::Offset(o)) => Some(*o),
                         Some(_) => Some(low),
                         None => None,
-                    });
+                    }
+                });
                 if let Some(next) = next {
                     self.shared.metrics.set_consumer_lag(input, p, high - next);
                 }
