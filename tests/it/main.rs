@@ -2,6 +2,7 @@
 //! output value, determinism of whole replays, `simulate` and its report in a browser.
 
 mod config_ranges;
+mod consumers;
 mod docs;
 mod floods;
 mod generated;
