@@ -13,8 +13,9 @@
 //! (docs/SEMANTICS.md 12) and so no watermark series. Consumer lag is the high watermark
 //! minus the consumer's position, or, before the consumer has read anything of the
 //! partition (a restored partition with nothing new), minus the committed offset. Each lag
-//! refresh queries the broker and is bounded by [`LAG_BUDGET`]: a slow or unreachable broker
-//! leaves the rest of the series at their previous values instead of holding the loop.
+//! refresh asks the broker for the high watermarks of all the partitions it covers in one
+//! request, bounded by [`LAG_BUDGET`]: a slow or unreachable broker leaves the series at their
+//! previous values instead of holding the loop.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -102,9 +103,38 @@ impl Pipeline {
     }
 
     /// Consumer lag (high watermark minus position) of each of `partitions` (owned ones) on
-    /// every co-partitioned input, within [`LAG_BUDGET`].
+    /// every co-partitioned input: one ListOffsets round trip for all of them (a latest-offset
+    /// query, `Offset::End`, through the read_uncommitted watermark client), within
+    /// [`LAG_BUDGET`].
     pub(super) fn publish_lag(&self, consumer: &GroupConsumer, partitions: &[i32]) {
         let started = Instant::now();
+        let owned: Vec<i32> = partitions
+            .iter()
+            .copied()
+            .filter(|p| self.tasks.contains_key(p))
+            .collect();
+        if owned.is_empty() {
+            return;
+        }
+        let mut query = TopicPartitionList::new();
+        for input in LAGGED {
+            for &p in &owned {
+                if query
+                    .add_partition_offset(self.topic(input), p, Offset::End)
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        let highs = match self.kafka.watermarks.offsets_for_times(query, LAG_BUDGET) {
+            Ok(highs) => highs,
+            Err(e) => {
+                // The broker is slow or away: the next refresh tries again.
+                tracing::debug!(error = %e, "consumer lag: high watermarks");
+                return;
+            }
+        };
         for input in LAGGED {
             let topic = self.topic(input);
             let position = match input {
@@ -112,32 +142,29 @@ impl Pipeline {
                 other => self.table(other).position(),
             };
             let position = positions(position.ok().as_ref(), topic);
-            for &p in partitions {
-                if !self.tasks.contains_key(&p) {
+            for e in highs.elements().iter().filter(|e| e.topic() == topic) {
+                let p = e.partition();
+                let (Offset::Offset(high), Ok(())) = (e.offset(), e.error()) else {
                     continue;
-                }
-                let Some(left) = LAG_BUDGET.checked_sub(started.elapsed()) else {
-                    tracing::debug!("consumer lag: refresh over its time budget, rest skipped");
-                    return;
                 };
-                let (low, high) = match self.kafka.watermarks.fetch_watermarks(topic, p, left) {
-                    Ok(w) => w,
-                    Err(e) => {
-                        // The broker is slow or away: the next refresh tries again.
-                        tracing::debug!(error = %e, topic, partition = p, "consumer lag");
-                        return;
+                let next = match (position.get(&p), self.next_offsets.get(&(input, p))) {
+                    (Some(&at), _) => at,
+                    (None, Some(Offset::Offset(at))) => *at,
+                    // Nothing committed (a new group) and nothing read yet: counts from the
+                    // partition's start, one more query (rare: a partition with messages
+                    // is read at once).
+                    (None, Some(_)) => {
+                        let Some(left) = LAG_BUDGET.checked_sub(started.elapsed()) else {
+                            continue;
+                        };
+                        match self.kafka.watermarks.fetch_watermarks(topic, p, left) {
+                            Ok((low, _)) => low,
+                            Err(_) => continue,
+                        }
                     }
+                    (None, None) => continue,
                 };
-                let next = position.get(&p).copied().or_else(|| {
-                    match self.next_offsets.get(&(input, p)) {
-                        Some(Offset::Offset(o)) => Some(*o),
-                        Some(_) => Some(low),
-                        None => None,
-                    }
-                });
-                if let Some(next) = next {
-                    self.shared.metrics.set_consumer_lag(input, p, high - next);
-                }
+                self.shared.metrics.set_consumer_lag(input, p, high - next);
             }
         }
     }
