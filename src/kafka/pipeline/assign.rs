@@ -65,9 +65,10 @@ impl Pipeline {
             self.remember_committed(input, &committed);
         }
         // Badge consumer lag counts from the committed offsets until the consumer has read
-        // something (a partition with nothing new has no position): one attempt, a gauge is
-        // not worth delaying the assignment for.
-        match consumer.committed_offsets(self.tpl(InputTopic::Badges, partitions), CALL_TIMEOUT) {
+        // something (a partition with nothing new has no position): one short attempt, a
+        // gauge is not worth delaying the assignment for.
+        let badges = self.tpl(InputTopic::Badges, partitions);
+        match consumer.committed_offsets(badges, Duration::from_secs(5)) {
             Ok(committed) => self.remember_committed(InputTopic::Badges, &committed),
             Err(e) => tracing::debug!(error = %e, "committed badge offsets for consumer lag"),
         }
