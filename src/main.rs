@@ -1,18 +1,18 @@
 //! The `attendance-compliance` binary: parse the command line, run one command, report.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 
 use attendance_compliance::cli::{
-    CheckConfigArgs, Cli, Command, GenerateArgs, ReplayArgs, SimulateArgs,
+    self, CheckConfigArgs, Command, Exit, GenerateArgs, ManArgs, ReplayArgs, SimulateArgs,
 };
-use attendance_compliance::config::Config;
-use attendance_compliance::domain::time::parse_timestamp;
+use attendance_compliance::config::{Config, Loaded};
 use attendance_compliance::domain::Timestamp;
-use attendance_compliance::{generate, replay, simulate};
+use attendance_compliance::kafka::error_chain;
+use attendance_compliance::{generate, replay, simulate, telemetry};
 
 /// mimalloc: the engine and the output path allocate many small strings; glibc's malloc
 /// spent ~17% of a replay in its free lists (see BENCHMARKS.md).
@@ -20,58 +20,118 @@ use attendance_compliance::{generate, replay, simulate};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Replay(args) => run_replay(args),
-        Command::Simulate(args) => run_simulate(args),
+    // Usage errors exit 2 inside `parse` (clap's convention, and ours).
+    let cli = cli::parse();
+    let exit = match cli.command {
+        Command::Replay(args) => report(run_replay(args)),
+        Command::Simulate(args) => report(run_simulate(args)),
         Command::CheckConfig(args) => check_config(args),
-        Command::Generate(args) => run_generate(args),
-        Command::Run(args) => {
-            attendance_compliance::service::run(&args.config).map(|()| ExitCode::SUCCESS)
+        Command::Generate(args) => report(run_generate(args)),
+        Command::Run(args) => run_service(&args.config),
+        Command::Demo => report(attendance_compliance::demo::run().map(|()| Exit::Ok)),
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            cli::write_completions(args.shell, &mut script);
+            report(write_stdout(&script).map(|()| Exit::Ok))
         }
-        Command::Demo => attendance_compliance::demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Man(args) => report(man(&args)),
     };
+    exit.into()
+}
+
+/// The exit of a command that prints its errors as `error: ...` on stderr (it has no log
+/// format): a failure is [`Exit::Failure`].
+fn report(result: anyhow::Result<Exit>) -> Exit {
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", error_chain(e.as_ref()));
+            Exit::Failure
         }
     }
 }
 
-fn load_config(dir: &std::path::Path) -> anyhow::Result<Option<Config>> {
-    match Config::load(dir) {
-        Ok(loaded) => {
-            for w in &loaded.warnings {
-                eprintln!("warning: {w}");
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .context("while writing to stdout")
+}
+
+fn man(args: &ManArgs) -> anyhow::Result<Exit> {
+    match &args.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("while creating {}", dir.display()))?;
+            let written = cli::write_man_pages(dir)
+                .with_context(|| format!("while writing the man pages into {}", dir.display()))?;
+            for path in written {
+                println!("{}", path.display());
             }
-            Ok(Some(loaded.config))
         }
+        None => {
+            let mut page = Vec::new();
+            cli::write_man_page(&mut page).context("while rendering the man page")?;
+            write_stdout(&page)?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Loads `dir`, printing its problems to stderr when it is invalid (`None`: exit 2). The
+/// caller prints or logs the warnings.
+fn load_config(dir: &Path) -> Option<Loaded> {
+    match Config::load(dir) {
+        Ok(loaded) => Some(loaded),
         Err(errors) => {
             eprintln!("invalid configuration in {}:", dir.display());
             for p in &errors.problems {
                 eprintln!("  {p}");
             }
-            Ok(None)
+            None
         }
     }
 }
 
-fn parse_now(text: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(t) = parse_timestamp(text) {
-        return Ok(t);
+/// [`load_config`] for the commands without logging: warnings go to stderr.
+fn load_config_printing_warnings(dir: &Path) -> Option<Config> {
+    let loaded = load_config(dir)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
     }
-    let t = chrono::DateTime::parse_from_rfc3339(text)
-        .with_context(|| format!("--now '{text}' is not an RFC 3339 timestamp"))?;
-    Ok(Timestamp::from_chrono(t.with_timezone(&chrono::Utc)))
+    Some(loaded.config)
 }
 
-fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(&args.config)? else {
-        return Ok(ExitCode::from(2));
+/// `run`: until logging is set up (an invalid configuration or log filter, exit 2) errors are
+/// plain lines on stderr; from then on everything, the fatal error included, is logged once
+/// in the configured format (`log.format`), and a failure exits 1.
+fn run_service(dir: &Path) -> Exit {
+    let Some(loaded) = load_config(dir) else {
+        return Exit::Usage;
     };
-    let advance_to = args.now.as_deref().map(parse_now).transpose()?;
+    if let Err(e) = telemetry::init(&loaded.config.processor.log) {
+        eprintln!("invalid configuration in {}: {e}", dir.display());
+        return Exit::Usage;
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("configuration: {warning}");
+    }
+    match attendance_compliance::service::run(loaded.config) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            let error = error_chain(e.as_ref());
+            tracing::error!(error = %error, "attendance-compliance stopped on a fatal error");
+            Exit::Failure
+        }
+    }
+}
+
+fn run_replay(args: ReplayArgs) -> anyhow::Result<Exit> {
+    let Some(config) = load_config_printing_warnings(&args.config) else {
+        return Ok(Exit::Usage);
+    };
+    let advance_to = args.now;
     let clock = advance_to.unwrap_or_else(|| Timestamp::from_chrono(chrono::Utc::now()));
     let input = replay::ReplayInput {
         badges: args.badges,
@@ -119,12 +179,12 @@ fn run_replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if !dead.is_empty() {
         eprintln!("dead letters: {}", dead.join(", "));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
-fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let Some(config) = load_config(&args.config)? else {
-        return Ok(ExitCode::from(2));
+fn run_simulate(args: SimulateArgs) -> anyhow::Result<Exit> {
+    let Some(config) = load_config_printing_warnings(&args.config) else {
+        return Ok(Exit::Usage);
     };
     // The alternative file is validated exactly as policies.toml, before any input is read.
     let alternative = match Config::load_policies(&args.alternative) {
@@ -142,10 +202,10 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             for p in &errors.problems {
                 eprintln!("  {p}");
             }
-            return Ok(ExitCode::from(2));
+            return Ok(Exit::Usage);
         }
     };
-    let advance_to = args.now.as_deref().map(parse_now).transpose()?;
+    let advance_to = args.now;
     let clock = advance_to.unwrap_or_else(|| Timestamp::from_chrono(chrono::Utc::now()));
     let input = simulate::SimulateInput {
         replay: replay::ReplayInput {
@@ -176,48 +236,49 @@ fn run_simulate(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let out = &input.replay.out;
     println!("{}", out.join(simulate::OUTPUT_FILES[0]).display());
     println!("{}", out.join(simulate::OUTPUT_FILES[1]).display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
-fn check_config(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
-    match Config::load(&args.config) {
-        Ok(loaded) => {
-            for w in &loaded.warnings {
-                println!("warning: {w}");
-            }
-            if args.deny_warnings && !loaded.warnings.is_empty() {
-                println!(
-                    "{}: {} warning(s), denied",
-                    args.config.display(),
-                    loaded.warnings.len()
-                );
-                return Ok(ExitCode::from(1));
-            }
-            let c = &loaded.config;
-            println!(
-                "{}: ok ({} sites, {} holiday regions, {} policies)",
-                args.config.display(),
-                c.sites.len(),
-                c.holidays.len(),
-                c.policies.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+/// `check-config`: problems and warnings on stdout (it is the command's output); 0 when valid,
+/// 2 on an error (or a warning with `--deny-warnings`). Besides the files and the
+/// `ATTENDANCE__` variables it checks the log filter `run` would use (`log.level`, or
+/// `RUST_LOG` when set).
+fn check_config(args: CheckConfigArgs) -> Exit {
+    let dir = args.config.display();
+    let loaded = match Config::load(&args.config) {
+        Ok(loaded) => loaded,
         Err(errors) => {
             for p in &errors.problems {
                 println!("error: {p}");
             }
-            println!(
-                "{}: {} problem(s)",
-                args.config.display(),
-                errors.problems.len()
-            );
-            Ok(ExitCode::from(1))
+            println!("{dir}: {} problem(s)", errors.problems.len());
+            return Exit::Usage;
         }
+    };
+    let rust_log = std::env::var(telemetry::RUST_LOG).ok();
+    if let Err(e) = telemetry::check_filter(&loaded.config.processor.log, rust_log.as_deref()) {
+        println!("error: {e}");
+        println!("{dir}: 1 problem(s)");
+        return Exit::Usage;
     }
+    for w in &loaded.warnings {
+        println!("warning: {w}");
+    }
+    if args.deny_warnings && !loaded.warnings.is_empty() {
+        println!("{dir}: {} warning(s), denied", loaded.warnings.len());
+        return Exit::Usage;
+    }
+    let c = &loaded.config;
+    println!(
+        "{dir}: ok ({} sites, {} holiday regions, {} policies)",
+        c.sites.len(),
+        c.holidays.len(),
+        c.policies.len()
+    );
+    Exit::Ok
 }
 
-fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+fn run_generate(args: GenerateArgs) -> anyhow::Result<Exit> {
     let options = generate::GenerateOptions {
         employees: args.employees,
         weeks: args.weeks,
@@ -251,5 +312,5 @@ fn run_generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             .now
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }

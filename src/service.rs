@@ -1,12 +1,14 @@
-//! `run`: the live Kafka service. Loads the configuration, sets up logging, serves
-//! `/metrics`, `/healthz` and `/readyz`, runs [`crate::kafka::run_pipeline`] on its own
-//! thread, and on SIGTERM or Ctrl-C asks it to stop: the open transaction commits (or
-//! aborts when it cannot), the consumer leaves the group, the process exits 0.
+//! `run`: the live Kafka service. Serves `/metrics`, `/healthz` and `/readyz`, waits for the
+//! brokers (`kafka.startup_timeout`), checks its ACLs, runs [`crate::kafka::run_pipeline`] on
+//! its own thread, and on SIGTERM or Ctrl-C asks it to stop: the open transaction commits (or
+//! aborts when it cannot), the consumer leaves the group, the process exits 0. A signal during
+//! the start-up wait or checks ends them at once (exit 0, nothing consumed). `main` loads the
+//! configuration and sets up logging first, so that every error of `run` is logged in the
+//! configured format.
 //!
 //! The async runtime only serves HTTP and waits for signals; every Kafka call, several of
 //! which block, runs on the pipeline thread.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,39 +22,17 @@ use crate::health::Health;
 use crate::http::HttpServer;
 use crate::kafka::{self, LiveOptions};
 use crate::metrics::Metrics;
-use crate::telemetry::{self, TelemetryError};
 
-/// Runs the live service with the configuration in `config_dir` until SIGTERM or Ctrl-C.
-pub fn run(config_dir: &Path) -> anyhow::Result<()> {
-    let loaded = Config::load(config_dir).map_err(|errors| {
-        anyhow::anyhow!(
-            "invalid configuration in {}:\n{errors}",
-            config_dir.display()
-        )
-    })?;
-    match telemetry::init(&loaded.config.processor.log) {
-        Ok(()) | Err(TelemetryError::AlreadyInitialised) => {}
-        Err(e) => return Err(e).context("while setting up logging"),
-    }
-    for warning in &loaded.warnings {
-        tracing::warn!("configuration: {warning}");
-    }
-    let config = Arc::new(loaded.config);
-    // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
-    // cluster has no ACLs and skips this).
-    let api = &config.processor.api;
-    kafka::access::check(
-        &config.processor.kafka,
-        &config.processor.topics,
-        api.listen.map(|_| api.access_log_topic.as_str()),
-    )
-    .context("while checking the service's Kafka access")?;
-    serve(config, Arc::new(WallClock))
-}
-
-/// Runs the service on an already loaded configuration with `clock` (the demo passes a
-/// fixed one) until SIGTERM or Ctrl-C.
-pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+/// Runs the live service with `config` (loaded and validated, logging set up by the caller)
+/// until SIGTERM or Ctrl-C.
+///
+/// Start-up order: the HTTP listener (`/healthz` answers, `/readyz` says `starting`) and the
+/// signal handlers first; then the wait for the brokers (`kafka.startup_timeout`, every
+/// connection failure logged) and the access checks, both ended by a signal (then `Ok`: the
+/// process exits 0 having consumed nothing); then the record API and the pipeline.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let clock: Arc<dyn Clock> = Arc::new(WallClock);
     let metrics = Arc::new(Metrics::new());
     let health = Health::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -68,6 +48,8 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         .with_context(|| format!("while binding http.listen {}", config.processor.http.listen))?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
+        revision = crate::cli::GIT_REVISION,
+        librdkafka = rdkafka::util::get_rdkafka_version().1,
         listen = %server.local_addr(),
         "attendance-compliance starting (/metrics, /healthz, /readyz)"
     );
@@ -82,17 +64,80 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
             }
         });
     }
+    let result = listen_for_signals(&runtime, stop.clone(), health.clone()).and_then(|()| {
+        let live = Live {
+            config,
+            clock,
+            metrics,
+            health,
+            stop,
+        };
+        start_and_serve(live, &runtime, &http_stop)
+    });
+    http_stop.cancel();
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+/// What `run` has set up before it talks to Kafka.
+struct Live {
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    health: Health,
+    stop: Arc<AtomicBool>,
+}
+
+/// The brokers, the access checks, the record API, the pipeline: everything of `run` after
+/// the HTTP listener and the signal handlers are up.
+fn start_and_serve(
+    live: Live,
+    runtime: &tokio::runtime::Runtime,
+    http_stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let Live {
+        config,
+        clock,
+        metrics,
+        health,
+        stop,
+    } = live;
+    // Fail fast, naming the missing ACL, before anything is consumed (the demo's mock
+    // cluster has no ACLs and skips this).
+    let api = &config.processor.api;
+    let checked = kafka::startup::wait_for_brokers(&config.processor.kafka, &stop).and_then(|()| {
+        kafka::access::check(
+            &config.processor.kafka,
+            &config.processor.topics,
+            api.listen.map(|_| api.access_log_topic.as_str()),
+            &stop,
+        )
+    });
+    match checked {
+        Ok(()) => {}
+        Err(kafka::access::AccessError::Stopped) => {
+            tracing::info!("stopped during start-up: nothing was consumed");
+            return Ok(());
+        }
+        Err(e @ kafka::access::AccessError::Unreachable { .. }) => return Err(e.into()),
+        Err(e) => return Err(e).context("while checking the service's Kafka access"),
+    }
     let api = match config.processor.api.listen {
         Some(addr) => Some(start_api(
             &config,
             addr,
-            &runtime,
+            runtime,
             (&metrics, &clock),
-            &http_stop,
+            http_stop,
         )?),
         None => None,
     };
-    runtime.spawn(wait_for_signal(stop.clone(), health.clone()));
+    if stop.load(Ordering::Relaxed) {
+        // Signalled while the record API started: nothing consumed, no partition owned, so
+        // no directory entry to withdraw either (it is written on assignment).
+        tracing::info!("stopped during start-up: nothing was consumed");
+        return Ok(());
+    }
 
     let (records, announcer, directory_reader) = match api {
         Some(api) => (Some(api.requests), Some(api.announcer), Some(api.reader)),
@@ -120,8 +165,6 @@ pub fn serve(config: Arc<Config>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
         announcer.withdraw();
     }
     drop(directory_reader);
-    http_stop.cancel();
-    runtime.shutdown_timeout(Duration::from_secs(2));
     result.context("while running the live pipeline")
 }
 
@@ -258,26 +301,38 @@ pub(crate) fn start_api(
     })
 }
 
-/// Sets `stop` on the first SIGTERM or Ctrl-C.
-async fn wait_for_signal(stop: Arc<AtomicBool>, health: Health) {
+/// Sets `stop` on the first SIGTERM or Ctrl-C (SIGINT). The handlers are installed before
+/// this returns, so a signal sent once the start-up log line is out is never missed.
+fn listen_for_signals(
+    runtime: &tokio::runtime::Runtime,
+    stop: Arc<AtomicBool>,
+    health: Health,
+) -> anyhow::Result<()> {
+    let _entered = runtime.enter();
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+    let signalled = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate =
+            signal(SignalKind::terminate()).context("while listening for SIGTERM")?;
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("while listening for SIGINT")?;
+        async move {
+            tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "Ctrl-C",
             }
         }
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: stopping"),
-        () = terminate => tracing::info!("SIGTERM: stopping"),
-    }
-    health.set_stopping();
-    stop.store(true, Ordering::Relaxed);
+    let signalled = async {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    };
+    runtime.spawn(async move {
+        let which = signalled.await;
+        tracing::info!("{which}: stopping");
+        health.set_stopping();
+        stop.store(true, Ordering::Relaxed);
+    });
+    Ok(())
 }

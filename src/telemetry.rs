@@ -5,7 +5,9 @@
 //! text when stderr is a terminal and JSON otherwise (a container's log collector). Logs go
 //! to stderr; stdout stays free for command output (the demo summary, `check-config`).
 //! The filter is `log.level`: a level or `tracing` directives
-//! (`"info,attendance_compliance::kafka=debug"`).
+//! (`"info,attendance_compliance::kafka=debug"`). The environment variable `RUST_LOG`, when
+//! set and not blank, replaces it (the same syntax, [`EnvFilter`]): precedence is
+//! `RUST_LOG` > `ATTENDANCE__LOG__LEVEL` > `processor.toml` `log.level` > `info`.
 //!
 //! Level bar, the same for every module:
 //!
@@ -36,9 +38,11 @@ use crate::engine::Output;
 /// Why logging could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    /// `log.level` is neither a level nor valid `tracing` filter directives.
-    #[error("log.level {level:?} is not a valid filter: {message}")]
+    /// `log.level` (or `RUST_LOG`) is neither a level nor valid `tracing` filter directives.
+    #[error("{setting} {level:?} is not a valid filter: {message}")]
     InvalidFilter {
+        /// Where the filter came from: `log.level` or `RUST_LOG`.
+        setting: &'static str,
         /// The configured filter.
         level: String,
         /// The parser's complaint.
@@ -69,15 +73,51 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(&log.level).map_err(|e| TelemetryError::InvalidFilter {
-        level: log.level.clone(),
+    let filter = parse_filter("log.level", &log.level)?;
+    Ok(build(log, filter, terminal, writer))
+}
+
+/// The environment variable whose filter directives replace `log.level` when set and not blank.
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// The filter in force and where it comes from: `RUST_LOG` when `rust_log` (its value) is set
+/// and not blank, else `log.level`.
+pub fn filter_source<'a>(log: &'a LogConfig, rust_log: Option<&'a str>) -> (&'static str, &'a str) {
+    match rust_log {
+        Some(directives) if !directives.trim().is_empty() => (RUST_LOG, directives),
+        _ => ("log.level", &log.level),
+    }
+}
+
+/// Checks the filter in force (see [`filter_source`]): `check-config` reports the error
+/// `run` would stop on.
+pub fn check_filter(log: &LogConfig, rust_log: Option<&str>) -> Result<(), TelemetryError> {
+    let (setting, directives) = filter_source(log, rust_log);
+    parse_filter(setting, directives).map(drop)
+}
+
+fn parse_filter(setting: &'static str, directives: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::try_new(directives).map_err(|e| TelemetryError::InvalidFilter {
+        setting,
+        level: directives.to_owned(),
         message: e.to_string(),
-    })?;
+    })
+}
+
+fn build<W>(
+    log: &LogConfig,
+    filter: EnvFilter,
+    terminal: bool,
+    writer: W,
+) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(true);
-    Ok(if uses_json(log.format, terminal) {
+    if uses_json(log.format, terminal) {
         Box::new(
             builder
                 .json()
@@ -88,13 +128,17 @@ where
         )
     } else {
         Box::new(builder.with_ansi(terminal).finish())
-    })
+    }
 }
 
-/// Installs the global subscriber for `log`, writing to stderr. Call once, early in `main`.
+/// Installs the global subscriber for `log`, writing to stderr, with `RUST_LOG` (when set
+/// and not blank) in place of `log.level`. Call once, early in `main`.
 pub fn init(log: &LogConfig) -> Result<(), TelemetryError> {
     let terminal = std::io::stderr().is_terminal();
-    let subscriber = subscriber(log, terminal, std::io::stderr)?;
+    let rust_log = std::env::var(RUST_LOG).ok();
+    let (setting, directives) = filter_source(log, rust_log.as_deref());
+    let filter = parse_filter(setting, directives)?;
+    let subscriber = build(log, filter, terminal, std::io::stderr);
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|_| TelemetryError::AlreadyInitialised)
 }
@@ -193,5 +237,41 @@ pub fn log_output(pseudonym: &Pseudonym, output: &Output) {
             "manager alert"
         ),
         Output::AlertWithoutManager(_) | Output::DeadLetter(_) | Output::WeekClosed(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(level: &str) -> LogConfig {
+        LogConfig {
+            format: LogFormat::Json,
+            level: level.to_owned(),
+        }
+    }
+
+    #[test]
+    fn rust_log_replaces_the_configured_level_when_set_and_not_blank() {
+        let config = log("info");
+        assert_eq!(filter_source(&config, None), ("log.level", "info"));
+        assert_eq!(filter_source(&config, Some("  ")), ("log.level", "info"));
+        assert_eq!(
+            filter_source(&config, Some("debug,librdkafka=warn")),
+            (RUST_LOG, "debug,librdkafka=warn")
+        );
+    }
+
+    #[test]
+    fn an_invalid_filter_names_where_it_came_from() {
+        let error = check_filter(&log("info"), Some("info,[")).expect_err("invalid RUST_LOG");
+        assert!(
+            error.to_string().starts_with("RUST_LOG \"info,[\""),
+            "{error}"
+        );
+        let error = check_filter(&log("info,["), None).expect_err("invalid log.level");
+        assert!(error.to_string().starts_with("log.level "), "{error}");
+        assert!(check_filter(&log("info,["), Some("warn")).is_ok());
+        assert!(check_filter(&log("warn,attendance_compliance::kafka=debug"), None).is_ok());
     }
 }

@@ -123,6 +123,9 @@ pub(crate) fn apply(
             kafka.ssl_key_password_file,
             values::secret_file
         );
+        set!(layer, config, kafka.startup_timeout, |text| {
+            values::duration_in(text, limits::STARTUP_TIMEOUT)
+        });
         layer.client_properties(&mut config.kafka.client, kafka.client.unwrap_or_default());
     }
     if let Some(topics) = raw.topics {

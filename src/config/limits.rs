@@ -108,6 +108,10 @@ pub const BROKERS_BYTES: (usize, usize) = (1, 4_096);
 /// Most bytes a secret file (`kafka.sasl_password_file`, `kafka.ssl_key_password_file`) may
 /// hold: more is not read.
 pub const SECRET_FILE_MAX_BYTES: usize = 65_536;
+/// `kafka.startup_timeout`: at least a second (the wait polls a few times a second); at most
+/// an hour, so that a wrong `kafka.brokers` still ends in an exit an orchestrator sees.
+pub const STARTUP_TIMEOUT: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(3600));
 /// `kafka.group_id`, in bytes.
 pub const GROUP_ID_BYTES: (usize, usize) = (1, 249);
 /// `kafka.transactional_id_prefix`, in bytes (the instance id is appended to it).
@@ -150,7 +154,7 @@ const fn days(n: u64) -> Duration {
 }
 
 /// The range of every `processor.toml` setting, by `section.key`.
-pub const PROCESSOR_RANGES: [(&str, Range); 36] = [
+pub const PROCESSOR_RANGES: [(&str, Range); 37] = [
     ("time.allowed_lateness", Range::duration(ALLOWED_LATENESS)),
     (
         "time.idle_advance_after",
@@ -176,6 +180,7 @@ pub const PROCESSOR_RANGES: [(&str, Range); 36] = [
         "kafka.client",
         Range::Words("at most 100 properties; names 1 to 128 bytes, values at most 65536 bytes"),
     ),
+    ("kafka.startup_timeout", Range::duration(STARTUP_TIMEOUT)),
     ("topics.badges", Range::bytes(TOPIC_BYTES)),
     ("topics.roster", Range::bytes(TOPIC_BYTES)),
     ("topics.absences", Range::bytes(TOPIC_BYTES)),

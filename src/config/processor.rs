@@ -88,6 +88,10 @@ pub struct KafkaConfig {
     /// File holding the password of the TLS client key (librdkafka `ssl.key.password`), read
     /// at start-up like `sasl_password_file`. Default none.
     pub ssl_key_password_file: Option<SecretFile>,
+    /// How long start-up waits for the brokers to answer (and for the topic metadata) before
+    /// `run` gives up and exits 1; connection failures are logged meanwhile and SIGTERM ends
+    /// the wait. Default 30s; 1s to 1h.
+    pub startup_timeout: Duration,
 }
 
 /// A secret read from a file: the path may be shown, the contents never are.
@@ -108,6 +112,7 @@ impl Default for KafkaConfig {
             client: BTreeMap::new(),
             sasl_password_file: None,
             ssl_key_password_file: None,
+            startup_timeout: Duration::from_secs(30),
         }
     }
 }

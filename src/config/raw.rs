@@ -121,6 +121,7 @@ pub(crate) struct RawKafka {
     pub(crate) transactional_id_prefix: Option<String>,
     pub(crate) sasl_password_file: Option<String>,
     pub(crate) ssl_key_password_file: Option<String>,
+    pub(crate) startup_timeout: Option<DurationText>,
     /// `[kafka.client]`: librdkafka properties. A table because an unquoted dotted key
     /// (`security.protocol = "SSL"`) is a nested table in TOML; `layer` flattens it.
     pub(crate) client: Option<toml::Table>,

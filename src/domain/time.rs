@@ -368,6 +368,12 @@ pub fn local_day(tz: Tz, t: Timestamp) -> Day {
     Day(local.div_euclid(SECONDS_PER_DAY) as i32)
 }
 
+/// The UTC calendar date of instant `t`: `local_day(chrono_tz::UTC, t)` without the zone
+/// machinery.
+pub fn utc_day(t: Timestamp) -> Day {
+    Day(t.secs.div_euclid(SECONDS_PER_DAY) as i32)
+}
+
 /// The instant local midnight starts `day` in `tz`. DST-aware: when midnight is ambiguous the
 /// earlier instant is taken; when it does not exist (a gap at midnight) the day starts at the
 /// transition, i.e. midnight read with the offset in force before it.
@@ -436,6 +442,25 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn utc_day_is_the_utc_zones_local_day() {
+        for secs in [
+            i64::from(i32::MIN) * 86_400,
+            -86_401,
+            -86_400,
+            -1,
+            0,
+            86_399,
+            86_400,
+            1_780_000_000,
+            253_402_300_799,
+            i64::from(i32::MAX) * 86_400,
+        ] {
+            let t = Timestamp::from_unix(secs, 0);
+            assert_eq!(utc_day(t), local_day(chrono_tz::UTC, t), "at {secs}");
+        }
     }
 
     #[test]

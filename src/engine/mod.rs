@@ -130,6 +130,11 @@ pub struct Engine {
     pruned_at: Option<Week>,
     /// Interner size (bytes) at which it is next compacted.
     interner_compact_at: usize,
+    /// Unix seconds before which no zone can lag a watermark by more than
+    /// [`MAX_CATCH_UP_WEEKS`], so [`Engine::skip_empty_stretch`] has nothing to check (it
+    /// converts the watermark to every zone's local week, which every badge would pay for).
+    /// Zones' `next_close` only grows, so a value computed earlier is only ever too early.
+    skip_check_at: i64,
 }
 
 /// A single watermark advance that would close more weeks than this in a zone skips the
@@ -194,6 +199,7 @@ impl Engine {
             unrostered: 0,
             pruned_at: None,
             interner_compact_at: INTERNER_COMPACT_MIN,
+            skip_check_at: i64::MIN,
         }
     }
 
@@ -679,6 +685,9 @@ impl Engine {
 
     /// See [`Engine::advance_watermark`].
     fn skip_empty_stretch(&mut self, previous: Timestamp, to: Timestamp) {
+        if to.unix_seconds() < self.skip_check_at {
+            return;
+        }
         let retention = self.rules.retention_weeks as i32;
         let mut skipped = false;
         // A skip is only ever set here, after the previous advance has fired everything.
@@ -701,6 +710,18 @@ impl Engine {
         if skipped {
             self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
         }
+        // A zone lags by more than MAX_CATCH_UP_WEEKS only once the watermark's local week is
+        // at least `next_close + MAX_CATCH_UP_WEEKS + 1`, whose Monday starts at most two
+        // days (any UTC offset) before the same date's 00:00 UTC.
+        self.skip_check_at = self
+            .zones
+            .iter()
+            .map(|z| {
+                let monday = z.next_close.plus(MAX_CATCH_UP_WEEKS + 1).monday();
+                (i64::from(monday.0) - 2) * 86_400
+            })
+            .min()
+            .unwrap_or(i64::MAX);
     }
 
     /// Moves zone `z`'s schedules over its pending skip once they reach it; returns whether
@@ -733,7 +754,7 @@ impl Engine {
     /// `retention_weeks` before the watermark's UTC week.
     fn unrostered_horizon(&self) -> Option<Week> {
         let watermark = self.watermark?;
-        let week = local_day(chrono_tz::UTC, watermark).week();
+        let week = crate::domain::time::utc_day(watermark).week();
         Some(week.plus(-(self.rules.retention_weeks as i32)))
     }
 
@@ -742,7 +763,7 @@ impl Engine {
     /// nothing is left (so a flood of ids that never join the roster is held for a bounded
     /// time; [`Engine::unrostered_held`] counts them).
     fn prune_unrostered(&mut self, watermark: Timestamp) {
-        let week = local_day(chrono_tz::UTC, watermark).week();
+        let week = crate::domain::time::utc_day(watermark).week();
         if self.pruned_at.is_some_and(|w| w >= week) {
             return;
         }

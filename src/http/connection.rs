@@ -190,14 +190,7 @@ pub(super) struct Connection {
     pub(super) stream: TcpStream,
     /// When set, the connection speaks TLS: the handshake comes first.
     pub(super) tls: Option<TlsAcceptor>,
-    pub(super) clock: Arc<ConnectionClock>,
-    pub(super) router: Router,
-    pub(super) limits: HttpLimits,
-    pub(super) metrics: Arc<Metrics>,
-    /// Cancelled when the listener shuts down: finish the request in flight, then close.
-    pub(super) shutdown: CancellationToken,
-    /// Cancelled when the listener needs this connection's slot: close now.
-    pub(super) evict: CancellationToken,
+    pub(super) session: Session,
 }
 
 impl Connection {
@@ -209,25 +202,12 @@ impl Connection {
         let Self {
             stream,
             tls,
-            clock,
-            router,
-            limits,
-            metrics,
-            shutdown,
-            evict,
+            session,
         } = self;
-        let parts = Parts {
-            clock,
-            router,
-            limits,
-            metrics,
-            shutdown,
-            evict,
-        };
         let Some(acceptor) = tls else {
-            return parts.serve(stream).await;
+            return session.serve(stream).await;
         };
-        let (deadline, _) = parts.clock.deadline(&parts.limits);
+        let (deadline, _) = session.clock.deadline(&session.limits);
         let stream = tokio::select! {
             accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => match accepted {
                 Ok(Ok(stream)) => stream,
@@ -238,32 +218,34 @@ impl Connection {
                     return;
                 }
                 Err(_) => {
-                    parts.metrics.http().record_closed(HttpCloseReason::HeaderTimeout);
+                    session.metrics.http().record_closed(HttpCloseReason::HeaderTimeout);
                     tracing::debug!("tls handshake timed out");
                     return;
                 }
             },
-            () = parts.evict.cancelled() => {
-                parts.metrics.http().record_closed(HttpCloseReason::Evicted);
+            () = session.evict.cancelled() => {
+                session.metrics.http().record_closed(HttpCloseReason::Evicted);
                 return;
             }
-            () = parts.shutdown.cancelled() => return,
+            () = session.shutdown.cancelled() => return,
         };
-        parts.serve(stream).await;
+        session.serve(stream).await;
     }
 }
 
 /// A connection's state besides its socket.
-struct Parts {
-    clock: Arc<ConnectionClock>,
-    router: Router,
-    limits: HttpLimits,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-    evict: CancellationToken,
+pub(super) struct Session {
+    pub(super) clock: Arc<ConnectionClock>,
+    pub(super) router: Router,
+    pub(super) limits: HttpLimits,
+    pub(super) metrics: Arc<Metrics>,
+    /// Cancelled when the listener shuts down: finish the request in flight, then close.
+    pub(super) shutdown: CancellationToken,
+    /// Cancelled when the listener needs this connection's slot: close now.
+    pub(super) evict: CancellationToken,
 }
 
-impl Parts {
+impl Session {
     /// Serves HTTP/1.1 on `stream` (a TCP socket or a TLS stream over one).
     async fn serve<S>(self, stream: S)
     where

@@ -25,6 +25,7 @@
 //!
 //! Must not: consume or commit anything, or log a client property (secrets live there).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -162,6 +163,25 @@ pub enum AccessError {
         /// The bootstrap servers.
         brokers: String,
     },
+    /// The brokers did not answer within `kafka.startup_timeout`.
+    #[error(
+        "no answer from the Kafka brokers at {brokers} within {timeout} (kafka.startup_timeout)\
+         {}: check kafka.brokers (ATTENDANCE__KAFKA__BROKERS), that the brokers are up and \
+         reachable from here, and that \"security.protocol\" matches their listener",
+        last_error.as_deref().map(|e| format!("; last error: {e}")).unwrap_or_default()
+    )]
+    Unreachable {
+        /// The bootstrap servers.
+        brokers: String,
+        /// `kafka.startup_timeout`, as configured.
+        timeout: String,
+        /// The last error of a metadata request, if any.
+        last_error: Option<String>,
+    },
+    /// SIGTERM or Ctrl-C arrived before the checks finished: nothing was consumed or
+    /// committed, the service stops (exit 0).
+    #[error("stopped by a signal during the start-up checks")]
+    Stopped,
     /// A check could not be made (broker unreachable, ...).
     #[error("kafka access check: {context}")]
     Kafka {
@@ -234,12 +254,16 @@ fn topic(name: &str) -> String {
 /// Runs every check (see the module doc); `Ok` when the broker grants everything the service
 /// needs (`access_log`: the record API is on, so its instance directory and this access-log
 /// topic too). Takes a few seconds; never waits longer than a few [`STEP_TIMEOUT`]s per step.
+/// `stop` (SIGTERM, Ctrl-C) ends the checks between two requests with
+/// [`AccessError::Stopped`].
 pub fn check(
     kafka_config: &KafkaConfig,
     topics: &TopicsConfig,
     access_log: Option<&str>,
+    stop: &AtomicBool,
 ) -> Result<(), AccessError> {
     let started = Instant::now();
+    let stopped = || stop.load(Ordering::Relaxed);
     let mut denied = Vec::new();
 
     // 1. DESCRIBE, per topic (READ and WRITE both imply it).
@@ -254,13 +278,20 @@ pub fn check(
     for (name, usage) in topic_uses(topics, access_log) {
         let md = patiently(
             STEP_TIMEOUT,
-            || context.saw_authentication_failure() || context.saw(RDKafkaErrorCode::SSL),
+            || {
+                stopped()
+                    || context.saw_authentication_failure()
+                    || context.saw(RDKafkaErrorCode::SSL)
+            },
             |t| {
                 // Serves the error callback (it runs only inside poll).
                 let _ = metadata.poll(Duration::ZERO);
                 metadata.fetch_metadata(Some(name), t)
             },
         );
+        if stopped() {
+            return Err(AccessError::Stopped);
+        }
         if context.saw_authentication_failure() {
             return Err(authentication());
         }
@@ -297,10 +328,17 @@ pub fn check(
         // Without DESCRIBE on the group the coordinator lookup fails (reported to the error
         // callback only) and OffsetFetch would just time out.
         let group_denied = || group_context.saw(RDKafkaErrorCode::GroupAuthorizationFailed);
-        let result = patiently(STEP_TIMEOUT, group_denied, |t| {
-            let _ = reader.poll(Duration::ZERO);
-            reader.committed_offsets(tpl.clone(), t)
-        });
+        let result = patiently(
+            STEP_TIMEOUT,
+            || group_denied() || stopped(),
+            |t| {
+                let _ = reader.poll(Duration::ZERO);
+                reader.committed_offsets(tpl.clone(), t)
+            },
+        );
+        if stopped() {
+            return Err(AccessError::Stopped);
+        }
         match result {
             Ok(offsets) => committed = offsets,
             Err(e) if is_code(&e, RDKafkaErrorCode::GroupAuthorizationFailed) || group_denied() => {
@@ -316,7 +354,7 @@ pub fn check(
 
     // 3. READ, per readable topic: fetch at the end of partition 0.
     for (name, _) in present.iter().filter(|(_, u)| u.reads()) {
-        if let Some(denial) = check_read(kafka_config, name)? {
+        if let Some(denial) = check_read(kafka_config, name, stop)? {
             denied.push(denial);
         }
     }
@@ -329,7 +367,11 @@ pub fn check(
         return Ok(());
     }
 
-    // 4. Transactional id WRITE.
+    // 4. Transactional id WRITE (from here on each step is a few round trips to brokers
+    // that answer; the probe transactions are not interrupted half way).
+    if stopped() {
+        return Err(AccessError::Stopped);
+    }
     let transactional_id = clients::transactional_id(kafka_config);
     let producer: ThreadedProducer<LogContext> = clients::transactional_producer(kafka_config)
         .create_with_context(LogContext::default())
@@ -467,7 +509,11 @@ fn init_transactions(
 
 /// Fetches at the end of `name` partition 0: `None` when the broker serves the fetch (end of
 /// partition or a message), a [`Denial`] when it refuses READ.
-fn check_read(kafka_config: &KafkaConfig, name: &str) -> Result<Option<Denial>, AccessError> {
+fn check_read(
+    kafka_config: &KafkaConfig,
+    name: &str,
+    stop: &AtomicBool,
+) -> Result<Option<Denial>, AccessError> {
     let config: ClientConfig = clients::assign_only_consumer(kafka_config);
     let consumer: BaseConsumer<LogContext> = config
         .create_with_context(LogContext::default())
@@ -480,6 +526,9 @@ fn check_read(kafka_config: &KafkaConfig, name: &str) -> Result<Option<Denial>, 
         .map_err(kafka("assigning a partition"))?;
     let deadline = Instant::now() + STEP_TIMEOUT * 2;
     while Instant::now() < deadline {
+        if stop.load(Ordering::Relaxed) {
+            return Err(AccessError::Stopped);
+        }
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Ok(_)) | Some(Err(KafkaError::PartitionEOF(_))) => return Ok(None),

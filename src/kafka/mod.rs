@@ -17,12 +17,14 @@
 
 pub mod access;
 pub mod access_log;
+pub mod allocator;
 pub mod clients;
 pub mod context;
 pub mod instances;
 pub mod pipeline;
 pub mod records;
 pub mod restore;
+pub mod startup;
 pub mod topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,13 +79,17 @@ pub struct LiveOptions {
     pub announcer: Option<Arc<instances::Announcer>>,
 }
 
-/// `error: cause: cause` on one line, for logs.
+/// `error: cause: cause` on one line, for logs; a cause whose text the line already holds
+/// is left out (librdkafka's errors repeat their code as their source).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -194,7 +200,7 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
             .api
             .listen
             .map(|_| config.processor.api.access_log_topic.as_str()),
-        Duration::from_secs(30),
+        kafka.startup_timeout,
     )?;
     drop(metadata);
     tracing::info!(
@@ -259,7 +265,9 @@ fn run_once(options: &LiveOptions) -> Result<(), PipelineError> {
         consumer.context().pipeline().shutdown(&consumer)
     });
     if let Err(e) = &result {
-        tracing::error!(error = %error_chain(e), "pipeline failed");
+        // Logged once by whoever handles it: `run_pipeline` (a restart, WARN) or the command
+        // (a fatal error, ERROR).
+        tracing::debug!(error = %error_chain(e), "pipeline failed");
         return result;
     }
     // Leave the group: the revoke callback finds no open batch; close() sends LeaveGroup
@@ -284,6 +292,7 @@ fn main_loop(
     partitions: usize,
 ) -> Result<(), PipelineError> {
     let context = consumer.context().clone();
+    let mut trimmer = allocator::Trimmer::new(Instant::now());
     while !stop.load(Ordering::Relaxed) {
         if let Some(fatal) = context.take_fatal() {
             return Err(fatal);
@@ -353,6 +362,8 @@ fn main_loop(
         if let Some(records) = records {
             pipeline.answer_records(records, partitions);
         }
+        drop(pipeline);
+        trimmer.maybe_trim(Instant::now());
     }
     Ok(())
 }

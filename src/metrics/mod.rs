@@ -307,8 +307,23 @@ impl Metrics {
             http: HttpMetrics::register(r),
             registry,
         };
+        m.register_process_metrics();
         m.initialise();
         m
+    }
+
+    /// The standard `process_*` metrics of this process (CPU seconds, resident and virtual
+    /// memory, open and maximum file descriptors, threads, start time), read from `/proc` at
+    /// each scrape by the prometheus crate's collector; on the registry `/metrics` serves
+    /// (the crate registers one on its own default registry only, which nothing serves).
+    /// Linux only: elsewhere the collector does not exist and nothing is registered.
+    fn register_process_metrics(&self) {
+        #[cfg(target_os = "linux")]
+        self.registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .unwrap_or_else(|e| panic!("metric registration: {e}"));
     }
 
     /// Creates the series whose labels are known in advance, at 0.

@@ -1,6 +1,8 @@
 //! The single integration-test binary: golden replay scenarios, schema validation of every
-//! output value, determinism of whole replays, `simulate` and its report in a browser.
+//! output value, determinism of whole replays, `simulate` and its report in a browser, the
+//! command-line convention (configuration directory, exit codes, start-up of `run`).
 
+mod cli;
 mod config_ranges;
 mod consumers;
 mod docs;

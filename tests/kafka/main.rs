@@ -149,6 +149,14 @@ fn scale_out_two_instances_one_killed_equals_replay() {
 }
 
 #[test]
+fn replacing_an_instance_under_its_id_equals_replay() {
+    let Some(kafka) = Kafka::get("replace") else {
+        return;
+    };
+    scenarios::replace_under_same_id(&kafka);
+}
+
+#[test]
 fn broker_restart_mid_run_equals_replay() {
     let Some(kafka) = Kafka::get("broker_restart") else {
         return;

@@ -484,3 +484,121 @@ pub(crate) fn idle_advance(kafka: &Kafka) {
     let status = service.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
+
+/// `attendance_transactions_total{result="committed"}` of a running service.
+fn committed_transactions(service: &Service) -> f64 {
+    service
+        .metrics_text()
+        .lines()
+        .find_map(|l| l.strip_prefix("attendance_transactions_total{result=\"committed\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits (bounded) until `service` has restored its partitions and committed a transaction
+/// of its own; fails at once, with its log, when it exits meanwhile.
+fn wait_committing(service: &mut Service, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if service.log_text().contains("state restored") && committed_transactions(service) > 0.0 {
+            return;
+        }
+        if let Some(status) = service.exited() {
+            panic!(
+                "{what} exited ({status}) before committing; its log ends:\n{}",
+                log_tail(&service.log_text(), 60)
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} committed nothing within 120 s; its log ends:\n{}",
+            log_tail(&service.log_text(), 60)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A rolling update or a rescheduled pod (deploy/k8s's StatefulSet, docs/LIVE.md "Instance
+/// identity, scale-down and rolling updates"): instances A and B share the group; B is
+/// killed (SIGKILL, mid-run) and a new process starts under B's instance id, hence B's
+/// transactional id and static membership, while A keeps running; then that one is stopped
+/// with SIGTERM and replaced the same way. The read_committed outputs equal replay's, with
+/// no duplicate id, and A never stopped.
+pub(crate) fn replace_under_same_id(kafka: &Kafka) {
+    let started = Instant::now();
+    let partitions = 4;
+    let topics = Topics::unique("replace");
+    kafka.create_topics(&topics, partitions, &[]);
+    let company = Company::generate(
+        &GenerateOptions {
+            employees: 3000,
+            weeks: 6,
+            start_monday: start_monday(6, 0),
+            seed: 23,
+            ..GenerateOptions::default()
+        },
+        partitions,
+        "replace",
+    );
+    company.produce_tables(kafka, &topics);
+    let group = format!("{}-group", topics.badges);
+    let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "500")];
+    let env_a = service_env(kafka, &topics, &group, "replace-a", &extra);
+    let env_b = service_env(kafka, &topics, &group, "replace-b", &extra);
+    let log = |name: &str| company.dir.path().join(name);
+    let mut a = Service::spawn(&company.config_dir(), &env_a, log("a.log"));
+    let mut b = Service::spawn(&company.config_dir(), &env_b, log("b.log"));
+    let mut replacement = None;
+    std::thread::scope(|scope| {
+        // A feed that outlasts the two replacements.
+        scope.spawn(|| company.produce_badges_paced(kafka, &topics, 12, Duration::from_secs(1)));
+        wait_committing(&mut a, "instance A");
+        wait_committing(&mut b, "instance B");
+        let (d, total) = done(kafka, &group, &topics, partitions).unwrap_or_default();
+        eprintln!("replace: SIGKILL instance B at {d} of {total} committed input messages");
+        b.kill();
+        // The replacement's init_transactions aborts whatever B left open and fences B's
+        // producer; its consumer takes B's place as the same static member.
+        let mut b2 = Service::spawn(&company.config_dir(), &env_b, log("b2.log"));
+        wait_committing(&mut b2, "B's replacement after SIGKILL");
+        assert!(a.exited().is_none(), "A stopped while B was replaced");
+        let (d, total) = done(kafka, &group, &topics, partitions).unwrap_or_default();
+        eprintln!("replace: SIGTERM the replacement at {d} of {total}");
+        let status = b2.terminate(Duration::from_secs(60));
+        assert!(status.success(), "exit status after SIGTERM: {status}");
+        let mut b3 = Service::spawn(&company.config_dir(), &env_b, log("b3.log"));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !b3.log_text().contains("state restored") {
+            assert!(
+                b3.exited().is_none() && Instant::now() < deadline,
+                "the second replacement got no partitions; its log ends:\n{}",
+                log_tail(&b3.log_text(), 60)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        replacement = Some(b3);
+    });
+    kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
+    assert!(a.exited().is_none(), "A stopped during the run");
+    let live = Outputs::read(kafka, &topics);
+    live.assert_same(
+        &company.expected(None),
+        "an instance replaced under its id twice",
+    );
+    for (name, service) in [
+        ("A", a),
+        ("B's second replacement", replacement.expect("b3")),
+    ] {
+        let status = service.terminate(Duration::from_secs(60));
+        assert!(
+            status.success(),
+            "{name}: exit status after SIGTERM: {status}"
+        );
+    }
+    eprintln!(
+        "replace: {} badges, {} decisions, {:.1}s",
+        company.badges(),
+        live.decisions.len(),
+        started.elapsed().as_secs_f64()
+    );
+}

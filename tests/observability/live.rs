@@ -178,7 +178,8 @@ impl Drop for Prometheus {
     }
 }
 
-/// Every `expr` of the Grafana dashboard.
+/// Every `expr` of the Grafana dashboard, its `job`, `namespace` and `instance` variables at
+/// Grafana's "All" (`.*`).
 fn dashboard_queries() -> Vec<String> {
     let text = std::fs::read_to_string(
         root().join("deploy/grafana/dashboards/attendance-compliance.json"),
@@ -191,6 +192,11 @@ fn dashboard_queries() -> Vec<String> {
         .iter()
         .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
         .filter_map(|t| t["expr"].as_str().map(str::to_owned))
+        .map(|e| {
+            ["$job", "$namespace", "$instance"]
+                .iter()
+                .fold(e, |e, variable| e.replace(variable, ".*"))
+        })
         .collect();
     assert!(queries.len() >= 20, "dashboard queries: {queries:?}");
     queries

@@ -91,7 +91,9 @@ fn every_name_has_the_prefix_a_unit_and_counters_end_in_total() {
         "_info",
         "_total",
     ];
-    for (name, kind) in &families {
+    // The standard process_* collector (process_metrics_are_served) follows the
+    // Prometheus client conventions, not ours.
+    for (name, kind) in families.iter().filter(|(n, _)| !n.starts_with("process_")) {
         assert!(name.starts_with("attendance_"), "{name} lacks the prefix");
         assert_eq!(
             kind == "counter",
@@ -107,6 +109,35 @@ fn every_name_has_the_prefix_a_unit_and_counters_end_in_total() {
             "{name} has no HELP text"
         );
     }
+}
+
+/// CPU, memory, file descriptors and threads of the process, on the registry `/metrics`
+/// serves (Linux: read from /proc at each scrape).
+#[cfg(target_os = "linux")]
+#[test]
+fn process_metrics_are_served() {
+    let metrics = Metrics::new();
+    let text = metrics.gather_text();
+    let families = families(&text);
+    let samples = samples(&text);
+    for (name, kind) in [
+        ("process_cpu_seconds_total", "counter"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_virtual_memory_bytes", "gauge"),
+        ("process_open_fds", "gauge"),
+        ("process_max_fds", "gauge"),
+        ("process_threads", "gauge"),
+        ("process_start_time_seconds", "gauge"),
+    ] {
+        assert_eq!(families.get(name).map(String::as_str), Some(kind), "{name}");
+    }
+    let value = |name: &str| sum(&samples, name, &[]);
+    // This test process itself: some memory, a few descriptors, at least this thread.
+    assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_max_fds") >= value("process_open_fds"));
+    assert!(value("process_threads") >= 1.0);
+    assert!(value("process_start_time_seconds") > 1.5e9);
 }
 
 #[test]

@@ -151,6 +151,7 @@ fn example_processor_toml_shows_every_key() {
                 transactional_id_prefix: Some(_),
                 sasl_password_file: Some(_),
                 ssl_key_password_file: Some(_),
+                startup_timeout: Some(_),
                 client: Some(_),
             }),
         topics:
