@@ -9,14 +9,16 @@
 //! | dead letter | `topics.dead_letters` | the input's key, as received | `com.attendance.dead_letter.v1` | `dead-letter:<topic>:<partition>:<offset>` |
 //!
 //! `ce_subject` is the employee id (for a dead letter: the input key when it is UTF-8),
-//! `ce_source` is `/attendance-compliance/<group id>`, `ce_time` the processing time, and
+//! `ce_source` is `/attendance-compliance/<group id>`, `ce_time` the processing time,
+//! `ce_dataschema` the `$id` of the value's JSON Schema in `schemas/` with the value's
+//! `schema_version` as query (`…/schemas/decision.schema.json?schema_version=2`), and
 //! `content-type` is `application/json`. Every `ce_id` is deterministic, so consumers can
-//! de-duplicate on it.
+//! de-duplicate on it. docs/CONSUMERS.md is the consumer's contract.
 
 use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::config::{OutputTopic, TopicsConfig};
-use crate::domain::output::{DeadLetter, Source};
+use crate::domain::output::{DeadLetter, Source, DECISION_SCHEMA_VERSION, SCHEMA_VERSION};
 use crate::engine::Output;
 
 /// CloudEvents `specversion`.
@@ -29,6 +31,25 @@ pub const CE_TYPE_CHANGE: &str = "com.attendance.compliance_change.v1";
 pub const CE_TYPE_ALERT: &str = "com.attendance.manager_alert.v1";
 /// `ce_type` of dead letters.
 pub const CE_TYPE_DEAD_LETTER: &str = "com.attendance.dead_letter.v1";
+
+/// The `$id` prefix of the project's JSON Schemas (`schemas/*.schema.json`).
+pub const SCHEMA_ID_BASE: &str = "https://attendance-compliance.example/schemas/";
+
+/// `ce_dataschema` of decisions: `$id` of schemas/decision.schema.json, version 2.
+pub const CE_DATASCHEMA_DECISION: &str =
+    "https://attendance-compliance.example/schemas/decision.schema.json?schema_version=2";
+/// `ce_dataschema` of compliance changes (schemas/compliance-change.schema.json, version 1).
+pub const CE_DATASCHEMA_CHANGE: &str =
+    "https://attendance-compliance.example/schemas/compliance-change.schema.json?schema_version=1";
+/// `ce_dataschema` of manager alerts (schemas/manager-alert.schema.json, version 1).
+pub const CE_DATASCHEMA_ALERT: &str =
+    "https://attendance-compliance.example/schemas/manager-alert.schema.json?schema_version=1";
+/// `ce_dataschema` of dead letters (schemas/dead-letter.schema.json, version 1).
+pub const CE_DATASCHEMA_DEAD_LETTER: &str =
+    "https://attendance-compliance.example/schemas/dead-letter.schema.json?schema_version=1";
+
+// The versions in the URIs are the ones the values carry.
+const _: () = assert!(DECISION_SCHEMA_VERSION == 2 && SCHEMA_VERSION == 1);
 
 /// One output record, ready to send.
 #[derive(Debug)]
@@ -55,14 +76,22 @@ pub fn dead_letter_id(dead_letter: &DeadLetter) -> String {
     }
 }
 
-fn headers(
-    id: &str,
-    ce_type: &str,
-    source: &str,
-    time: &str,
-    subject: Option<&str>,
-) -> OwnedHeaders {
-    let mut h = OwnedHeaders::new_with_capacity(7)
+/// What a record's CloudEvents headers say of the record itself.
+struct Event<'a> {
+    id: &'a str,
+    ce_type: &'static str,
+    dataschema: &'static str,
+    subject: Option<&'a str>,
+}
+
+fn headers(event: &Event<'_>, source: &str, time: &str) -> OwnedHeaders {
+    let Event {
+        id,
+        ce_type,
+        dataschema,
+        subject,
+    } = *event;
+    let mut h = OwnedHeaders::new_with_capacity(8)
         .insert(Header {
             key: "ce_specversion",
             value: Some(CE_SPECVERSION),
@@ -82,6 +111,10 @@ fn headers(
         .insert(Header {
             key: "ce_time",
             value: Some(time),
+        })
+        .insert(Header {
+            key: "ce_dataschema",
+            value: Some(dataschema),
         });
     if let Some(subject) = subject {
         h = h.insert(Header {
@@ -111,11 +144,14 @@ pub fn to_record<'a>(
             key: Some(d.employee_id.as_str().as_bytes()),
             payload: json(d),
             headers: headers(
-                &d.decision_id,
-                CE_TYPE_DECISION,
+                &Event {
+                    id: &d.decision_id,
+                    ce_type: CE_TYPE_DECISION,
+                    dataschema: CE_DATASCHEMA_DECISION,
+                    subject: Some(d.employee_id.as_str()),
+                },
                 ce_source,
                 ce_time,
-                Some(d.employee_id.as_str()),
             ),
         },
         Output::Change(c) => OutputRecord {
@@ -123,11 +159,14 @@ pub fn to_record<'a>(
             key: Some(c.employee_id.as_str().as_bytes()),
             payload: json(c),
             headers: headers(
-                &c.change_id,
-                CE_TYPE_CHANGE,
+                &Event {
+                    id: &c.change_id,
+                    ce_type: CE_TYPE_CHANGE,
+                    dataschema: CE_DATASCHEMA_CHANGE,
+                    subject: Some(c.employee_id.as_str()),
+                },
                 ce_source,
                 ce_time,
-                Some(c.employee_id.as_str()),
             ),
         },
         Output::Alert(a) => OutputRecord {
@@ -135,11 +174,14 @@ pub fn to_record<'a>(
             key: Some(a.manager_id.as_bytes()),
             payload: json(a),
             headers: headers(
-                &a.alert_id,
-                CE_TYPE_ALERT,
+                &Event {
+                    id: &a.alert_id,
+                    ce_type: CE_TYPE_ALERT,
+                    dataschema: CE_DATASCHEMA_ALERT,
+                    subject: Some(a.employee_id.as_str()),
+                },
                 ce_source,
                 ce_time,
-                Some(a.employee_id.as_str()),
             ),
         },
         Output::DeadLetter(dl) => OutputRecord {
@@ -147,13 +189,16 @@ pub fn to_record<'a>(
             key: input_key,
             payload: json(dl),
             headers: headers(
-                &dead_letter_id(dl),
-                CE_TYPE_DEAD_LETTER,
+                &Event {
+                    id: &dead_letter_id(dl),
+                    ce_type: CE_TYPE_DEAD_LETTER,
+                    dataschema: CE_DATASCHEMA_DEAD_LETTER,
+                    subject: input_key
+                        .and_then(|k| std::str::from_utf8(k).ok())
+                        .filter(|k| !k.is_empty()),
+                },
                 ce_source,
                 ce_time,
-                input_key
-                    .and_then(|k| std::str::from_utf8(k).ok())
-                    .filter(|k| !k.is_empty()),
             ),
         },
         Output::AlertWithoutManager(_) | Output::WeekClosed(_) => return None,
@@ -210,7 +255,33 @@ mod tests {
         assert!(headers.contains(&("ce_subject".into(), "e-42".into())));
         assert!(headers.contains(&("ce_specversion".into(), "1.0".into())));
         assert!(headers.contains(&("content-type".into(), "application/json".into())));
+        assert!(headers.contains(&("ce_dataschema".into(), CE_DATASCHEMA_DEAD_LETTER.into())));
+        assert_eq!(headers.len(), 8, "{headers:?}");
         let value: serde_json::Value = serde_json::from_slice(&record.payload).expect("valid JSON");
         assert_eq!(value["source"]["offset"], 1881);
+    }
+
+    /// `ce_dataschema` names the schema file by its `$id` and the version the values carry.
+    #[test]
+    fn dataschema_is_the_schema_id_and_its_version() {
+        for (uri, file, version) in [
+            (CE_DATASCHEMA_DECISION, "decision", DECISION_SCHEMA_VERSION),
+            (CE_DATASCHEMA_CHANGE, "compliance-change", SCHEMA_VERSION),
+            (CE_DATASCHEMA_ALERT, "manager-alert", SCHEMA_VERSION),
+            (CE_DATASCHEMA_DEAD_LETTER, "dead-letter", SCHEMA_VERSION),
+        ] {
+            let path = format!("{}/schemas/{file}.schema.json", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("schema file");
+            let schema: serde_json::Value = serde_json::from_str(&text).expect("schema JSON");
+            let id = schema["$id"].as_str().expect("$id");
+            assert_eq!(id, format!("{SCHEMA_ID_BASE}{file}.schema.json"));
+            assert_eq!(uri, format!("{id}?schema_version={version}"));
+            // The schema pins the version the URI names.
+            assert_eq!(
+                schema["properties"]["schema_version"]["const"],
+                serde_json::json!(version),
+                "{file}"
+            );
+        }
     }
 }

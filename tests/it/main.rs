@@ -4,6 +4,7 @@
 
 mod cli;
 mod config_ranges;
+mod consumers;
 mod docs;
 mod floods;
 mod generated;

@@ -10,6 +10,7 @@
 mod api_client;
 mod bench;
 mod bench_api;
+mod gauges;
 mod harness;
 mod late;
 mod memory;
@@ -185,6 +186,14 @@ fn idle_advance_closes_quiet_weeks() {
         return;
     };
     scenarios::idle_advance(&kafka);
+}
+
+#[test]
+fn quiet_partitions_keep_their_gauges_fresh() {
+    let Some(kafka) = Kafka::get("gauges") else {
+        return;
+    };
+    gauges::quiet_partitions_keep_their_gauges_fresh(&kafka);
 }
 
 #[test]

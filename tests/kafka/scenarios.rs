@@ -18,20 +18,38 @@ pub(crate) fn assert_cloud_events(kafka: &Kafka, topics: &Topics) {
             &topics.decisions,
             "com.attendance.decision.v1",
             Some("decision_id"),
+            "decision",
         ),
         (
             &topics.changes,
             "com.attendance.compliance_change.v1",
             Some("change_id"),
+            "compliance-change",
         ),
         (
             &topics.alerts,
             "com.attendance.manager_alert.v1",
             Some("alert_id"),
+            "manager-alert",
         ),
-        (&topics.dead_letters, "com.attendance.dead_letter.v1", None),
+        (
+            &topics.dead_letters,
+            "com.attendance.dead_letter.v1",
+            None,
+            "dead-letter",
+        ),
     ];
-    for (topic, ce_type, id_field) in cases {
+    let known = [
+        "ce_specversion",
+        "ce_id",
+        "ce_type",
+        "ce_source",
+        "ce_time",
+        "ce_dataschema",
+        "ce_subject",
+        "content-type",
+    ];
+    for (topic, ce_type, id_field, schema) in cases {
         let lines = kafka.read(topic, "%k\t%h\t%s\n");
         assert!(!lines.is_empty(), "{topic} is empty");
         for line in lines {
@@ -54,6 +72,17 @@ pub(crate) fn assert_cloud_events(kafka: &Kafka, topics: &Topics) {
                 "{line}"
             );
             assert!(h.get("ce_time").is_some_and(|t| t.ends_with('Z')), "{line}");
+            // The value's schema file (its `$id`) and the version the value carries.
+            let dataschema = format!(
+                "https://attendance-compliance.example/schemas/{schema}.schema.json?schema_version={}",
+                v["schema_version"]
+            );
+            assert_eq!(h.get("ce_dataschema"), Some(&dataschema.as_str()), "{line}");
+            assert!(
+                h.keys().all(|k| known.contains(k)),
+                "unknown header: {line}"
+            );
+            assert!(h.len() >= 7, "headers missing: {line}");
             match id_field {
                 Some(field) => {
                     assert_eq!(h.get("ce_id").copied(), v[field].as_str(), "{line}");

@@ -283,12 +283,14 @@ impl Pipeline {
     }
 
     /// The idle advance of §3.3: a partition without a badge for `idle_advance_after` has its
-    /// watermark moved to `now - idle_advance_after`. Checked at most once a second.
-    pub fn idle_advance(&mut self) -> Result<(), PipelineError> {
+    /// watermark moved to `now - idle_advance_after`. Checked at most once a second. Returns
+    /// the partitions whose watermark moved (their watermark gauge is already published,
+    /// whether or not the advance emitted anything).
+    pub fn idle_advance(&mut self) -> Result<Vec<i32>, PipelineError> {
         // While a refused record is searched for, it must be a message's own: the advance
         // waits until that is done.
         if self.timers.idle_check.elapsed() < Duration::from_secs(1) || self.quarantine.active() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.timers.idle_check = Instant::now();
         let idle = self.shared.config.processor.time.idle_advance_after;
@@ -303,13 +305,16 @@ impl Pipeline {
             })
             .map(|(p, _)| *p)
             .collect();
-        for p in due {
+        for &p in &due {
             let Some(task) = self.tasks.get_mut(&p) else {
                 continue;
             };
             let started = Instant::now();
             task.processor.advance_watermark(target, &mut self.scratch);
             let elapsed = started.elapsed();
+            if let Some(w) = task.processor.engine().watermark() {
+                self.shared.metrics.set_watermark(p, w);
+            }
             if self
                 .scratch
                 .iter()
@@ -332,7 +337,7 @@ impl Pipeline {
                 self.shared.metrics.observe_week_close(elapsed);
             }
         }
-        Ok(())
+        Ok(due)
     }
 
     /// How long the next badge poll may block: until the batch is due, at most 20 ms.

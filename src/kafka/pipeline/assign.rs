@@ -62,6 +62,15 @@ impl Pipeline {
             self.table(input)
                 .incremental_assign(&committed)
                 .map_err(PipelineError::kafka("assigning table partitions"))?;
+            self.remember_committed(input, &committed);
+        }
+        // Badge consumer lag counts from the committed offsets until the consumer has read
+        // something (a partition with nothing new has no position): one short attempt, a
+        // gauge is not worth delaying the assignment for.
+        let badges = self.tpl(InputTopic::Badges, partitions);
+        match consumer.committed_offsets(badges, Duration::from_secs(5)) {
+            Ok(committed) => self.remember_committed(InputTopic::Badges, &committed),
+            Err(e) => tracing::debug!(error = %e, "committed badge offsets for consumer lag"),
         }
         let now = Instant::now();
         for (p, processor) in restored.processors {
@@ -81,6 +90,9 @@ impl Pipeline {
         // outage messages this instance now answers for.
         self.apply_outage_table(partitions)?;
         self.catch_up_outage_dead_letters(consumer, partitions)?;
+        // The restored watermarks, state sizes and consumer lags, now: a partition with
+        // nothing new would otherwise have no series until its first commit.
+        self.publish_all(consumer);
         self.shared.health.set_ready();
         self.announce();
         Ok(())
@@ -107,6 +119,8 @@ impl Pipeline {
             self.tasks.remove(p);
             self.shared.metrics.forget_partition(*p);
         }
+        self.next_offsets
+            .retain(|(_, p), _| !partitions.contains(p));
         self.outages.forget(partitions);
         if owned {
             self.announce();

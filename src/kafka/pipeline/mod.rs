@@ -22,6 +22,7 @@
 
 mod apply;
 mod assign;
+mod gauges;
 mod outage_table;
 mod outages;
 mod quarantine;
@@ -230,8 +231,10 @@ struct Round {
 struct Timers {
     /// The last idle-advance check.
     idle_check: Instant,
-    /// The last state-size and lag report.
+    /// The last state-size and lag report of every owned partition.
     state_report: Instant,
+    /// The last watermark report of every owned partition.
+    watermark_report: Instant,
 }
 
 /// Everything the pipeline needs besides the group consumer.
@@ -248,6 +251,9 @@ pub struct Pipeline {
     quarantine: quarantine::Quarantine,
     /// The instance's site outages (applied to every owned partition).
     outages: OutageTable,
+    /// Next offset per owned (input, partition) as last committed (at assignment, then by
+    /// each commit): consumer lag counts from it until the consumer has a position.
+    next_offsets: BTreeMap<(InputTopic, i32), rdkafka::Offset>,
 }
 
 /// The consumer type the pipeline works with.
@@ -291,10 +297,12 @@ impl Pipeline {
             timers: Timers {
                 idle_check: Instant::now(),
                 state_report: Instant::now(),
+                watermark_report: Instant::now(),
             },
             scratch: Vec::new(),
             quarantine: quarantine::Quarantine::default(),
             outages: clients.outages,
+            next_offsets: BTreeMap::new(),
         }
     }
 

@@ -121,6 +121,7 @@ impl Pipeline {
         let commit_done = commit_started.elapsed();
         let batch = std::mem::take(&mut self.batch);
         self.quarantine.committed(&batch.offsets);
+        self.remember_commit(&batch.offsets);
         let _ = self.kafka.producer.context().take_refusal();
         let elapsed = batch.started.map(|s| s.elapsed()).unwrap_or_default();
         self.shared.metrics.observe_transaction(elapsed, true);
@@ -146,7 +147,7 @@ impl Pipeline {
             commit_ms = (commit_done - offsets_done).as_millis() as u64,
             "transaction committed"
         );
-        self.report_state(consumer, &dirty);
+        self.publish_watermarks(dirty);
         Ok(())
     }
 
@@ -166,69 +167,6 @@ impl Pipeline {
             std::thread::sleep(Duration::from_micros(250));
         }
         Ok(())
-    }
-
-    fn report_state(&mut self, consumer: &GroupConsumer, dirty: &[i32]) {
-        for p in dirty {
-            if let Some(w) = self
-                .tasks
-                .get(p)
-                .and_then(|t| t.processor.engine().watermark())
-            {
-                self.shared.metrics.set_watermark(*p, w);
-            }
-        }
-        self.report_size_and_lag(consumer);
-    }
-
-    /// State size and consumer lag, at most every 10 s (the size walks every employee):
-    /// after commits, and from [`Self::tick`] so that they are published while no batch
-    /// commits (a quiet input, a restored partition with nothing new).
-    fn report_size_and_lag(&mut self, consumer: &GroupConsumer) {
-        if self.timers.state_report.elapsed() >= Duration::from_secs(10) {
-            self.timers.state_report = Instant::now();
-            for (p, task) in &self.tasks {
-                let engine = task.processor.engine();
-                self.shared.metrics.set_state_size(
-                    *p,
-                    engine.employees_tracked(),
-                    engine.unrostered_held(),
-                    engine.state_bytes(),
-                );
-            }
-            self.report_lag(consumer);
-        }
-    }
-
-    /// Consumer lag (high watermark minus position) of every owned input partition.
-    fn report_lag(&self, consumer: &GroupConsumer) {
-        let positions = [
-            (InputTopic::Badges, consumer.position()),
-            (InputTopic::Roster, self.kafka.roster.position()),
-            (InputTopic::Absences, self.kafka.absences.position()),
-            (InputTopic::Adjustments, self.kafka.adjustments.position()),
-        ];
-        for (input, position) in positions {
-            let Ok(position) = position else { continue };
-            for e in position.elements() {
-                if !self.tasks.contains_key(&e.partition()) {
-                    continue;
-                }
-                let Offset::Offset(at) = e.offset() else {
-                    continue;
-                };
-                let high = self.kafka.watermarks.fetch_watermarks(
-                    e.topic(),
-                    e.partition(),
-                    Duration::from_secs(2),
-                );
-                if let Ok((_, high)) = high {
-                    self.shared
-                        .metrics
-                        .set_consumer_lag(input, e.partition(), high - at);
-                }
-            }
-        }
     }
 
     /// Aborts the open transaction (if any) and rewinds every owned partition to its last
@@ -374,13 +312,14 @@ impl Pipeline {
         }
     }
 
-    /// One round of housekeeping: idle advance, then commit when the batch is due.
+    /// One round of housekeeping: idle advance, commit when the batch is due, then the
+    /// gauges (see `gauges`: they are published while nothing commits too).
     pub fn tick(&mut self, consumer: &GroupConsumer) -> Result<(), PipelineError> {
-        self.idle_advance()?;
+        let advanced = self.idle_advance()?;
         if self.batch_due() {
             self.commit(consumer)?;
         }
-        self.report_size_and_lag(consumer);
+        self.publish_gauges(consumer, &advanced);
         Ok(())
     }
 
@@ -397,7 +336,11 @@ impl Pipeline {
     /// Shutdown: commit the open batch, or abort it when it cannot commit.
     pub fn shutdown(&mut self, consumer: &GroupConsumer) -> Result<(), PipelineError> {
         match self.commit(consumer) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // The last values before the partitions are let go (and their series removed).
+                self.publish_all(consumer);
+                Ok(())
+            }
             Err(PipelineError::Abortable { context, source }) => {
                 tracing::warn!(error = %source, "{context} failed at shutdown: aborting");
                 self.abort()
