@@ -113,6 +113,33 @@ pub(crate) fn assert_cloud_events(kafka: &Kafka, topics: &Topics) {
     }
 }
 
+/// A scenario's company: `employees` × `weeks` weeks generated with `seed` (ending this week),
+/// on fresh topics of `partitions` partitions named after `name`, its tables produced.
+fn scenario_company(
+    kafka: &Kafka,
+    name: &str,
+    partitions: i32,
+    employees: u32,
+    weeks: u32,
+    seed: u64,
+) -> (Topics, Company) {
+    let topics = Topics::unique(name);
+    kafka.create_topics(&topics, partitions, &[]);
+    let company = Company::generate(
+        &GenerateOptions {
+            employees,
+            weeks,
+            start_monday: start_monday(weeks, 0),
+            seed,
+            ..GenerateOptions::default()
+        },
+        partitions,
+        name,
+    );
+    company.produce_tables(kafka, &topics);
+    (topics, company)
+}
+
 fn service_env<'a>(
     kafka: &'a Kafka,
     topics: &'a Topics,
@@ -279,20 +306,7 @@ pub(crate) fn crash(kafka: &Kafka) {
 pub(crate) fn scale(kafka: &Kafka) {
     let started = Instant::now();
     let partitions = 4;
-    let topics = Topics::unique("scale");
-    kafka.create_topics(&topics, partitions, &[]);
-    let company = Company::generate(
-        &GenerateOptions {
-            employees: 4000,
-            weeks: 6,
-            start_monday: start_monday(6, 0),
-            seed: 13,
-            ..GenerateOptions::default()
-        },
-        partitions,
-        "scale",
-    );
-    company.produce_tables(kafka, &topics);
+    let (topics, company) = scenario_company(kafka, "scale", partitions, 4000, 6, 13);
     let group = format!("{}-group", topics.badges);
     let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "1000")];
     let env_a = service_env(kafka, &topics, &group, "scale-a", &extra);
@@ -354,20 +368,7 @@ pub(crate) fn scale(kafka: &Kafka) {
 pub(crate) fn broker_restart(kafka: &Kafka) {
     let started = Instant::now();
     let partitions = 2;
-    let topics = Topics::unique("brestart");
-    kafka.create_topics(&topics, partitions, &[]);
-    let company = Company::generate(
-        &GenerateOptions {
-            employees: 3000,
-            weeks: 6,
-            start_monday: start_monday(6, 0),
-            seed: 17,
-            ..GenerateOptions::default()
-        },
-        partitions,
-        "broker-restart",
-    );
-    company.produce_tables(kafka, &topics);
+    let (topics, company) = scenario_company(kafka, "brestart", partitions, 3000, 6, 17);
     company.produce_badges(kafka, &topics);
     let group = format!("{}-group", topics.badges);
     let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "500")];
@@ -527,20 +528,7 @@ fn wait_committing(service: &mut Service, what: &str) {
 pub(crate) fn replace_under_same_id(kafka: &Kafka) {
     let started = Instant::now();
     let partitions = 4;
-    let topics = Topics::unique("replace");
-    kafka.create_topics(&topics, partitions, &[]);
-    let company = Company::generate(
-        &GenerateOptions {
-            employees: 3000,
-            weeks: 6,
-            start_monday: start_monday(6, 0),
-            seed: 23,
-            ..GenerateOptions::default()
-        },
-        partitions,
-        "replace",
-    );
-    company.produce_tables(kafka, &topics);
+    let (topics, company) = scenario_company(kafka, "replace", partitions, 3000, 6, 23);
     let group = format!("{}-group", topics.badges);
     let extra = [("ATTENDANCE__STATE__BATCH_MAX_MESSAGES", "500")];
     let env_a = service_env(kafka, &topics, &group, "replace-a", &extra);

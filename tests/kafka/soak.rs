@@ -160,19 +160,7 @@ fn soak() {
     let t = Instant::now();
     for (p, part) in lines.iter().enumerate() {
         for (key, value) in &part[..backlog[p]] {
-            let mut record = BaseRecord::<[u8], [u8]>::to(&topics.badges)
-                .partition(p as i32)
-                .key(key.as_slice())
-                .payload(value.as_slice());
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        record = back;
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                }
-            }
+            send(&producer, &topics.badges, p, key, value);
         }
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
@@ -209,19 +197,7 @@ fn soak() {
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    let mut record = BaseRecord::<[u8], [u8]>::to(&topics.badges)
-                        .partition(p as i32)
-                        .key(key.as_slice())
-                        .payload(value.as_slice());
-                    loop {
-                        match producer.send(record) {
-                            Ok(()) => break,
-                            Err((_, back)) => {
-                                record = back;
-                                std::thread::sleep(Duration::from_millis(1));
-                            }
-                        }
-                    }
+                    send(&producer, &topics.badges, p, key, value);
                     n += 1;
                     sent.store(n, Ordering::Relaxed);
                 }
@@ -414,6 +390,23 @@ fn soak() {
     let name = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak.log");
     let _ = std::fs::copy(&log, &name);
     eprintln!("SOAK service log: {}", name.display());
+}
+
+/// Produces one badge to partition `p`, waiting while the producer's queue is full.
+fn send(producer: &ThreadedProducer<LogContext>, topic: &str, p: usize, key: &[u8], value: &[u8]) {
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic)
+        .partition(p as i32)
+        .key(key)
+        .payload(value);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((_, back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
 }
 
 fn median(v: &[i64]) -> i64 {
