@@ -780,7 +780,7 @@ impl Engine {
             let stale = employee.office.first().is_some_and(|(w, _)| *w < horizon)
                 || employee.absences.iter().any(|a| a.end < monday)
                 || employee.adjustments.iter().any(|a| a.day < monday)
-                || employee.presence.first().is_some_and(|p| p.day < monday);
+                || employee.presence.first().is_some_and(|p| p.day() < monday);
             if !stale {
                 continue;
             }

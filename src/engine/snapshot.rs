@@ -375,7 +375,7 @@ impl Engine {
             presence: employee
                 .presence
                 .iter()
-                .map(|p| (p.day.0, p.first_in(), p.latest_out()))
+                .map(|p| (p.day().0, p.first_in(), p.latest_out()))
                 .collect(),
         };
         encode(&snapshot)
@@ -460,12 +460,12 @@ impl Engine {
             let date = day(d, "presence date")?;
             let evidence = Presence::new(date, first_in, latest_out).ok_or_else(|| {
                 SnapshotError::Corrupt(format!(
-                    "presence instant of {date} is decades away from it"
+                    "presence instant of {date} is days away from it"
                 ))
             })?;
             presence.push(evidence);
         }
-        if presence.windows(2).any(|w| w[0].day >= w[1].day) {
+        if presence.windows(2).any(|w| w[0].day() >= w[1].day()) {
             return Err(SnapshotError::Corrupt(
                 "presence days are not sorted".into(),
             ));

@@ -146,61 +146,102 @@ pub(super) struct Adjustment {
 
 /// Presence evidence of one local date (§3.7): the first `in` and the latest `out` instant
 /// whose site-local date it is, in whole seconds. Only kept when a policy has
-/// `min_presence`. 12 bytes: each instant is stored as seconds after the date's 00:00 UTC (a
-/// site-local date's instants lie within a day and a half of it), with a sentinel for none.
+/// `min_presence`. 8 bytes, packed in one `u64` (the layout is in docs/ARCHITECTURE.md):
+///
+/// - bits 38–63: the date, days since 1970-01-01 plus [`DAY_BIAS`];
+/// - bits 19–37: the earliest `in`, seconds after the date's 00:00 UTC plus [`OFFSET_BIAS`],
+///   or [`NONE`];
+/// - bits 0–18: the latest `out` (whether or not after the `in`), the same way.
+///
+/// A site-local date's instants lie within a day and a half of its 00:00 UTC, well inside
+/// the offsets that fit (two days before to four days after); the dates that fit span
+/// ±91,000 years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Presence {
-    /// The local date.
-    pub(super) day: Day,
-    /// Earliest `in`, seconds after the date's 00:00 UTC; [`NO_IN`] when none.
-    first_in: i32,
-    /// Latest `out` (whether or not after `first_in`), same origin; [`NO_OUT`] when none.
-    latest_out: i32,
-}
+pub(super) struct Presence(u64);
 
-const NO_IN: i32 = i32::MAX;
-const NO_OUT: i32 = i32::MIN;
+/// Bits of one instant's offset.
+const OFFSET_BITS: u32 = 19;
+/// The offset field's "no instant" value (all ones; offsets stay below it).
+const NONE: u64 = (1 << OFFSET_BITS) - 1;
+/// Added to an offset (seconds after the date's 00:00 UTC) so that it is stored unsigned.
+const OFFSET_BIAS: i64 = 2 * 86_400;
+/// Bits of the date.
+const DAY_BITS: u32 = 64 - 2 * OFFSET_BITS;
+/// Added to a date (days since 1970-01-01) so that it is stored unsigned.
+const DAY_BIAS: i64 = 1 << (DAY_BITS - 1);
 
 impl Presence {
     fn origin(day: Day) -> i64 {
         i64::from(day.0) * 86_400
     }
 
-    /// Evidence of `day` from absolute instants (Unix seconds); `None` when an instant is not
-    /// within i32 seconds of the date (no badge of that date can be).
+    /// The offset field of instant `t` (Unix seconds) on `day`, when it fits.
+    fn encode(day: Day, t: i64) -> Option<u64> {
+        let biased = t.checked_sub(Self::origin(day))?.checked_add(OFFSET_BIAS)?;
+        u64::try_from(biased).ok().filter(|v| *v < NONE)
+    }
+
+    /// No instant yet for `day`; `None` when the date does not fit.
+    fn empty(day: Day) -> Option<Self> {
+        let biased = u64::try_from(i64::from(day.0) + DAY_BIAS)
+            .ok()
+            .filter(|v| *v < 1 << DAY_BITS)?;
+        Some(Self(biased << (2 * OFFSET_BITS) | NONE << OFFSET_BITS | NONE))
+    }
+
+    /// Evidence of `day` from absolute instants (Unix seconds); `None` when the date or an
+    /// instant does not fit (no badge of that date can be that far from it).
     pub(super) fn new(day: Day, first_in: Option<i64>, latest_out: Option<i64>) -> Option<Self> {
-        let offset = |t: i64| {
-            i32::try_from(t - Self::origin(day))
-                .ok()
-                .filter(|o| *o != NO_IN && *o != NO_OUT)
-        };
-        Some(Self {
-            day,
-            first_in: match first_in {
-                Some(t) => offset(t)?,
-                None => NO_IN,
-            },
-            latest_out: match latest_out {
-                Some(t) => offset(t)?,
-                None => NO_OUT,
-            },
-        })
+        let mut p = Self::empty(day)?;
+        if let Some(t) = first_in {
+            p.set_in(Self::encode(day, t)?);
+        }
+        if let Some(t) = latest_out {
+            p.set_out(Self::encode(day, t)?);
+        }
+        Some(p)
+    }
+
+    /// The local date.
+    pub(super) fn day(&self) -> Day {
+        Day((((self.0 >> (2 * OFFSET_BITS)) as i64) - DAY_BIAS) as i32)
+    }
+
+    fn in_field(&self) -> u64 {
+        (self.0 >> OFFSET_BITS) & NONE
+    }
+
+    fn out_field(&self) -> u64 {
+        self.0 & NONE
+    }
+
+    fn set_in(&mut self, field: u64) {
+        self.0 = (self.0 & !(NONE << OFFSET_BITS)) | field << OFFSET_BITS;
+    }
+
+    fn set_out(&mut self, field: u64) {
+        self.0 = (self.0 & !NONE) | field;
+    }
+
+    fn instant(&self, field: u64) -> Option<i64> {
+        (field != NONE).then(|| Self::origin(self.day()) + field as i64 - OFFSET_BIAS)
     }
 
     /// The earliest `in`, Unix seconds.
     pub(super) fn first_in(&self) -> Option<i64> {
-        (self.first_in != NO_IN).then(|| Self::origin(self.day) + i64::from(self.first_in))
+        self.instant(self.in_field())
     }
 
     /// The latest `out`, Unix seconds.
     pub(super) fn latest_out(&self) -> Option<i64> {
-        (self.latest_out != NO_OUT).then(|| Self::origin(self.day) + i64::from(self.latest_out))
+        self.instant(self.out_field())
     }
 
     /// `last_out(D) − first_in(D)` in seconds when `last_out(D)` exists (§3.7).
     pub(super) fn span(&self) -> Option<i64> {
-        (self.first_in != NO_IN && self.latest_out != NO_OUT && self.latest_out > self.first_in)
-            .then(|| i64::from(self.latest_out) - i64::from(self.first_in))
+        let (first_in, latest_out) = (self.in_field(), self.out_field());
+        (first_in != NONE && latest_out != NONE && latest_out > first_in)
+            .then(|| latest_out as i64 - first_in as i64)
     }
 }
 
@@ -288,27 +329,23 @@ impl Employee {
     /// Records a badge's instant (whole seconds) as presence evidence of its site-local
     /// `day`; returns whether the evidence changed.
     pub(super) fn record_presence(&mut self, day: Day, secs: i64, is_in: bool) -> bool {
-        let Some(offset) = Presence::new(day, Some(secs), None).map(|p| p.first_in) else {
+        let (Some(field), Some(empty)) = (Presence::encode(day, secs), Presence::empty(day)) else {
             return false;
         };
-        let i = match self.presence.binary_search_by_key(&day, |p| p.day) {
+        let i = match self.presence.binary_search_by_key(&day, Presence::day) {
             Ok(i) => i,
             Err(i) => {
-                let empty = Presence {
-                    day,
-                    first_in: NO_IN,
-                    latest_out: NO_OUT,
-                };
                 self.presence.insert(i, empty);
                 i
             }
         };
         let p = &mut self.presence[i];
-        if is_in && offset < p.first_in {
-            p.first_in = offset;
+        // NONE is above every offset: the first `in` always lowers it.
+        if is_in && field < p.in_field() {
+            p.set_in(field);
             true
-        } else if !is_in && offset > p.latest_out {
-            p.latest_out = offset;
+        } else if !is_in && (p.out_field() == NONE || field > p.out_field()) {
+            p.set_out(field);
             true
         } else {
             false
@@ -318,7 +355,7 @@ impl Employee {
     /// The presence evidence of `day`, if any.
     pub(super) fn presence_on(&self, day: Day) -> Option<&Presence> {
         self.presence
-            .binary_search_by_key(&day, |p| p.day)
+            .binary_search_by_key(&day, Presence::day)
             .ok()
             .map(|i| &self.presence[i])
     }
@@ -397,7 +434,7 @@ impl Employee {
         let monday = horizon.monday();
         self.absences.retain(|a| a.end >= monday);
         self.adjustments.retain(|a| a.day >= monday);
-        let n = self.presence.partition_point(|p| p.day < monday);
+        let n = self.presence.partition_point(|p| p.day() < monday);
         self.presence.drain(..n);
         if self.presence.capacity() > self.presence.len() + 16 {
             self.presence.shrink_to(self.presence.len() + 8);
@@ -438,8 +475,8 @@ mod tests {
     }
 
     #[test]
-    fn presence_keeps_the_first_in_and_latest_out_in_twelve_bytes() {
-        assert_eq!(std::mem::size_of::<Presence>(), 12);
+    fn presence_keeps_the_first_in_and_latest_out_in_eight_bytes() {
+        assert_eq!(std::mem::size_of::<Presence>(), 8);
         let mut e = Employee::new("e-1");
         let day = Day(20_577);
         let at = |h: i64| i64::from(day.0) * 86_400 + h * 3600;
@@ -464,6 +501,38 @@ mod tests {
             "local dates east of UTC start earlier"
         );
         assert_eq!(e.presence_on(day).and_then(Presence::span), Some(27 * 3600));
+    }
+
+    #[test]
+    fn presence_round_trips_every_date_and_offset_that_fits() {
+        // Years 0000 to 9999 (RFC 3339), and the edges of the offsets that fit.
+        for day in [-719_528, -1, 0, 20_577, 2_932_896].map(Day) {
+            let origin = i64::from(day.0) * 86_400;
+            let low = origin - OFFSET_BIAS;
+            let high = origin + (NONE as i64 - 1) - OFFSET_BIAS;
+            for (first_in, latest_out) in [
+                (None, None),
+                (Some(low), Some(high)),
+                (Some(origin - 14 * 3600), None),
+                (None, Some(origin + 36 * 3600)),
+                (Some(high), Some(low)),
+            ] {
+                let p = Presence::new(day, first_in, latest_out).expect("fits");
+                assert_eq!(p.day(), day);
+                assert_eq!((p.first_in(), p.latest_out()), (first_in, latest_out));
+                let span = match (first_in, latest_out) {
+                    (Some(i), Some(o)) if o > i => Some(o - i),
+                    _ => None,
+                };
+                assert_eq!(p.span(), span, "{day:?} {first_in:?} {latest_out:?}");
+            }
+            assert_eq!(Presence::new(day, Some(low - 1), None), None);
+            assert_eq!(Presence::new(day, None, Some(high + 1)), None);
+            assert_eq!(Presence::new(day, Some(i64::MIN), None), None);
+            assert_eq!(Presence::new(day, None, Some(i64::MAX)), None);
+        }
+        assert_eq!(Presence::new(Day(i32::MAX), None, None), None);
+        assert_eq!(Presence::new(Day(i32::MIN), None, None), None);
     }
 
     #[test]
