@@ -187,7 +187,7 @@ impl Engine {
             status: eval.status,
             streak: eval.streak,
             revision: 0,
-            fingerprint: eval.fingerprint(),
+            fingerprint: eval.fingerprint().into(),
             alerted,
         });
     }
@@ -219,7 +219,7 @@ impl Engine {
             status: eval.status,
             streak: eval.streak,
             revision,
-            fingerprint: eval.fingerprint(),
+            fingerprint: eval.fingerprint().into(),
             alerted,
         };
     }

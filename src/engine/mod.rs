@@ -998,7 +998,7 @@ impl Engine {
             ) else {
                 continue;
             };
-            if eval.fingerprint() == record.fingerprint {
+            if eval.fingerprint() == u64::from(record.fingerprint) {
                 continue;
             }
             self.emit_corrected_decision(i, k, &roster, eval, out);

@@ -205,7 +205,7 @@ impl Engine {
                 streak_before,
             );
             match eval {
-                Some(eval) if eval.fingerprint() == record.fingerprint => {
+                Some(eval) if eval.fingerprint() == u64::from(record.fingerprint) => {
                     weeks.push(self.decision_value(i, roster, &eval, u32::from(record.revision)));
                 }
                 _ => lost.push(DecisionRef {

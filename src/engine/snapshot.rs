@@ -354,7 +354,7 @@ impl Engine {
                     status: status_code(d.status),
                     streak: d.streak,
                     revision: u32::from(d.revision),
-                    fingerprint: d.fingerprint,
+                    fingerprint: d.fingerprint.into(),
                     alerted: d.alerted,
                 })
                 .collect(),
@@ -459,9 +459,7 @@ impl Engine {
         for &(d, first_in, latest_out) in &snap.presence {
             let date = day(d, "presence date")?;
             let evidence = Presence::new(date, first_in, latest_out).ok_or_else(|| {
-                SnapshotError::Corrupt(format!(
-                    "presence instant of {date} is days away from it"
-                ))
+                SnapshotError::Corrupt(format!("presence instant of {date} is days away from it"))
             })?;
             presence.push(evidence);
         }
@@ -477,7 +475,7 @@ impl Engine {
                 status: status_of(d.status)?,
                 streak: d.streak,
                 revision: u16::try_from(d.revision).unwrap_or(u16::MAX),
-                fingerprint: d.fingerprint,
+                fingerprint: d.fingerprint.into(),
                 alerted: d.alerted,
             });
         }

@@ -186,7 +186,9 @@ impl Presence {
         let biased = u64::try_from(i64::from(day.0) + DAY_BIAS)
             .ok()
             .filter(|v| *v < 1 << DAY_BITS)?;
-        Some(Self(biased << (2 * OFFSET_BITS) | NONE << OFFSET_BITS | NONE))
+        Some(Self(
+            biased << (2 * OFFSET_BITS) | NONE << OFFSET_BITS | NONE,
+        ))
     }
 
     /// Evidence of `day` from absolute instants (Unix seconds); `None` when the date or an
@@ -245,6 +247,23 @@ impl Presence {
     }
 }
 
+/// A decision content's 64-bit fingerprint, held as two `u32` so that a [`DecisionRecord`]
+/// is 4-byte aligned: 20 bytes instead of 24, per retained week of every employee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Fingerprint([u32; 2]);
+
+impl From<u64> for Fingerprint {
+    fn from(v: u64) -> Self {
+        Self([(v >> 32) as u32, v as u32])
+    }
+}
+
+impl From<Fingerprint> for u64 {
+    fn from(f: Fingerprint) -> u64 {
+        u64::from(f.0[0]) << 32 | u64::from(f.0[1])
+    }
+}
+
 /// What is remembered of one emitted decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct DecisionRecord {
@@ -257,7 +276,7 @@ pub(super) struct DecisionRecord {
     /// Its revision (saturating: 65,535 corrections of one week is far beyond any input).
     pub(super) revision: u16,
     /// Fingerprint of the decision's content (§6): a change means a re-emit.
-    pub(super) fingerprint: u64,
+    pub(super) fingerprint: Fingerprint,
     /// A non_compliant alert for this week stands (not retracted).
     pub(super) alerted: bool,
 }
@@ -536,6 +555,21 @@ mod tests {
     }
 
     #[test]
+    fn a_decision_record_is_twenty_bytes_and_keeps_the_whole_fingerprint() {
+        assert_eq!(std::mem::size_of::<DecisionRecord>(), 20);
+        for v in [
+            0,
+            1,
+            u64::from(u32::MAX),
+            1 << 32,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ] {
+            assert_eq!(u64::from(Fingerprint::from(v)), v);
+        }
+    }
+
+    #[test]
     fn forgetting_carries_the_streak() {
         let mut e = Employee::new("e-1");
         for (i, streak) in [1, 2, 3].into_iter().enumerate() {
@@ -544,7 +578,7 @@ mod tests {
                 status: Status::NonCompliant,
                 streak,
                 revision: 0,
-                fingerprint: 0,
+                fingerprint: Fingerprint::default(),
                 alerted: true,
             });
         }
