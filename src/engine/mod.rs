@@ -890,6 +890,7 @@ impl Engine {
                 Firing::WeekClose => {
                     let week = self.zones[z].next_close;
                     for m in 0..self.zones[z].members.len() {
+                        self.warm_ahead(z, m);
                         let i = self.zones[z].members[m] as usize;
                         self.close_week(i, week, out);
                     }
@@ -902,6 +903,7 @@ impl Engine {
                 Firing::AtRiskCheck => {
                     let (week, day) = (self.zones[z].risk_week, self.zones[z].risk_day);
                     for m in 0..self.zones[z].members.len() {
+                        self.warm_ahead(z, m);
                         let i = self.zones[z].members[m] as usize;
                         self.check_at_risk(i, week, day, out);
                     }
@@ -910,6 +912,16 @@ impl Engine {
             }
         }
         self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
+    }
+
+    /// At the start of each batch of a sweep over zone `z`'s members, warms the batch
+    /// ([`state::warm`]).
+    fn warm_ahead(&self, z: usize, m: usize) {
+        if m % state::WARM_BATCH == 0 {
+            let members = &self.zones[z].members;
+            let end = members.len().min(m + state::WARM_BATCH);
+            state::warm(&self.employees, &members[m..end]);
+        }
     }
 
     /// Sorts zone `z`'s members by employee id and drops those that left it (removed,

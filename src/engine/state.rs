@@ -460,6 +460,38 @@ impl Employee {
         }
     }
 
+    /// Loads the struct's cache lines (the fields a sweep reads, spread over all of them);
+    /// see [`warm`].
+    fn warm_struct(&self) -> usize {
+        (self.id.as_ptr() as usize)
+            ^ usize::from(self.roster.is_some())
+            ^ (self.office.as_ptr() as usize)
+            ^ (self.absences.as_ptr() as usize)
+            ^ (self.adjustments.as_ptr() as usize)
+            ^ (self.presence.as_ptr() as usize)
+            ^ (self.decisions.as_ptr() as usize)
+            ^ usize::from(self.last_closed.is_some())
+            ^ usize::from(self.dirty)
+    }
+
+    /// Loads (up to [`WARM_LINES`] cache lines of) each heap block a sweep reads; see
+    /// [`warm`].
+    fn warm_heap(&self) -> usize {
+        fn lines<T, R: Into<usize>>(v: &[T], read: impl Fn(&T) -> R) -> usize {
+            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+            v.iter()
+                .step_by(step)
+                .take(WARM_LINES)
+                .fold(0, |acc, x| acc ^ read(x).into())
+        }
+        usize::from(self.id.as_bytes().first().copied().unwrap_or(0))
+            ^ lines(&self.office, |o| o.1)
+            ^ lines(&self.absences, |a| a.approved)
+            ^ lines(&self.adjustments, |a| a.approved)
+            ^ lines(&self.presence, |p| p.0 as usize)
+            ^ lines(&self.decisions, |d| d.streak as usize)
+    }
+
     /// Approximate heap and inline bytes held by this employee.
     pub(super) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
@@ -478,6 +510,33 @@ impl Employee {
                 .sum::<usize>()
             + self.presence.capacity() * std::mem::size_of::<Presence>()
     }
+}
+
+/// Cache lines of one heap block [`warm`] loads at most.
+const WARM_LINES: usize = 8;
+
+/// Slots a sweep warms at once: enough independent misses in flight to hide most of the
+/// memory latency, few enough that what is loaded is still in L1/L2 when it is used.
+pub(super) const WARM_BATCH: usize = 16;
+
+/// Loads what a sweep (week close, at-risk check) reads of the employees in `slots` before
+/// the sweep uses it: first every struct, then every heap block they point to. The loads of
+/// one pass do not depend on each other, so their cache misses overlap, where the sweep
+/// itself would meet them one after the other (slots are in arrival order, a sweep goes in
+/// id order, and each employee's vectors are separate heap blocks). Reads only.
+pub(super) fn warm(employees: &[Employee], slots: &[u32]) {
+    let mut acc = 0usize;
+    for &i in slots {
+        if let Some(e) = employees.get(i as usize) {
+            acc ^= e.warm_struct();
+        }
+    }
+    for &i in slots {
+        if let Some(e) = employees.get(i as usize) {
+            acc ^= e.warm_heap();
+        }
+    }
+    std::hint::black_box(acc);
 }
 
 #[cfg(test)]
