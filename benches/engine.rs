@@ -3,7 +3,9 @@
 //! - `badge_ingest`: raw badge lines through `Processor::badge` (JSON parsing, validation,
 //!   local-date conversion, state update, watermark check), no outputs pending;
 //! - `week_close_100k`: the watermark crossing one week's close for 100,000 employees
-//!   (evaluation, decisions, changes and alerts built, not serialized).
+//!   (evaluation, decisions, changes and alerts built, not serialized);
+//! - `week_close_1m`: the same for 1,000,000 employees, every output also serialized to JSON
+//!   (issue 12 point 3).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -13,6 +15,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use attendance_compliance::config::Config;
 use attendance_compliance::domain::output::Source;
 use attendance_compliance::domain::time::parse_timestamp;
+use attendance_compliance::engine::{Output, Sink};
 use attendance_compliance::generate::{generate, GenerateOptions};
 use attendance_compliance::processor::Processor;
 
@@ -119,6 +122,68 @@ fn week_close(c: &mut Criterion) {
     group.finish();
 }
 
+/// Serializes every record output as it comes, as replay and the Kafka shell do, into one
+/// reused buffer; counts records and bytes.
+#[derive(Default)]
+struct Serializing {
+    buf: Vec<u8>,
+    records: u64,
+    bytes: u64,
+}
+
+impl Serializing {
+    fn line<T: serde::Serialize>(&mut self, value: &T) {
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, value).expect("serializable");
+        self.records += 1;
+        self.bytes += self.buf.len() as u64 + 1;
+    }
+}
+
+impl Sink for Serializing {
+    fn emit(&mut self, output: Output) {
+        match &output {
+            Output::Decision(d) => self.line(d),
+            Output::Change(c) => self.line(c),
+            Output::Alert(a) => self.line(a),
+            Output::DeadLetter(d) => self.line(d),
+            Output::AlertWithoutManager(_) | Output::WeekClosed(_) => {}
+        }
+        black_box(&output);
+    }
+}
+
+/// Issue 12 point 3: closing one week for 1M employees, every decision, change and alert
+/// built and serialized (as replay writes them). The company is generated and loaded once,
+/// on first use, so filtering this benchmark out costs nothing.
+fn week_close_1m(c: &mut Criterion) {
+    let mut group = c.benchmark_group("week_close_1m");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000_000));
+    let mut base: Option<(tempfile::TempDir, Processor)> = None;
+    let close = parse_timestamp("2026-05-13T00:00:00Z").expect("close");
+    group.bench_function("1m_employees_serialized", |b| {
+        let (_, base) = base.get_or_insert_with(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let (config, roster, badges) = company(dir.path(), 1_000_000, 1);
+            let processor = loaded(&config, &roster, &badges);
+            (dir, processor)
+        });
+        b.iter_batched(
+            || base.clone(),
+            |mut p| {
+                let mut out = Serializing::default();
+                p.advance_watermark(close, &mut out);
+                black_box((out.records, out.bytes));
+                // Returned, so dropping 1M employees is not timed.
+                p
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 /// A processor holding the roster and one week of badges, the watermark before its close.
 fn loaded(config: &Config, roster: &[Vec<u8>], badges: &[Vec<u8>]) -> Processor {
     let mut base = Processor::new(config);
@@ -133,5 +198,5 @@ fn loaded(config: &Config, roster: &[Vec<u8>], badges: &[Vec<u8>]) -> Processor 
     base
 }
 
-criterion_group!(benches, badge_ingest, week_close);
+criterion_group!(benches, badge_ingest, week_close, week_close_1m);
 criterion_main!(benches);

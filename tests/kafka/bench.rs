@@ -31,11 +31,11 @@ use attendance_compliance::processor::Processor;
 use chrono::{Days, NaiveDate, TimeZone};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::harness::{
-    partition_of, start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics,
+    partition_of, send_waiting, start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics,
 };
 
 /// A `u32` setting from the environment, or `default` (the benchmarks and the soak).
@@ -216,19 +216,7 @@ fn bench_latency() {
     let id = |e: u32| format!("lat-{e:06}");
     let send = |topic: &str, key: &str, value: String| {
         let p = partition_of(key.as_bytes(), partitions);
-        let mut record = BaseRecord::<str, String>::to(topic)
-            .partition(p)
-            .key(key)
-            .payload(&value);
-        loop {
-            match producer.send(record) {
-                Ok(()) => return,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
+        send_waiting(&producer, topic, p, key.as_bytes(), value.as_bytes());
     };
     let badge = |e: u32, n: &str, day: NaiveDate| {
         format!(
@@ -389,7 +377,7 @@ fn bench_restore() {
     let base = env_or("BENCH_EMPLOYEES", 100_000);
     let copies = env_or("BENCH_COPIES", 10);
     let partitions = env_or("BENCH_PARTITIONS", 4) as i32;
-    let weeks = 6;
+    let weeks = env_or("BENCH_WEEKS", 6);
     let topics = Topics::unique("restore");
     kafka.create_topics(&topics, partitions, &[]);
     let t = Instant::now();
@@ -464,19 +452,7 @@ fn bench_restore() {
                 vec![partition_of(key.as_bytes(), partitions)]
             };
             for p in targets {
-                let mut r = BaseRecord::<str, [u8]>::to(&topics.changelog)
-                    .partition(p)
-                    .key(&key)
-                    .payload(value);
-                loop {
-                    match producer.send(r) {
-                        Ok(()) => break,
-                        Err((_, back)) => {
-                            r = back;
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                    }
-                }
+                send_waiting(&producer, &topics.changelog, p, key.as_bytes(), value);
                 bytes += key.len() + value.len();
                 written += 1;
             }

@@ -19,11 +19,14 @@ use std::time::{Duration, Instant};
 use attendance_compliance::config::Config;
 use attendance_compliance::domain::Timestamp;
 use attendance_compliance::generate::{self, GenerateOptions, GenerateSummary};
+use attendance_compliance::kafka::context::LogContext;
 use attendance_compliance::replay::{self, ReplayInput};
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// The Kafka tests share one broker and one of them restarts it: they run one at a time.
@@ -458,6 +461,32 @@ impl Topics {
 pub(crate) fn partition_of(key: &[u8], partitions: i32) -> i32 {
     let n = usize::try_from(partitions).expect("a positive partition count");
     attendance_compliance::api::routing::partition_for(key, n).expect("a partition")
+}
+
+/// Produces `value` under `key` to `topic`'s `partition`, waiting while the producer's
+/// queue is full (back-pressure from a producer that outruns the broker: the wait ends when
+/// librdkafka has sent some of it, not at a guessed time); any other error fails the test.
+pub(crate) fn send_waiting(
+    producer: &ThreadedProducer<LogContext>,
+    topic: &str,
+    partition: i32,
+    key: &[u8],
+    value: &[u8],
+) {
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic)
+        .partition(partition)
+        .key(key)
+        .payload(value);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => panic!("producing to {topic}: {e}"),
+        }
+    }
 }
 
 /// The employee_id of a raw input line, or `-` when none can be found (bad lines).

@@ -22,11 +22,13 @@ use std::time::{Duration, Instant};
 
 use attendance_compliance::generate::GenerateOptions;
 use attendance_compliance::kafka::context::LogContext;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
 use crate::bench::env_or;
-use crate::harness::{start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics};
+use crate::harness::{
+    send_waiting, start_monday, Company, Kafka, Outputs, Service, ServiceEnv, Topics,
+};
 use crate::memory::{memory, Memory};
 
 /// One sample of the soak.
@@ -160,7 +162,7 @@ fn soak() {
     let t = Instant::now();
     for (p, part) in lines.iter().enumerate() {
         for (key, value) in &part[..backlog[p]] {
-            send(&producer, &topics.badges, p, key, value);
+            send_waiting(&producer, &topics.badges, p as i32, key, value);
         }
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
@@ -197,7 +199,7 @@ fn soak() {
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    send(&producer, &topics.badges, p, key, value);
+                    send_waiting(&producer, &topics.badges, p as i32, key, value);
                     n += 1;
                     sent.store(n, Ordering::Relaxed);
                 }
@@ -390,23 +392,6 @@ fn soak() {
     let name = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak.log");
     let _ = std::fs::copy(&log, &name);
     eprintln!("SOAK service log: {}", name.display());
-}
-
-/// Produces one badge to partition `p`, waiting while the producer's queue is full.
-fn send(producer: &ThreadedProducer<LogContext>, topic: &str, p: usize, key: &[u8], value: &[u8]) {
-    let mut record = BaseRecord::<[u8], [u8]>::to(topic)
-        .partition(p as i32)
-        .key(key)
-        .payload(value);
-    loop {
-        match producer.send(record) {
-            Ok(()) => return,
-            Err((_, back)) => {
-                record = back;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
 }
 
 fn median(v: &[i64]) -> i64 {
