@@ -7,6 +7,11 @@
 //! restarts the broker). Without `KAFKA_BROKERS` they are skipped with a note, unless
 //! `REQUIRE_KAFKA=1`, which makes them fail.
 
+/// The binary's allocator (src/main.rs), so that what these tests run in-process (the restore
+/// benchmark's `restore::restore`, the state it builds) costs what it costs in the service.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod api_client;
 mod bench;
 mod bench_api;
