@@ -10,6 +10,8 @@
 //! Snapshots carry strings (site ids, manager ids), never interned symbols, so they move
 //! between instances and configuration reloads.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AdjustmentAction, Day, EmployeeId, Status, Timestamp, Week};
@@ -48,24 +50,34 @@ pub enum SnapshotError {
     UnknownSite(String),
 }
 
+// Strings are `Cow`: borrowed from the interner when encoding and from the record's bytes when
+// decoding (postcard reads a `str` in place), so neither direction allocates them. The encoding
+// is the same as `String`'s.
 #[derive(Debug, Serialize, Deserialize)]
-struct RosterSnapshot {
-    manager: Option<String>,
-    vp: Option<String>,
-    org: String,
-    group: String,
-    home_site: String,
+struct RosterSnapshot<'a> {
+    #[serde(borrow)]
+    manager: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    org: Cow<'a, str>,
+    #[serde(borrow)]
+    group: Cow<'a, str>,
+    #[serde(borrow)]
+    home_site: Cow<'a, str>,
     hire: Option<i32>,
     active: bool,
     remote: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct AbsenceSnapshot {
-    id: String,
+struct AbsenceSnapshot<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
     start: i32,
     end: i32,
-    kind: Option<String>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
     approved: bool,
 }
 
@@ -80,8 +92,9 @@ struct DecisionSnapshot {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct AdjustmentSnapshot {
-    id: String,
+struct AdjustmentSnapshot<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
     day: i32,
     /// 0 = credit_office_day, 1 = excuse_day.
     action: u8,
@@ -89,26 +102,31 @@ struct AdjustmentSnapshot {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct EmployeeSnapshot {
-    roster: Option<RosterSnapshot>,
+struct EmployeeSnapshot<'a> {
+    #[serde(borrow)]
+    roster: Option<RosterSnapshot<'a>>,
     office: Vec<(i32, u8)>,
-    absences: Vec<AbsenceSnapshot>,
+    #[serde(borrow)]
+    absences: Vec<AbsenceSnapshot<'a>>,
     decisions: Vec<DecisionSnapshot>,
     carried_streak: u32,
     current: Option<u8>,
     last_closed: Option<i32>,
     at_risk_week: Option<i32>,
-    adjustments: Vec<AdjustmentSnapshot>,
+    #[serde(borrow)]
+    adjustments: Vec<AdjustmentSnapshot<'a>>,
     /// (day, first `in`, latest `out`), Unix seconds, sorted by day.
     presence: Vec<(i32, Option<i64>, Option<i64>)>,
 }
 
 /// The employee record of format version 1 (before SPEC v2).
 #[derive(Debug, Deserialize)]
-struct EmployeeSnapshotV1 {
-    roster: Option<RosterSnapshot>,
+struct EmployeeSnapshotV1<'a> {
+    #[serde(borrow)]
+    roster: Option<RosterSnapshot<'a>>,
     office: Vec<(i32, u8)>,
-    absences: Vec<AbsenceSnapshot>,
+    #[serde(borrow)]
+    absences: Vec<AbsenceSnapshot<'a>>,
     decisions: Vec<DecisionSnapshot>,
     carried_streak: u32,
     current: Option<u8>,
@@ -116,8 +134,8 @@ struct EmployeeSnapshotV1 {
     at_risk_week: Option<i32>,
 }
 
-impl From<EmployeeSnapshotV1> for EmployeeSnapshot {
-    fn from(v1: EmployeeSnapshotV1) -> Self {
+impl<'a> From<EmployeeSnapshotV1<'a>> for EmployeeSnapshot<'a> {
+    fn from(v1: EmployeeSnapshotV1<'a>) -> Self {
         Self {
             roster: v1.roster,
             office: v1.office,
@@ -134,7 +152,7 @@ impl From<EmployeeSnapshotV1> for EmployeeSnapshot {
 }
 
 /// An employee record of either format version.
-fn decode_employee(bytes: &[u8]) -> Result<EmployeeSnapshot, SnapshotError> {
+fn decode_employee(bytes: &[u8]) -> Result<EmployeeSnapshot<'_>, SnapshotError> {
     match bytes.first() {
         Some(1) => postcard::from_bytes::<EmployeeSnapshotV1>(&bytes[1..])
             .map(EmployeeSnapshot::from)
@@ -184,12 +202,10 @@ fn status_of(code: u8) -> Result<Status, SnapshotError> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = vec![FORMAT_VERSION];
+    let mut out = Vec::with_capacity(256);
+    out.push(FORMAT_VERSION);
     // Serializing plain structs into a Vec cannot fail.
-    if let Ok(bytes) = postcard::to_allocvec(value) {
-        out.extend_from_slice(&bytes);
-    }
-    out
+    postcard::to_extend(value, out).unwrap_or_else(|_| vec![FORMAT_VERSION])
 }
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SnapshotError> {
@@ -322,14 +338,14 @@ impl Engine {
 
     fn encode_employee(&self, i: usize) -> Vec<u8> {
         let employee = &self.employees[i];
-        let s = |sym| self.interner.get(sym).to_owned();
+        let s = |sym| Cow::Borrowed(self.interner.get(sym));
         let snapshot = EmployeeSnapshot {
             roster: employee.roster.map(|r| RosterSnapshot {
                 manager: r.manager.map(s),
                 vp: r.vp.map(s),
                 org: s(r.org),
                 group: s(r.group),
-                home_site: self.rules.sites[usize::from(r.home_site)].id.clone(),
+                home_site: Cow::Borrowed(&self.rules.sites[usize::from(r.home_site)].id),
                 hire: r.hire.map(|d| d.0),
                 active: r.active,
                 remote: r.remote,
@@ -339,7 +355,7 @@ impl Engine {
                 .absences
                 .iter()
                 .map(|a| AbsenceSnapshot {
-                    id: a.id.to_string(),
+                    id: Cow::Borrowed(&a.id),
                     start: a.start.0,
                     end: a.end.0,
                     kind: a.kind.map(s),
@@ -366,7 +382,7 @@ impl Engine {
                 .adjustments
                 .iter()
                 .map(|a| AdjustmentSnapshot {
-                    id: a.id.to_string(),
+                    id: Cow::Borrowed(&a.id),
                     day: a.day.0,
                     action: action_code(a.action),
                     approved: a.approved,
@@ -449,7 +465,7 @@ impl Engine {
         let mut adjustments = Vec::with_capacity(snap.adjustments.len());
         for a in &snap.adjustments {
             adjustments.push(Adjustment {
-                id: a.id.as_str().into(),
+                id: a.id.as_ref().into(),
                 day: day(a.day, "adjustment date")?,
                 action: action_of(a.action)?,
                 approved: a.approved,
@@ -495,7 +511,7 @@ impl Engine {
         };
         if let Some(r) = &snap.roster {
             if !self.rules.sites.iter().any(|s| s.id == r.home_site) {
-                return Err(SnapshotError::UnknownSite(r.home_site.clone()));
+                return Err(SnapshotError::UnknownSite(r.home_site.to_string()));
             }
         }
         let roster = match snap.roster {
@@ -506,7 +522,7 @@ impl Engine {
                     .sites
                     .iter()
                     .position(|s| s.id == r.home_site)
-                    .ok_or_else(|| SnapshotError::UnknownSite(r.home_site.clone()))?;
+                    .ok_or_else(|| SnapshotError::UnknownSite(r.home_site.to_string()))?;
                 let rule = &self.rules.sites[site];
                 let (zone, region) = (rule.zone as u16, rule.region as u16);
                 Some(Roster {
@@ -655,9 +671,9 @@ mod tests {
     fn version_1_employee_records_restore_without_adjustments_or_presence() {
         #[derive(Serialize)]
         struct V1 {
-            roster: Option<RosterSnapshot>,
+            roster: Option<RosterSnapshot<'static>>,
             office: Vec<(i32, u8)>,
-            absences: Vec<AbsenceSnapshot>,
+            absences: Vec<AbsenceSnapshot<'static>>,
             decisions: Vec<DecisionSnapshot>,
             carried_streak: u32,
             current: Option<u8>,
