@@ -565,6 +565,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Sizes the id index for about `records` more employees before a restore, so that it
+    /// does not grow by rehashing record by record; capped at 2^21 (a partition's offsets
+    /// count every record of an uncompacted log, far more than its employees). A hint only.
+    pub fn reserve_for_restore(&mut self, records: u64) {
+        let n = usize::try_from(records).unwrap_or(usize::MAX).min(1 << 21);
+        self.index.reserve(&self.employees, n);
+    }
+
     /// Rebuilds what is derived from the restored records: zone memberships and the close
     /// and at-risk schedules (fast-forwarded to the watermark without firing: the restored
     /// state already holds their effects).

@@ -69,6 +69,12 @@ impl EmployeeIndex {
             .insert_unique(hash, slot, |&i| hash_id(&employees[i as usize].id));
     }
 
+    /// Room for `additional` more ids without growing.
+    pub(super) fn reserve(&mut self, employees: &[Employee], additional: usize) {
+        self.table
+            .reserve(additional, |&i| hash_id(&employees[i as usize].id));
+    }
+
     /// Forgets `id`; returns its slot.
     pub(super) fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
         self.table

@@ -172,6 +172,13 @@ pub fn restore<C: rdkafka::consumer::ConsumerContext>(
         .iter()
         .map(|&p| (p, Processor::new(config)))
         .collect();
+    for (&p, processor) in &mut processors {
+        // A sizing hint; a broker that does not answer at once only makes the index grow.
+        if let Ok((low, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(1)) {
+            let records = u64::try_from(high.saturating_sub(low)).unwrap_or(0);
+            processor.engine_mut().reserve_for_restore(records);
+        }
+    }
     let mut records: BTreeMap<i32, u64> = partitions.iter().map(|&p| (p, 0)).collect();
     let mut remaining: BTreeSet<i32> = partitions.iter().copied().collect();
     let mut tpl = TopicPartitionList::new();
