@@ -77,8 +77,8 @@ impl PartialEq<&str> for EmployeeId {
 /// Namespace of every id this service mints.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a8e_53b4_4c1d_9e7a_0b2f_8d3c_41a7);
 
-/// A version-5 UUID of the name made of `parts` (concatenated) in [`NAMESPACE`] (RFC 9562
-/// §5.5). Computed with the RustCrypto SHA-1, which uses the CPU's SHA extensions: a week
+/// A version-5 UUID (RFC 9562 §5.5) in [`NAMESPACE`] of the name made of `parts`, end to
+/// end. Computed with the RustCrypto SHA-1, which uses the CPU's SHA extensions: a week
 /// close mints 2–3 ids per employee and the portable SHA-1 inside `uuid` was 12% of it. The
 /// parts are hashed one after the other, which is the hash of their concatenation: no name
 /// is built.

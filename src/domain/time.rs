@@ -314,7 +314,7 @@ impl<const N: usize> Ascii<N> {
     }
 
     /// The text's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8; N] {
         &self.0
     }
 }

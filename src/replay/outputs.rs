@@ -225,12 +225,16 @@ impl Sink for Writers {
     }
 }
 
-/// How many bytes of lines a file gathers before they are written.
+/// The size of an output file's buffer.
 const FILE_BUFFER: usize = 1 << 20;
 
+/// Lines are written out once the buffer has less than this left: room for any decision,
+/// change or alert line, so that the buffer never grows (only an over-long dead letter
+/// makes it grow, and it is brought back to [`FILE_BUFFER`] once written).
+const LINE_ROOM: usize = 64 * 1024;
+
 /// An output file and its buffer: records are written as JSON lines straight into the
-/// buffer (no copy per line), which goes to the file whenever it holds [`FILE_BUFFER`]
-/// bytes.
+/// buffer (no copy per line), which goes to the file whenever it is nearly full.
 struct LineFile {
     file: File,
     buf: Vec<u8>,
@@ -240,7 +244,7 @@ impl LineFile {
     fn new(file: File) -> Self {
         Self {
             file,
-            buf: Vec::with_capacity(FILE_BUFFER + 64 * 1024),
+            buf: Vec::with_capacity(FILE_BUFFER),
         }
     }
 
@@ -248,7 +252,7 @@ impl LineFile {
     fn line<T: WriteJson>(&mut self, value: &T) -> std::io::Result<()> {
         value.write_json(&mut self.buf);
         self.buf.push(b'\n');
-        if self.buf.len() >= FILE_BUFFER {
+        if self.buf.len() > FILE_BUFFER - LINE_ROOM {
             self.flush()?;
         }
         Ok(())
@@ -258,6 +262,7 @@ impl LineFile {
     fn flush(&mut self) -> std::io::Result<()> {
         let result = self.file.write_all(&self.buf);
         self.buf.clear();
+        self.buf.shrink_to(FILE_BUFFER);
         result
     }
 }

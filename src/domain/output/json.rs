@@ -10,6 +10,7 @@
 //! the exact bytes they had.
 
 use super::{ComplianceChange, DeadLetter, Decision, ManagerAlert, WeekDays};
+use crate::domain::time::Ascii;
 use crate::domain::Week;
 
 /// A value written as one compact JSON document.
@@ -50,7 +51,12 @@ impl Out<'_> {
     }
 
     fn u32(&mut self, value: u32) {
-        self.raw(itoa::Buffer::new().format(value).as_bytes());
+        // Most numbers in outputs are one digit (versions, day counts, revisions).
+        if value < 10 {
+            self.0.push(b'0' + value as u8);
+        } else {
+            self.raw(itoa::Buffer::new().format(value).as_bytes());
+        }
     }
 
     fn bool(&mut self, value: bool) {
@@ -63,6 +69,15 @@ impl Out<'_> {
         self.0.reserve(text.len() + 2);
         self.0.push(b'"');
         self.0.extend_from_slice(text);
+        self.0.push(b'"');
+    }
+
+    /// [`Out::plain`] for a text of a length known at compile time (dates, week labels):
+    /// copied without a call to `memcpy`.
+    fn ascii<const N: usize>(&mut self, text: &Ascii<N>) {
+        self.0.reserve(N + 2);
+        self.0.push(b'"');
+        self.0.extend_from_slice(text.as_bytes());
         self.0.push(b'"');
     }
 
@@ -89,7 +104,7 @@ impl Out<'_> {
             if n > 0 {
                 self.0.push(b',');
             }
-            self.plain(day.date_text().as_bytes());
+            self.ascii(&day.date_text());
         }
         self.0.push(b']');
     }
@@ -100,7 +115,7 @@ impl Out<'_> {
             if n > 0 {
                 self.0.push(b',');
             }
-            self.plain(week.label_text().as_bytes());
+            self.ascii(&week.label_text());
         }
         self.0.push(b']');
     }
@@ -127,9 +142,9 @@ impl WriteJson for Decision {
         o.raw(b",\"employee_id\":");
         o.plain(self.employee_id.as_str().as_bytes());
         o.raw(b",\"week\":");
-        o.plain(self.week.label_text().as_bytes());
+        o.ascii(&self.week.label_text());
         o.raw(b",\"week_start\":");
-        o.plain(self.week_start.date_text().as_bytes());
+        o.ascii(&self.week_start.date_text());
         o.raw(b",\"status\":");
         o.plain(self.status.as_str().as_bytes());
         o.raw(b",\"reason\":");
@@ -184,7 +199,7 @@ impl WriteJson for ComplianceChange {
         o.raw(b",\"employee_id\":");
         o.plain(self.employee_id.as_str().as_bytes());
         o.raw(b",\"week\":");
-        o.plain(self.week.label_text().as_bytes());
+        o.ascii(&self.week.label_text());
         o.raw(b",\"previous_status\":");
         match self.previous_status {
             Some(status) => o.plain(status.as_str().as_bytes()),
@@ -218,7 +233,7 @@ impl WriteJson for ManagerAlert {
         o.raw(b",\"employee_id\":");
         o.plain(self.employee_id.as_str().as_bytes());
         o.raw(b",\"week\":");
-        o.plain(self.week.label_text().as_bytes());
+        o.ascii(&self.week.label_text());
         o.raw(b",\"kind\":");
         o.plain(self.kind.as_str().as_bytes());
         o.raw(b",\"escalation_level\":");
