@@ -193,6 +193,20 @@ pub enum Reason {
     TooManyMissedWeeks,
 }
 
+impl Reason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::RemoteApproved => "remote_approved",
+            Reason::NewHireGrace => "new_hire_grace",
+            Reason::FullyExcused => "fully_excused",
+            Reason::MetRequirement => "met_requirement",
+            Reason::BelowRequired => "below_required",
+            Reason::TooManyMissedWeeks => "too_many_missed_weeks",
+        }
+    }
+}
+
 /// Kinds of manager alert (§5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

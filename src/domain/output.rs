@@ -3,9 +3,15 @@
 //!
 //! Version 1 of each value; `schemas/*.schema.json` describe the same shapes.
 
+use std::fmt;
+
 use serde::Serialize;
 
-use crate::domain::{AlertKind, DeadLetterReason, EmployeeId, Reason, Status, Week};
+use crate::domain::{AlertKind, Day, DeadLetterReason, EmployeeId, Reason, Status, Week};
+
+mod json;
+
+pub use json::WriteJson;
 
 /// The schema version of changes, alerts and dead letters.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -13,6 +19,84 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The schema version of decisions (§6 v2: `short_days`, `unverified_days`, `adjustments`
 /// and `window.missed_weeks`), whatever the configuration.
 pub const DECISION_SCHEMA_VERSION: u32 = 2;
+
+/// Some dates of one ISO week, as a set of weekdays (bit `d` is the week's Monday + `d`):
+/// what a decision's day lists are made of. Serialized as the sorted array of the dates,
+/// `["2026-05-25","2026-05-27"]`, without building any string.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct WeekDays {
+    week: Week,
+    bits: u8,
+}
+
+impl WeekDays {
+    /// The days of `week` whose bit is set in `bits` (bit 0 Monday … bit 6 Sunday; the
+    /// eighth bit is ignored).
+    pub fn new(week: Week, bits: u8) -> Self {
+        Self {
+            week,
+            bits: bits & 0x7f,
+        }
+    }
+
+    /// No day of `week`.
+    pub fn none(week: Week) -> Self {
+        Self::new(week, 0)
+    }
+
+    /// The week.
+    pub fn week(self) -> Week {
+        self.week
+    }
+
+    /// How many days.
+    pub fn len(self) -> usize {
+        self.bits.count_ones() as usize
+    }
+
+    /// Whether there is no day.
+    pub fn is_empty(self) -> bool {
+        self.bits == 0
+    }
+
+    /// Whether `day` is one of the days.
+    pub fn contains(self, day: Day) -> bool {
+        day.week() == self.week && self.bits & (1 << day.weekday_index()) != 0
+    }
+
+    /// The days, in date order.
+    pub fn iter(self) -> impl Iterator<Item = Day> {
+        let monday = self.week.monday();
+        (0..7)
+            .filter(move |d| self.bits & (1 << d) != 0)
+            .map(move |d| monday.plus(d))
+    }
+}
+
+impl fmt::Debug for WeekDays {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(Day::date_text))
+            .finish()
+    }
+}
+
+impl Serialize for WeekDays {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// `days == ["2026-05-25", "2026-05-26"]`: the dates as they are serialized, in order.
+impl<const N: usize> PartialEq<[&str; N]> for WeekDays {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.len() == N
+            && self
+                .iter()
+                .zip(other)
+                .all(|(day, text)| day.date_text().as_str() == *text)
+    }
+}
 
 /// The policy a decision was made under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,8 +110,8 @@ pub struct PolicyRef {
 /// The weeks and sums a decision was judged on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Window {
-    /// ISO weeks that entered the sums, oldest first.
-    pub weeks: Vec<String>,
+    /// ISO weeks that entered the sums, oldest first (serialized as labels).
+    pub weeks: Vec<Week>,
     /// Σ office days over `weeks`.
     pub office_days: u32,
     /// Σ required days over `weeks`.
@@ -49,21 +133,21 @@ pub struct Decision {
     /// ISO week, serialized as its label, e.g. `2026-W22`.
     pub week: Week,
     /// The week's Monday.
-    pub week_start: String,
+    pub week_start: Day,
     /// compliant | non_compliant | exempt.
     pub status: Status,
     /// Why.
     pub reason: Reason,
     /// Sorted office days of the week, as counted by the policy.
-    pub office_days: Vec<String>,
+    pub office_days: WeekDays,
     /// required(W).
     pub required_days: u32,
     /// Sorted exempt weekdays of the week.
-    pub exempt_days: Vec<String>,
+    pub exempt_days: WeekDays,
     /// Sorted counted dates with presence below `min_presence` (§3.7, v2).
-    pub short_days: Vec<String>,
+    pub short_days: WeekDays,
     /// Sorted counted dates with an `in` and no later `out` (§3.7, v2).
-    pub unverified_days: Vec<String>,
+    pub unverified_days: WeekDays,
     /// Ids of the employee's approved adjustments dated in the week, byte order (v2).
     pub adjustments: Vec<String>,
     /// Policy in force.

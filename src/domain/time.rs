@@ -3,6 +3,7 @@
 //! Owns the strict RFC 3339 parser of §1.1 and every conversion between an instant and a
 //! local calendar date. Pure: no clock reads.
 
+use std::cell::Cell;
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
@@ -250,13 +251,77 @@ impl Day {
     }
 }
 
+impl Day {
+    /// `YYYY-MM-DD`, on the stack (outputs write many dates: no allocation). Recent dates
+    /// come from a small per-thread cache: a week close writes the same few dates for every
+    /// employee.
+    pub fn date_text(self) -> Ascii<10> {
+        DATE_TEXTS.with(|cache| {
+            let slot = &cache[(self.0 & 63) as usize];
+            match slot.get() {
+                Some((day, text)) if day == self.0 => text,
+                _ => {
+                    let (year, month, day) = self.ymd();
+                    let mut buf = [0u8; 10];
+                    write_date(&mut buf, year, month, day);
+                    slot.set(Some((self.0, Ascii(buf))));
+                    Ascii(buf)
+                }
+            }
+        })
+    }
+}
+
+thread_local! {
+    /// [`Day::date_text`] of recent days, by day number modulo 64.
+    static DATE_TEXTS: [Cell<Option<(i32, Ascii<10>)>>; 64] =
+        const { [const { Cell::new(None) }; 64] };
+    /// [`Week::label_text`] of recent weeks, by week number modulo 32.
+    static WEEK_LABELS: [Cell<Option<(i32, Ascii<8>)>>; 32] =
+        const { [const { Cell::new(None) }; 32] };
+}
+
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (year, month, day) = self.ymd();
-        let mut buf = [0u8; 10];
-        write_date(&mut buf, year, month, day);
-        // write_date only writes ASCII digits and dashes.
-        f.write_str(std::str::from_utf8(&buf).unwrap_or("0000-00-00"))
+        f.write_str(self.date_text().as_str())
+    }
+}
+
+/// `day == "2026-05-25"`: the date as it is written.
+impl PartialEq<&str> for Day {
+    fn eq(&self, other: &&str) -> bool {
+        self.date_text().as_str() == *other
+    }
+}
+
+impl serde::Serialize for Day {
+    /// As `YYYY-MM-DD` (§6: `"week_start": "2026-05-25"`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.date_text().as_str())
+    }
+}
+
+/// A short ASCII text kept on the stack: a date or a week label formatted without
+/// allocating. Only ever holds ASCII digits, `-` and `W`, so it never needs JSON escaping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Ascii<const N: usize>([u8; N]);
+
+impl<const N: usize> Ascii<N> {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written (see the constructors).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The text's bytes.
+    pub fn as_bytes(&self) -> &[u8; N] {
+        &self.0
+    }
+}
+
+impl<const N: usize> fmt::Debug for Ascii<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -327,6 +392,27 @@ impl Week {
 
     /// The ISO label, e.g. `2026-W19`.
     pub fn label(self) -> String {
+        self.label_text().as_str().to_owned()
+    }
+
+    /// The ISO label on the stack, e.g. `2026-W19` (outputs write many: no allocation).
+    /// Recent labels come from a small per-thread cache: outputs label the same few weeks
+    /// over and over (the week closed, its window).
+    pub fn label_text(self) -> Ascii<8> {
+        WEEK_LABELS.with(|cache| {
+            let slot = &cache[(self.0 & 31) as usize];
+            match slot.get() {
+                Some((week, label)) if week == self.0 => label,
+                _ => {
+                    let label = self.compute_label();
+                    slot.set(Some((self.0, label)));
+                    label
+                }
+            }
+        })
+    }
+
+    fn compute_label(self) -> Ascii<8> {
         // The ISO year of a week is the calendar year of its Thursday.
         let thursday = self.monday().plus(3);
         let (year, _, _) = thursday.ymd();
@@ -337,20 +423,27 @@ impl Week {
         buf[..4].copy_from_slice(&y);
         write_digits(&mut buf[6..8], week);
         // Only ASCII digits, '-' and 'W' were written.
-        String::from_utf8_lossy(&buf).into_owned()
+        Ascii(buf)
     }
 }
 
 impl serde::Serialize for Week {
     /// As its ISO label (§6: `"week": "2026-W22"`).
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.label())
+        serializer.serialize_str(self.label_text().as_str())
+    }
+}
+
+/// `week == "2026-W19"`: the label as it is written.
+impl PartialEq<&str> for Week {
+    fn eq(&self, other: &&str) -> bool {
+        self.label_text().as_str() == *other
     }
 }
 
 impl fmt::Display for Week {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.label())
+        f.write_str(self.label_text().as_str())
     }
 }
 
@@ -523,6 +616,27 @@ mod tests {
                 day.to_string(),
                 day.to_date().format("%Y-%m-%d").to_string()
             );
+        }
+    }
+
+    #[test]
+    fn cached_labels_and_dates_are_the_computed_ones_in_any_order() {
+        // Jumps of 37 weeks (or days) modulo a prime visit every value in a scattered
+        // order, so that cache slots are reused by many different weeks.
+        let (mut w, mut d) = (0i32, 0i32);
+        for _ in 0..20_011 {
+            w = (w + 37) % 20_011;
+            d = (d + 37) % 20_011;
+            for week in [Week(w - 3_000), Week(w % 5)] {
+                assert_eq!(week.label_text(), week.compute_label(), "{week:?}");
+                let chrono = week.monday().to_date().iso_week();
+                let label = format!("{:04}-W{:02}", chrono.year(), chrono.week());
+                assert_eq!(week.label_text().as_str(), label);
+            }
+            for day in [Day(d * 3 - 20_000), Day(d % 7)] {
+                let chrono = day.to_date().format("%Y-%m-%d").to_string();
+                assert_eq!(day.date_text().as_str(), chrono, "{day:?}");
+            }
         }
     }
 

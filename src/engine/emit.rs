@@ -1,7 +1,7 @@
 //! Turning evaluations into the output values of §6, with the alert and change rules of §5.
 
 use crate::domain::output::{
-    ComplianceChange, Decision, ManagerAlert, PolicyRef, Window, DECISION_SCHEMA_VERSION,
+    ComplianceChange, Decision, ManagerAlert, PolicyRef, WeekDays, Window, DECISION_SCHEMA_VERSION,
     SCHEMA_VERSION,
 };
 use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
@@ -9,13 +9,6 @@ use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
 use super::evaluate::{escalation_level, AtRisk, Evaluation};
 use super::state::{DecisionRecord, Roster};
 use super::{explain, Engine, Output, Sink};
-
-fn bits_to_days(week: Week, bits: u8) -> Vec<String> {
-    (0..7)
-        .filter(|d| bits & (1 << d) != 0)
-        .map(|d| week.monday().plus(d).to_string())
-        .collect()
-}
 
 /// Facts of a resolved or retracted alert about decision `decision_id` of `e`: no level, no
 /// promotion hold.
@@ -63,21 +56,21 @@ impl Engine {
             decision_id: ids::decision_id(&employee.id, eval.week, revision),
             employee_id: EmployeeId::from_parsed(&employee.id),
             week: eval.week,
-            week_start: eval.week.monday().to_string(),
+            week_start: eval.week.monday(),
             status: eval.status,
             reason: eval.reason,
-            office_days: bits_to_days(eval.week, eval.facts.office),
+            office_days: WeekDays::new(eval.week, eval.facts.office),
             required_days: eval.facts.required,
-            exempt_days: bits_to_days(eval.week, eval.facts.exempt),
-            short_days: bits_to_days(eval.week, eval.facts.short),
-            unverified_days: bits_to_days(eval.week, eval.facts.unverified),
+            exempt_days: WeekDays::new(eval.week, eval.facts.exempt),
+            short_days: WeekDays::new(eval.week, eval.facts.short),
+            unverified_days: WeekDays::new(eval.week, eval.facts.unverified),
             adjustments: eval.adjustments.iter().map(|a| a.to_string()).collect(),
             policy: PolicyRef {
                 id: policy.id.clone(),
                 version: policy.version,
             },
             window: Window {
-                weeks: eval.window.weeks.iter().map(|w| w.label()).collect(),
+                weeks: eval.window.weeks.clone(),
                 office_days: eval.window.office,
                 required_days: eval.window.required,
                 missed_weeks: eval.window.missed.len() as u32,

@@ -132,7 +132,7 @@ proptest! {
             if let Output::Decision(d) = o {
                 prop_assert!(d.office_days.len() <= 7);
                 // A short or unverified day is a badged day; short days never count.
-                for day in &d.short_days {
+                for day in d.short_days.iter() {
                     prop_assert!(!d.office_days.contains(day));
                     prop_assert!(!d.unverified_days.contains(day));
                 }

@@ -18,7 +18,9 @@
 use rdkafka::message::{Header, OwnedHeaders};
 
 use crate::config::{OutputTopic, TopicsConfig};
-use crate::domain::output::{DeadLetter, Source, DECISION_SCHEMA_VERSION, SCHEMA_VERSION};
+use crate::domain::output::{
+    DeadLetter, Source, WriteJson, DECISION_SCHEMA_VERSION, SCHEMA_VERSION,
+};
 use crate::engine::Output;
 
 /// CloudEvents `specversion`.
@@ -206,9 +208,9 @@ pub fn to_record<'a>(
     Some(record)
 }
 
-/// Serializing these plain structs into a Vec cannot fail.
-fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
+/// The payload: the same bytes as the replay files' lines (without the newline).
+fn json<T: WriteJson>(value: &T) -> Vec<u8> {
+    value.to_json()
 }
 
 #[cfg(test)]

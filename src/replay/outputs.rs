@@ -9,16 +9,17 @@
 //! that is a symlink is replaced by a regular file: its target is never written.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{ReplayError, ReplaySummary, OUTPUT_FILES};
+use crate::domain::output::WriteJson;
 use crate::engine::{Output, Sink};
 
 /// The four open temporaries and what it takes to commit or undo them.
 pub(crate) struct Writers {
     dir: PathBuf,
-    files: [BufWriter<File>; 4],
+    files: [LineFile; 4],
     staged: Staged,
     counts: ReplaySummary,
     error: Option<(usize, std::io::Error)>,
@@ -62,14 +63,14 @@ impl Writers {
         };
         std::fs::create_dir_all(dir).map_err(err(dir))?;
         remove_stale_temporaries(dir);
-        let mut open = |name: &str| -> Result<BufWriter<File>, ReplayError> {
+        let mut open = |name: &str| -> Result<LineFile, ReplayError> {
             let mut attempt = 0;
             loop {
                 let path = dir.join(temp_name(name, attempt));
                 match OpenOptions::new().write(true).create_new(true).open(&path) {
                     Ok(file) => {
                         staged.temps.push(path);
-                        return Ok(BufWriter::with_capacity(1 << 20, file));
+                        return Ok(LineFile::new(file));
                     }
                     // A leftover of a killed run that had our process id: try the next name.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
@@ -98,17 +99,17 @@ impl Writers {
         let (index, result) = match output {
             Output::Decision(d) => {
                 self.counts.decisions += 1;
-                (0, line(&mut self.files[0], d))
+                (0, self.files[0].line(d))
             }
             Output::Change(c) => {
                 self.counts.changes += 1;
-                (1, line(&mut self.files[1], c))
+                (1, self.files[1].line(c))
             }
             Output::Alert(a) => {
                 self.counts.alerts += 1;
-                (2, line(&mut self.files[2], a))
+                (2, self.files[2].line(a))
             }
-            Output::DeadLetter(d) => (3, line(&mut self.files[3], d)),
+            Output::DeadLetter(d) => (3, self.files[3].line(d)),
             Output::AlertWithoutManager(_) => {
                 self.counts.alerts_without_manager += 1;
                 (0, Ok(()))
@@ -224,7 +225,44 @@ impl Sink for Writers {
     }
 }
 
-fn line<T: serde::Serialize>(w: &mut BufWriter<File>, value: &T) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *w, value).map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
+/// The size of an output file's buffer.
+const FILE_BUFFER: usize = 1 << 20;
+
+/// Lines are written out once the buffer has less than this left: room for any decision,
+/// change or alert line, so that the buffer never grows (only an over-long dead letter
+/// makes it grow, and it is brought back to [`FILE_BUFFER`] once written).
+const LINE_ROOM: usize = 64 * 1024;
+
+/// An output file and its buffer: records are written as JSON lines straight into the
+/// buffer (no copy per line), which goes to the file whenever it is nearly full.
+struct LineFile {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl LineFile {
+    fn new(file: File) -> Self {
+        Self {
+            file,
+            buf: Vec::with_capacity(FILE_BUFFER),
+        }
+    }
+
+    /// Appends `value` and a newline.
+    fn line<T: WriteJson>(&mut self, value: &T) -> std::io::Result<()> {
+        value.write_json(&mut self.buf);
+        self.buf.push(b'\n');
+        if self.buf.len() > FILE_BUFFER - LINE_ROOM {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes what the buffer holds.
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.file.write_all(&self.buf);
+        self.buf.clear();
+        self.buf.shrink_to(FILE_BUFFER);
+        result
+    }
 }

@@ -4,7 +4,9 @@
 use super::compare::{compare, MIN_ORG_EMPLOYEES};
 use super::summary::{NO_POLICY, OTHER_ORG};
 use super::tally::Tally;
-use crate::domain::output::{Decision, ManagerAlert, PolicyRef, Window, DECISION_SCHEMA_VERSION};
+use crate::domain::output::{
+    Decision, ManagerAlert, PolicyRef, WeekDays, Window, DECISION_SCHEMA_VERSION,
+};
 use crate::domain::{AlertKind, EmployeeId, Reason, Status, Week};
 use crate::engine::{Output, Sink};
 
@@ -31,14 +33,14 @@ fn decision(d: &D<'_>) -> Output {
         decision_id: format!("{}-{}-{}", d.employee, d.week.0, d.revision),
         employee_id: id(d.employee),
         week: d.week,
-        week_start: String::new(),
+        week_start: d.week.monday(),
         status: d.status,
         reason: Reason::MetRequirement,
-        office_days: vec![String::new(); d.office_days],
+        office_days: WeekDays::new(d.week, ((1u16 << d.office_days.min(7)) - 1) as u8),
         required_days: 3,
-        exempt_days: Vec::new(),
-        short_days: Vec::new(),
-        unverified_days: Vec::new(),
+        exempt_days: WeekDays::none(d.week),
+        short_days: WeekDays::none(d.week),
+        unverified_days: WeekDays::none(d.week),
         adjustments: Vec::new(),
         policy: PolicyRef {
             id: d.policy.to_owned(),
@@ -102,7 +104,7 @@ fn the_tally_keeps_the_latest_revision_and_every_alert_record() {
         revision: 0,
         org: "retail",
         policy: "rto-3",
-        office_days: 9,
+        office_days: 7,
     };
     tally.emit(decision(&base));
     tally.emit(alert("e-1", W1, AlertKind::NonCompliant));
@@ -116,7 +118,7 @@ fn the_tally_keeps_the_latest_revision_and_every_alert_record() {
     let cell = tally.get("e-1", W1).unwrap_or_else(|| panic!("cell"));
     let final_decision = cell.decision.unwrap_or_else(|| panic!("decision"));
     assert_eq!(final_decision.status, Status::Compliant);
-    assert_eq!(final_decision.office_days, 7, "capped at 7");
+    assert_eq!(final_decision.office_days, 7, "a whole week");
     assert_eq!(cell.alerts, [2, 0, 0, 1], "retractions are not netted out");
     assert!(tally.get("e-1", W2).is_none());
 }
