@@ -131,29 +131,19 @@ fn key_at(bytes: &[u8], start: usize, name: &[u8]) -> bool {
 /// `a == b` for short slices, without a call to `memcmp`: two (overlapping) eight-byte
 /// words cover up to 16 bytes.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
+    if a.len() != b.len() {
         return false;
     }
     match (
-        a.get(..8),
-        a.get(n.saturating_sub(8)..),
-        b.get(..8),
-        b.get(n.saturating_sub(8)..),
+        a.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.first_chunk::<8>(),
+        b.last_chunk::<8>(),
     ) {
-        (Some(a0), Some(a1), Some(b0), Some(b1)) if n <= 16 => {
-            word(a0) == word(b0) && word(a1) == word(b1)
-        }
-        _ if n < 8 => a.iter().zip(b).all(|(x, y)| x == y),
+        (Some(a0), Some(a1), Some(b0), Some(b1)) if a.len() <= 16 => a0 == b0 && a1 == b1,
+        _ if a.len() < 8 => a.iter().zip(b).all(|(x, y)| x == y),
         _ => a == b,
     }
-}
-
-/// The first eight bytes of `b` (at least eight) as a word.
-fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(w)
 }
 
 /// The index of the closing quote of the string whose content starts at `start` (just after
@@ -161,8 +151,8 @@ fn word(b: &[u8]) -> u64 {
 fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut at = start;
     // Eight bytes at a time while there are eight; the last few one by one.
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let special = special_bytes(word(chunk));
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let special = special_bytes(u64::from_le_bytes(*chunk));
         if special != 0 {
             let first = at + (special.trailing_zeros() / 8) as usize;
             return (bytes.get(first) == Some(&b'"')).then_some(first);

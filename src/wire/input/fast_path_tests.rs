@@ -63,7 +63,8 @@ fn same_on_both_paths(bytes: &[u8]) -> bool {
 enum Value {
     /// A string without `"`, `\` or control characters, written as is.
     Plain(String),
-    /// Any other JSON text (escaped strings, numbers, arrays, objects, literals).
+    /// Any other JSON text (escaped strings, numbers, arrays, objects, literals; of those
+    /// the fast path reads only `null`, `true` and `false`).
     Raw(String),
 }
 
@@ -90,7 +91,7 @@ fn event_id() -> impl Strategy<Value = Value> {
         8 => plain("b-[0-9]{1,8}"),
         1 => plain("[a-zé€ -~&&[^\"\\\\]]{0,12}"),
         1 => plain("x{120,135}"),
-        1 => raw(&["null", "7", "\"b\\u002d1\"", "\"\"", "true"]),
+        1 => raw(&["null", "7", "\"b\\u002d1\"", "true"]),
     ]
 }
 
@@ -207,7 +208,10 @@ fn badge_line() -> impl Strategy<Value = (String, bool)> {
         .prop_map(|(members, gaps)| {
             let mut gap = gaps.iter().cycle();
             let mut g = || *gap.next().unwrap_or(&"");
-            let only_plain = members.iter().all(|(_, v)| matches!(v, Value::Plain(_)));
+            let only_plain = members.iter().all(|(_, v)| match v {
+                Value::Plain(_) => true,
+                Value::Raw(raw) => ["null", "true", "false"].contains(&raw.as_str()),
+            });
             let mut line = format!("{}{{", g());
             for (n, (key, value)) in members.iter().enumerate() {
                 if n > 0 {
