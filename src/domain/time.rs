@@ -189,7 +189,33 @@ fn parse_date_bytes(b: &[u8]) -> Option<Day> {
     }
     let month = two_digits(b[5], b[6])?;
     let dom = two_digits(b[8], b[9])?;
-    NaiveDate::from_ymd_opt(year, month, dom).map(Day::from_date)
+    civil_day(year, month, dom)
+}
+
+/// The day of a proleptic Gregorian date (years 0..=9999, as four digits can write), or
+/// `None` for a month or day of month that does not exist: what
+/// `NaiveDate::from_ymd_opt(..).map(Day::from_date)` returns, by arithmetic (H. Hinnant's
+/// `days_from_civil`); tested against chrono for every date of those years.
+fn civil_day(year: i32, month: u32, dom: u32) -> Option<Day> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if dom == 0 || dom > days_in_month {
+        return None;
+    }
+    // The year starts in March, so that the leap day is the last day of a year.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400); // [0, 399]
+    let m = month as i32;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + dom as i32 - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    Some(Day(era * 146_097 + doe - 719_468))
 }
 
 /// Parses a strict `YYYY-MM-DD` local date.
@@ -535,6 +561,21 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn civil_day_is_chronos_day_for_every_date_four_digits_can_write() {
+        for year in 0..=9999 {
+            for month in 0..=13 {
+                for dom in 0..=32 {
+                    assert_eq!(
+                        civil_day(year, month, dom),
+                        NaiveDate::from_ymd_opt(year, month, dom).map(Day::from_date),
+                        "{year:04}-{month:02}-{dom:02}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

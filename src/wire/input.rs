@@ -10,11 +10,14 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
+#[cfg(test)]
+mod fast_path_tests;
 mod v2;
 
 pub use v2::{MAX_OUTAGE_DAYS, MAX_REASON_BYTES};
 
 use super::json::{read_object, FieldValue};
+use super::plain::{read_plain_object, read_plain_object_into};
 use crate::domain::time::{parse_date, parse_timestamp};
 use crate::domain::{
     AbsenceRecord, Badge, DeadLetterReason, Direction, EmployeeId, Rejection, RosterRecord,
@@ -32,6 +35,15 @@ pub struct Validator {
 }
 
 type Fields<'a, const N: usize> = [Option<FieldValue<'a>>; N];
+
+/// The fields of a badge event (§1.1), the four required ones first.
+const BADGE_FIELDS: [&str; 5] = [
+    "event_id",
+    "employee_id",
+    "site_id",
+    "timestamp",
+    "direction",
+];
 
 impl Validator {
     /// A validator for sites `site_ids` (their index is the site's index) and the skew limit.
@@ -61,15 +73,22 @@ impl Validator {
 
     /// Decodes a badge event (§1.1). `now` is the processing clock for `future_timestamp`.
     pub fn decode_badge(&self, bytes: &[u8], now: Timestamp) -> Result<Badge, Rejection> {
-        const NAMES: [&str; 5] = [
-            "event_id",
-            "employee_id",
-            "site_id",
-            "timestamp",
-            "direction",
-        ];
-        let f = read_fields(bytes, &NAMES)?;
-        require(&f, &NAMES, 4)?;
+        // `read_fields`, with its fast path writing into a local array (no array moved
+        // through a `Result`: this is the hot path of every ingest).
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(too_large(bytes.len() as u64));
+        }
+        let mut f: Fields<'_, 5> = Default::default();
+        if read_plain_object_into(bytes, &BADGE_FIELDS, &mut f) {
+            return self.badge_from_fields(&f, now);
+        }
+        self.badge_from_fields(&read_fields_full(bytes, &BADGE_FIELDS)?, now)
+    }
+
+    /// The validation half of [`Validator::decode_badge`].
+    fn badge_from_fields(&self, f: &Fields<'_, 5>, now: Timestamp) -> Result<Badge, Rejection> {
+        const NAMES: [&str; 5] = BADGE_FIELDS;
+        require(f, &NAMES, 4)?;
         let event_id = bounded_string(&f[0], "event_id", 128)?;
         let employee_id = employee_id(&f[1], "employee_id")?;
         let site_id = string(&f[2], "site_id")?;
@@ -237,6 +256,19 @@ fn read_fields<'a, const N: usize>(
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
+    // The common shape (a flat object of plain strings) without serde_json; anything else,
+    // and so every malformed_json detail, goes the full way (wire/plain.rs).
+    if let Some(fields) = read_plain_object(bytes, names) {
+        return Ok(fields);
+    }
+    read_fields_full(bytes, names)
+}
+
+/// [`read_fields`] without its fast path (and without the size check).
+fn read_fields_full<'a, const N: usize>(
+    bytes: &'a [u8],
+    names: &[&'static str; N],
+) -> Result<Fields<'a, N>, Rejection> {
     read_object(bytes, names).map_err(|e| Rejection::new(DeadLetterReason::MalformedJson, e.0))
 }
 
