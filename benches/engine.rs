@@ -13,7 +13,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use attendance_compliance::config::Config;
-use attendance_compliance::domain::output::Source;
+use attendance_compliance::domain::output::{Source, WriteJson};
 use attendance_compliance::domain::time::parse_timestamp;
 use attendance_compliance::engine::{Output, Sink};
 use attendance_compliance::generate::{generate, GenerateOptions};
@@ -122,8 +122,8 @@ fn week_close(c: &mut Criterion) {
     group.finish();
 }
 
-/// Serializes every record output as it comes, as replay and the Kafka shell do, into one
-/// reused buffer; counts records and bytes.
+/// Serializes every record output as it comes, with the writer replay and the Kafka shell use
+/// ([`WriteJson`]), into one reused buffer; counts records and bytes.
 #[derive(Default)]
 struct Serializing {
     buf: Vec<u8>,
@@ -132,9 +132,9 @@ struct Serializing {
 }
 
 impl Serializing {
-    fn line<T: serde::Serialize>(&mut self, value: &T) {
+    fn line<T: WriteJson>(&mut self, value: &T) {
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, value).expect("serializable");
+        value.write_json(&mut self.buf);
         self.records += 1;
         self.bytes += self.buf.len() as u64 + 1;
     }
