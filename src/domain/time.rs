@@ -283,17 +283,12 @@ impl Day {
     /// employee.
     pub fn date_text(self) -> Ascii<10> {
         DATE_TEXTS.with(|cache| {
-            let slot = &cache[(self.0 & 63) as usize];
-            match slot.get() {
-                Some((day, text)) if day == self.0 => text,
-                _ => {
-                    let (year, month, day) = self.ymd();
-                    let mut buf = [0u8; 10];
-                    write_date(&mut buf, year, month, day);
-                    slot.set(Some((self.0, Ascii(buf))));
-                    Ascii(buf)
-                }
-            }
+            cached(cache, self.0, || {
+                let (year, month, day) = self.ymd();
+                let mut buf = [0u8; 10];
+                write_date(&mut buf, year, month, day);
+                Ascii(buf)
+            })
         })
     }
 }
@@ -305,6 +300,24 @@ thread_local! {
     /// [`Week::label_text`] of recent weeks, by week number modulo 32.
     static WEEK_LABELS: [Cell<Option<(i32, Ascii<8>)>>; 32] =
         const { [const { Cell::new(None) }; 32] };
+}
+
+/// The value of `key` from a direct-mapped `cache` (slot `key mod N`, `N` a power of two),
+/// computed by `compute` and kept when the slot holds another key.
+fn cached<T: Copy, const N: usize>(
+    cache: &[Cell<Option<(i32, T)>>; N],
+    key: i32,
+    compute: impl FnOnce() -> T,
+) -> T {
+    let slot = &cache[key.rem_euclid(N as i32) as usize];
+    match slot.get() {
+        Some((k, value)) if k == key => value,
+        _ => {
+            let value = compute();
+            slot.set(Some((key, value)));
+            value
+        }
+    }
 }
 
 impl fmt::Display for Day {
@@ -425,17 +438,7 @@ impl Week {
     /// Recent labels come from a small per-thread cache: outputs label the same few weeks
     /// over and over (the week closed, its window).
     pub fn label_text(self) -> Ascii<8> {
-        WEEK_LABELS.with(|cache| {
-            let slot = &cache[(self.0 & 31) as usize];
-            match slot.get() {
-                Some((week, label)) if week == self.0 => label,
-                _ => {
-                    let label = self.compute_label();
-                    slot.set(Some((self.0, label)));
-                    label
-                }
-            }
-        })
+        WEEK_LABELS.with(|cache| cached(cache, self.0, || self.compute_label()))
     }
 
     fn compute_label(self) -> Ascii<8> {

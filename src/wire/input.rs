@@ -45,6 +45,19 @@ const BADGE_FIELDS: [&str; 5] = [
     "direction",
 ];
 
+/// The roster record's fields (§1.2), in the order [`Validator::decode_roster`] reads them.
+const ROSTER_FIELDS: [&str; 9] = [
+    "employee_id",
+    "policy_group",
+    "home_site",
+    "status",
+    "manager_id",
+    "vp_id",
+    "org",
+    "hire_date",
+    "remote_approved",
+];
+
 impl Validator {
     /// A validator for sites `site_ids` (their index is the site's index) and the skew limit.
     pub fn new<'s>(
@@ -132,19 +145,8 @@ impl Validator {
     /// Decodes a roster record (§1.2). A tombstone is not a payload: shells that see a null
     /// Kafka value build [`crate::domain::RosterChange::Remove`] themselves.
     pub fn decode_roster(&self, bytes: &[u8]) -> Result<RosterRecord, Rejection> {
-        const NAMES: [&str; 9] = [
-            "employee_id",
-            "policy_group",
-            "home_site",
-            "status",
-            "manager_id",
-            "vp_id",
-            "org",
-            "hire_date",
-            "remote_approved",
-        ];
-        let f = read_fields(bytes, &NAMES)?;
-        require(&f, &NAMES, 4)?;
+        let f = read_fields(bytes, &ROSTER_FIELDS)?;
+        require(&f, &ROSTER_FIELDS, 4)?;
         let employee_id = employee_id(&f[0], "employee_id")?;
         let policy_group = bounded_string(&f[1], "policy_group", 128)?;
         let home_site = string(&f[2], "home_site")?;

@@ -98,37 +98,32 @@ impl Out<'_> {
         }
     }
 
-    fn days(&mut self, days: WeekDays) {
+    /// A JSON array of `items`, each written by `write`.
+    fn array<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T),
+    ) {
         self.0.push(b'[');
-        for (n, day) in days.iter().enumerate() {
+        for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 self.0.push(b',');
             }
-            self.ascii(&day.date_text());
+            write(self, item);
         }
         self.0.push(b']');
+    }
+
+    fn days(&mut self, days: WeekDays) {
+        self.array(days.iter(), |o, day| o.ascii(&day.date_text()));
     }
 
     fn weeks(&mut self, weeks: &[Week]) {
-        self.0.push(b'[');
-        for (n, week) in weeks.iter().enumerate() {
-            if n > 0 {
-                self.0.push(b',');
-            }
-            self.ascii(&week.label_text());
-        }
-        self.0.push(b']');
+        self.array(weeks, |o, week| o.ascii(&week.label_text()));
     }
 
     fn texts(&mut self, texts: &[String]) {
-        self.0.push(b'[');
-        for (n, text) in texts.iter().enumerate() {
-            if n > 0 {
-                self.0.push(b',');
-            }
-            self.text(text);
-        }
-        self.0.push(b']');
+        self.array(texts, |o, text| o.text(text));
     }
 }
 

@@ -9,18 +9,6 @@ use proptest::sample::Index;
 
 use super::*;
 
-const ROSTER_FIELDS: [&str; 9] = [
-    "employee_id",
-    "policy_group",
-    "home_site",
-    "status",
-    "manager_id",
-    "vp_id",
-    "org",
-    "hire_date",
-    "remote_approved",
-];
-
 fn validator() -> Validator {
     Validator::new(["SEA-1", "BLR-1"], Duration::from_secs(86_400))
 }
