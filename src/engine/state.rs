@@ -290,8 +290,8 @@ pub(super) struct DecisionRecord {
 /// One employee's state.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Employee {
-    /// The employee id.
-    pub(super) id: Box<str>,
+    /// The employee id (inline up to 24 bytes).
+    pub(super) id: compact_str::CompactString,
     /// Roster facts; `None` while the employee is not (yet) in the roster.
     pub(super) roster: Option<Roster>,
     /// Office days: per week, bit d set when day d (Monday = 0) is an office day. Sorted.
@@ -501,7 +501,11 @@ impl Employee {
     /// Approximate heap and inline bytes held by this employee.
     pub(super) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.id.len()
+            + if self.id.is_heap_allocated() {
+                self.id.len()
+            } else {
+                0
+            }
             + self.office.capacity() * std::mem::size_of::<(Week, u8)>()
             + self.decisions.capacity() * std::mem::size_of::<DecisionRecord>()
             + self
@@ -548,6 +552,15 @@ pub(super) fn warm(employees: &[Employee], slots: &[u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_employee_is_216_bytes_with_ids_of_up_to_24_bytes_inline() {
+        assert_eq!(std::mem::size_of::<Employee>(), 216);
+        let short = Employee::new("e-000001");
+        assert!(!short.id.is_heap_allocated());
+        assert!(!Employee::new(&"x".repeat(24)).id.is_heap_allocated());
+        assert!(Employee::new(&"x".repeat(25)).id.is_heap_allocated());
+    }
 
     #[test]
     fn repeated_office_days_count_once() {
