@@ -11,7 +11,8 @@
 #               messages/s from its first commit to its last and checks the outputs against replay
 #   latency     5,000 late badges/s for 60 s, each re-issuing one decision; prints the
 #               produce -> read_committed decision latency percentiles
-#   restore     1,000,000 employees' state in the changelog; prints the restore time
+#   restore     1,000,000 employees' state in the changelog (BENCH_WEEKS weeks of history, default 6;
+#               BENCHMARKS.md uses 13); prints the restore time and the changelog's bytes
 #   api         two instances with the record API over 4 partitions while ~5,000 badges/s are
 #               fed; 100 requests/s to one of them; prints the latency percentiles of records
 #               it serves and of records it forwards to the other (tests/kafka/bench_api.rs)
