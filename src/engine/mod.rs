@@ -264,7 +264,8 @@ impl Engine {
             None => self.unrostered = self.unrostered.saturating_sub(1),
         }
         if self.tracking {
-            self.removed.push(std::mem::take(&mut employee.id).as_str().into());
+            self.removed
+                .push(std::mem::take(&mut employee.id).as_str().into());
         }
         *employee = Employee::new("");
         self.free.push(i as u32);
