@@ -778,10 +778,10 @@ impl Engine {
                 continue;
             }
             let monday = horizon.monday();
-            let stale = employee.office.first().is_some_and(|(w, _)| *w < horizon)
+            let stale = employee.office.first_key().is_some_and(|w| w < horizon)
                 || employee.absences.iter().any(|a| a.end < monday)
                 || employee.adjustments.iter().any(|a| a.day < monday)
-                || employee.presence.first().is_some_and(|p| p.day() < monday);
+                || employee.presence.first_key().is_some_and(|d| d < monday);
             if !stale {
                 continue;
             }

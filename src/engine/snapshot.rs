@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{AdjustmentAction, Day, EmployeeId, Status, Timestamp, Week};
 
-use super::state::{Absence, Adjustment, DecisionRecord, Presence, Roster};
+use super::state::{Absence, Adjustment, DecisionRecord, Presence, Recent, Roster};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
@@ -350,7 +350,7 @@ impl Engine {
                 active: r.active,
                 remote: r.remote,
             }),
-            office: employee.office.iter().map(|(w, b)| (w.0, *b)).collect(),
+            office: employee.office.sorted().map(|(w, b)| (w.0, b)).collect(),
             absences: employee
                 .absences
                 .iter()
@@ -390,7 +390,7 @@ impl Engine {
                 .collect(),
             presence: employee
                 .presence
-                .iter()
+                .sorted()
                 .map(|p| (p.day().0, p.first_in(), p.latest_out()))
                 .collect(),
         };
@@ -553,10 +553,10 @@ impl Engine {
         let i = self.employee_slot(key);
         let employee = &mut self.employees[i];
         employee.roster = roster;
-        employee.office = office;
+        employee.office = Recent::from_sorted(office);
         employee.absences = absences;
         employee.adjustments = adjustments;
-        employee.presence = presence;
+        employee.presence = Recent::from_sorted(presence);
         employee.decisions = decisions;
         employee.carried_streak = snap.carried_streak;
         employee.current = current;
@@ -706,7 +706,10 @@ mod tests {
         assert_eq!(e.restore("e-1", Some(&bytes)), Ok(()));
         let i = e.index.get(&e.employees, "e-1").expect("restored");
         let employee = &e.employees[i as usize];
-        assert_eq!(employee.office, vec![(Week(2_940), 0b101)]);
+        assert_eq!(
+            employee.office.sorted().collect::<Vec<_>>(),
+            [(Week(2_940), 0b101)]
+        );
         assert_eq!(employee.carried_streak, 3);
         assert!(employee.adjustments.is_empty() && employee.presence.is_empty());
     }

@@ -6,6 +6,10 @@ use rustc_hash::FxHashMap;
 
 use crate::domain::{AdjustmentAction, Day, Status, Week};
 
+mod recent;
+
+pub(super) use recent::{Entry, Recent};
+
 /// An interned string (manager, VP, org, policy group, absence kind).
 pub(super) type Sym = u32;
 
@@ -191,7 +195,8 @@ impl Presence {
     fn empty(day: Day) -> Option<Self> {
         let biased = u64::try_from(i64::from(day.0) + DAY_BIAS)
             .ok()
-            .filter(|v| *v < 1 << DAY_BITS)?;
+            // The last date is left out: its encoding with no instants is `VACANT`.
+            .filter(|v| *v < (1 << DAY_BITS) - 1)?;
         Some(Self(
             biased << (2 * OFFSET_BITS) | NONE << OFFSET_BITS | NONE,
         ))
@@ -253,6 +258,27 @@ impl Presence {
     }
 }
 
+impl Entry for Presence {
+    type Key = Day;
+    /// All ones: the date after the last that fits, with no instants.
+    const VACANT: Self = Self(u64::MAX);
+    fn key(&self) -> Day {
+        self.day()
+    }
+}
+
+/// Office-day bits of one week: bit d set when day d (Monday = 0) is an office day.
+pub(super) type OfficeWeek = (Week, u8);
+
+impl Entry for OfficeWeek {
+    type Key = Week;
+    /// No real week has no office day.
+    const VACANT: Self = (Week(i32::MIN), 0);
+    fn key(&self) -> Week {
+        self.0
+    }
+}
+
 /// A decision content's 64-bit fingerprint, held as two `u32` so that a [`DecisionRecord`]
 /// is 4-byte aligned: 20 bytes instead of 24, per retained week of every employee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -294,15 +320,15 @@ pub(super) struct Employee {
     pub(super) id: compact_str::CompactString,
     /// Roster facts; `None` while the employee is not (yet) in the roster.
     pub(super) roster: Option<Roster>,
-    /// Office days: per week, bit d set when day d (Monday = 0) is an office day. Sorted.
-    pub(super) office: Vec<(Week, u8)>,
+    /// Office days per week (the week badged last inline).
+    pub(super) office: Recent<OfficeWeek>,
     /// Absences, in arrival order.
     pub(super) absences: Vec<Absence>,
     /// Adjustments (§1.6), in arrival order.
     pub(super) adjustments: Vec<Adjustment>,
-    /// Presence evidence per local date, sorted by date (§3.7; empty unless a policy has
-    /// `min_presence`).
-    pub(super) presence: Vec<Presence>,
+    /// Presence evidence per local date (§3.7; empty unless a policy has `min_presence`;
+    /// the date badged last inline).
+    pub(super) presence: Recent<Presence>,
     /// Decisions of closed weeks still within retention, sorted by week.
     pub(super) decisions: Vec<DecisionRecord>,
     /// Streak of the latest decision already forgotten.
@@ -328,27 +354,17 @@ impl Employee {
 
     /// Office-day bits of `week`.
     pub(super) fn office_bits(&self, week: Week) -> u8 {
-        match self.office.binary_search_by_key(&week, |(w, _)| *w) {
-            Ok(i) => self.office[i].1,
-            Err(_) => 0,
-        }
+        self.office.get(week).map_or(0, |(_, bits)| *bits)
     }
 
     /// Marks `day` as an office day; returns whether it was new.
     pub(super) fn add_office_day(&mut self, day: Day) -> bool {
         let week = day.week();
         let bit = 1u8 << day.weekday_index();
-        match self.office.binary_search_by_key(&week, |(w, _)| *w) {
-            Ok(i) => {
-                let was = self.office[i].1;
-                self.office[i].1 |= bit;
-                was & bit == 0
-            }
-            Err(i) => {
-                self.office.insert(i, (week, bit));
-                true
-            }
-        }
+        let entry = self.office.get_or_insert(week, || (week, 0));
+        let was = entry.1;
+        entry.1 |= bit;
+        was & bit == 0
     }
 
     /// Records a badge's instant (whole seconds) as presence evidence of its site-local
@@ -357,14 +373,7 @@ impl Employee {
         let (Some(field), Some(empty)) = (Presence::encode(day, secs), Presence::empty(day)) else {
             return false;
         };
-        let i = match self.presence.binary_search_by_key(&day, Presence::day) {
-            Ok(i) => i,
-            Err(i) => {
-                self.presence.insert(i, empty);
-                i
-            }
-        };
-        let p = &mut self.presence[i];
+        let p = self.presence.get_or_insert(day, || empty);
         // NONE is above every offset: the first `in` always lowers it.
         if is_in && field < p.in_field() {
             p.set_in(field);
@@ -379,10 +388,7 @@ impl Employee {
 
     /// The presence evidence of `day`, if any.
     pub(super) fn presence_on(&self, day: Day) -> Option<&Presence> {
-        self.presence
-            .binary_search_by_key(&day, Presence::day)
-            .ok()
-            .map(|i| &self.presence[i])
+        self.presence.get(day)
     }
 
     /// Day bits (Monday = bit 0, all seven days) of `week` named by approved adjustments
@@ -447,23 +453,15 @@ impl Employee {
             self.carried_streak = self.decisions[n - 1].streak;
             self.decisions.drain(..n);
         }
-        let n = self.office.partition_point(|(w, _)| *w < horizon);
-        self.office.drain(..n);
         // Steady state adds one week and forgets one: keep the vectors from doubling.
         if self.decisions.capacity() > self.decisions.len() + 4 {
             self.decisions.shrink_to(self.decisions.len() + 2);
         }
-        if self.office.capacity() > self.office.len() + 4 {
-            self.office.shrink_to(self.office.len() + 2);
-        }
+        self.office.forget_before(horizon, 4);
         let monday = horizon.monday();
         self.absences.retain(|a| a.end >= monday);
         self.adjustments.retain(|a| a.day >= monday);
-        let n = self.presence.partition_point(|p| p.day() < monday);
-        self.presence.drain(..n);
-        if self.presence.capacity() > self.presence.len() + 16 {
-            self.presence.shrink_to(self.presence.len() + 8);
-        }
+        self.presence.forget_before(monday, 16);
     }
 
     /// Loads the struct's cache lines (the fields a sweep reads, spread over all of them);
@@ -471,10 +469,10 @@ impl Employee {
     fn warm_struct(&self) -> usize {
         (self.id.as_ptr() as usize)
             ^ usize::from(self.roster.is_some())
-            ^ (self.office.as_ptr() as usize)
+            ^ (self.office.heap_entries().as_ptr() as usize)
             ^ (self.absences.as_ptr() as usize)
             ^ (self.adjustments.as_ptr() as usize)
-            ^ (self.presence.as_ptr() as usize)
+            ^ (self.presence.heap_entries().as_ptr() as usize)
             ^ (self.decisions.as_ptr() as usize)
             ^ usize::from(self.last_closed.is_some())
             ^ usize::from(self.dirty)
@@ -491,10 +489,10 @@ impl Employee {
                 .fold(0, |acc, x| acc ^ read(x).into())
         }
         usize::from(self.id.as_bytes().first().copied().unwrap_or(0))
-            ^ lines(&self.office, |o| o.1)
+            ^ lines(self.office.heap_entries(), |o| o.1)
             ^ lines(&self.absences, |a| a.approved)
             ^ lines(&self.adjustments, |a| a.approved)
-            ^ lines(&self.presence, |p| p.0 as usize)
+            ^ lines(self.presence.heap_entries(), |p| p.0 as usize)
             ^ lines(&self.decisions, |d| d.streak as usize)
     }
 
@@ -506,7 +504,7 @@ impl Employee {
             } else {
                 0
             }
-            + self.office.capacity() * std::mem::size_of::<(Week, u8)>()
+            + self.office.heap_bytes()
             + self.decisions.capacity() * std::mem::size_of::<DecisionRecord>()
             + self
                 .absences
@@ -518,7 +516,7 @@ impl Employee {
                 .iter()
                 .map(|a| std::mem::size_of::<Adjustment>() + a.id.len())
                 .sum::<usize>()
-            + self.presence.capacity() * std::mem::size_of::<Presence>()
+            + self.presence.heap_bytes()
     }
 }
 
@@ -554,8 +552,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_employee_is_216_bytes_with_ids_of_up_to_24_bytes_inline() {
-        assert_eq!(std::mem::size_of::<Employee>(), 216);
+    fn an_employee_is_232_bytes_with_ids_of_up_to_24_bytes_inline() {
+        assert_eq!(std::mem::size_of::<Employee>(), 232);
         let short = Employee::new("e-000001");
         assert!(!short.id.is_heap_allocated());
         assert!(!Employee::new(&"x".repeat(24)).id.is_heap_allocated());

@@ -1,0 +1,183 @@
+//! A sorted list of per-date or per-week entries whose most recently written entry is held
+//! inline, in the employee's struct, rather than in the list's heap block.
+//!
+//! An employee's badges of one date (and one week) follow each other: the `in`, the `out`,
+//! a re-badge. With the entry they update held inline, only the first badge of a date
+//! reaches the heap block (one cache miss fewer per badge on the replay's hottest path,
+//! BENCHMARKS.md issue 12); the others touch only the struct the id lookup already loaded.
+
+/// An entry of a [`Recent`] list: keyed, and with a value meaning "no entry".
+pub(in crate::engine) trait Entry: Copy + PartialEq {
+    /// What the list is sorted and searched by.
+    type Key: Ord + Copy;
+    /// The value of an empty inline slot; never a real entry.
+    const VACANT: Self;
+    /// This entry's key.
+    fn key(&self) -> Self::Key;
+}
+
+/// Entries sorted by key, each key at most once. `newest` holds the entry written last
+/// (or [`Entry::VACANT`]); `older` holds the others, sorted, never `newest`'s key.
+#[derive(Debug, Clone)]
+pub(in crate::engine) struct Recent<T> {
+    newest: T,
+    older: Vec<T>,
+}
+
+impl<T: Entry> Default for Recent<T> {
+    fn default() -> Self {
+        Self {
+            newest: T::VACANT,
+            older: Vec::new(),
+        }
+    }
+}
+
+impl<T: Entry> Recent<T> {
+    /// A list of `sorted` entries (strictly increasing keys, none vacant).
+    pub(in crate::engine) fn from_sorted(mut sorted: Vec<T>) -> Self {
+        let newest = sorted.pop().unwrap_or(T::VACANT);
+        Self {
+            newest,
+            older: sorted,
+        }
+    }
+
+    fn has_newest(&self) -> bool {
+        self.newest != T::VACANT
+    }
+
+    /// The entry of `key`.
+    pub(in crate::engine) fn get(&self, key: T::Key) -> Option<&T> {
+        if self.has_newest() && self.newest.key() == key {
+            return Some(&self.newest);
+        }
+        self.older
+            .binary_search_by_key(&key, T::key)
+            .ok()
+            .map(|i| &self.older[i])
+    }
+
+    /// The entry of `key`, made with `make` when there is none (the new entry becomes the
+    /// inline one, the one it replaces moves to the heap block).
+    pub(in crate::engine) fn get_or_insert(
+        &mut self,
+        key: T::Key,
+        make: impl FnOnce() -> T,
+    ) -> &mut T {
+        if self.has_newest() && self.newest.key() == key {
+            return &mut self.newest;
+        }
+        match self.older.binary_search_by_key(&key, T::key) {
+            Ok(i) => &mut self.older[i],
+            Err(_) => {
+                let previous = std::mem::replace(&mut self.newest, make());
+                if previous != T::VACANT {
+                    let at = self.older.partition_point(|e| e.key() < previous.key());
+                    self.older.insert(at, previous);
+                }
+                &mut self.newest
+            }
+        }
+    }
+
+    /// No entry.
+    pub(in crate::engine) fn is_empty(&self) -> bool {
+        !self.has_newest() && self.older.is_empty()
+    }
+
+    /// The smallest key.
+    pub(in crate::engine) fn first_key(&self) -> Option<T::Key> {
+        let older = self.older.first().map(T::key);
+        let newest = self.has_newest().then(|| self.newest.key());
+        match (older, newest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Forgets the entries keyed before `key`; shrinks the heap block when it holds more
+    /// than `slack` unused entries (steady state adds and forgets one at a time).
+    pub(in crate::engine) fn forget_before(&mut self, key: T::Key, slack: usize) {
+        if self.has_newest() && self.newest.key() < key {
+            self.newest = T::VACANT;
+        }
+        let n = self.older.partition_point(|e| e.key() < key);
+        self.older.drain(..n);
+        if self.older.capacity() > self.older.len() + slack {
+            self.older.shrink_to(self.older.len() + slack / 2);
+        }
+    }
+
+    /// Every entry, sorted by key.
+    pub(in crate::engine) fn sorted(&self) -> impl Iterator<Item = T> + '_ {
+        let newest = self.has_newest().then_some(self.newest);
+        let at = newest.map_or(self.older.len(), |n| {
+            self.older.partition_point(|e| e.key() < n.key())
+        });
+        self.older[..at]
+            .iter()
+            .copied()
+            .chain(newest)
+            .chain(self.older[at..].iter().copied())
+    }
+
+    /// The entries in the heap block (for cache warming), in key order.
+    pub(in crate::engine) fn heap_entries(&self) -> &[T] {
+        &self.older
+    }
+
+    /// Bytes held on the heap.
+    pub(in crate::engine) fn heap_bytes(&self) -> usize {
+        self.older.capacity() * std::mem::size_of::<T>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct E(i32, u8);
+
+    impl Entry for E {
+        type Key = i32;
+        const VACANT: Self = E(i32::MIN, 0);
+        fn key(&self) -> i32 {
+            self.0
+        }
+    }
+
+    proptest! {
+        /// Whatever the order of writes and forgets, the list holds what a sorted map
+        /// would: each key once, in order, with the value written last.
+        #[test]
+        fn a_recent_list_behaves_as_a_sorted_map(
+            ops in prop::collection::vec((0u8..4, -20i32..20, 1u8..8), 0..200),
+        ) {
+            let mut list = Recent::<E>::default();
+            let mut model = std::collections::BTreeMap::<i32, u8>::new();
+            for (op, key, bit) in ops {
+                if op == 0 {
+                    list.forget_before(key, 4);
+                    model.retain(|k, _| *k >= key);
+                } else {
+                    list.get_or_insert(key, || E(key, 0)).1 |= 1 << bit;
+                    *model.entry(key).or_default() |= 1 << bit;
+                }
+                let held: Vec<(i32, u8)> = list.sorted().map(|e| (e.0, e.1)).collect();
+                let want: Vec<(i32, u8)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                prop_assert_eq!(&held, &want);
+                prop_assert_eq!(list.is_empty(), model.is_empty());
+                prop_assert_eq!(list.first_key(), model.keys().next().copied());
+                for k in -21..21 {
+                    prop_assert_eq!(list.get(k).map(|e| e.1), model.get(&k).copied());
+                }
+                let rebuilt = Recent::from_sorted(list.sorted().collect());
+                prop_assert_eq!(rebuilt.sorted().collect::<Vec<_>>(), list.sorted().collect::<Vec<_>>());
+            }
+        }
+    }
+}
