@@ -352,7 +352,7 @@ impl Engine {
                 touched = (old.start.min(record.start), old.end.max(record.end));
                 *old = record;
             }
-            None => employee.absences.push(record),
+            None => state::push(&mut employee.absences, record),
         }
         self.touch(i);
         self.maybe_compact_interner();
@@ -509,7 +509,7 @@ impl Engine {
                 touched = (old.day.min(record.day), old.day.max(record.day));
                 *old = record;
             }
-            None => employee.adjustments.push(record),
+            None => state::push(&mut employee.adjustments, record),
         }
         self.touch(i);
         self.correct_touched(i, touched.0, touched.1, out);

@@ -554,8 +554,8 @@ impl Engine {
         let employee = &mut self.employees[i];
         employee.roster = roster;
         employee.office = Recent::from_sorted(office);
-        employee.absences = absences;
-        employee.adjustments = adjustments;
+        employee.absences = absences.into_boxed_slice();
+        employee.adjustments = adjustments.into_boxed_slice();
         employee.presence = Recent::from_sorted(presence);
         employee.decisions = decisions;
         employee.carried_streak = snap.carried_streak;
