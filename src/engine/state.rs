@@ -2,6 +2,8 @@
 //! ranges, and per closed week only what corrections, streaks and alerts need (status,
 //! streak, revision, a fingerprint of the decision's content). No raw badge timestamps.
 
+use rustc_hash::FxHashMap;
+
 use crate::domain::{AdjustmentAction, Day, Status, Week};
 
 mod recent;
@@ -12,60 +14,36 @@ pub(super) use recent::{Entry, Recent};
 pub(super) type Sym = u32;
 
 /// Interns the low-cardinality strings of the roster so each employee stores 4-byte symbols.
-/// The strings are stored back to back in one buffer: a week close copies every member's
-/// manager and organisation into its outputs, and strings allocated one by one would be
-/// scattered over the heap, a cache miss each (BENCHMARKS.md, issue 12).
 #[derive(Debug, Default, Clone)]
 pub(super) struct Interner {
-    /// Every string, back to back.
-    text: String,
-    /// Where each symbol's string ends in `text` (it starts where the previous one ends).
-    ends: Vec<usize>,
-    /// Symbols, found by their string's hash.
-    index: hashbrown::HashTable<Sym>,
+    strings: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, Sym>,
+    bytes: usize,
 }
 
 impl Interner {
     /// The symbol of `s`, interning it when new.
     pub(super) fn intern(&mut self, s: &str) -> Sym {
-        let hash = hash_id(s);
-        if let Some(&sym) = self.index.find(hash, |&sym| self.get(sym) == s) {
+        if let Some(&sym) = self.index.get(s) {
             return sym;
         }
-        let sym = self.ends.len() as Sym;
-        self.text.push_str(s);
-        self.ends.push(self.text.len());
-        let (text, ends) = (&self.text, &self.ends);
-        self.index
-            .insert_unique(hash, sym, |&sym| hash_id(slice(text, ends, sym)));
+        let sym = self.strings.len() as Sym;
+        self.strings.push(s.into());
+        self.index.insert(s.into(), sym);
+        // Each string is held twice (vector and map) plus the two entries' overhead.
+        self.bytes += 2 * s.len() + 48;
         sym
     }
 
-    /// Approximate bytes held (what compaction is triggered on): the text, its end
-    /// offsets and the index.
+    /// Approximate bytes held (what compaction is triggered on).
     pub(super) fn approx_bytes(&self) -> usize {
-        self.text.capacity()
-            + self.ends.capacity() * std::mem::size_of::<usize>()
-            + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
+        self.bytes
     }
 
     /// The string of `sym`.
     pub(super) fn get(&self, sym: Sym) -> &str {
-        slice(&self.text, &self.ends, sym)
+        self.strings.get(sym as usize).map_or("", |s| s)
     }
-}
-
-/// The string of `sym` in an interner's `text` and `ends` ("" for a symbol it never made).
-fn slice<'a>(text: &'a str, ends: &[usize], sym: Sym) -> &'a str {
-    let i = sym as usize;
-    let Some(&end) = ends.get(i) else {
-        return "";
-    };
-    let start = match i.checked_sub(1) {
-        Some(p) => ends[p],
-        None => 0,
-    };
-    text.get(start..end).unwrap_or("")
 }
 
 /// Employee id → slot, storing only the slot: the id itself lives once, in the [`Employee`]
