@@ -3,6 +3,11 @@
 //! state growing with the flood would exceed many times over.
 //!
 //! The bounds are for the debug build the tests use (~10 MiB of it is the binary itself).
+//! The replays run with `MIMALLOC_ALLOW_THP=0`: with transparent huge pages, mimalloc asks the
+//! kernel for 2 MiB pages, and a touched one counts whole in the RSS, so the figure would
+//! measure the kernel's huge-page setting (`madvise` here, `always` or `never` elsewhere) and
+//! where the allocator's blocks fall in those pages, not whether the state grows (the same
+//! floods: 41–48 MiB with them in a release build, 24 MiB without, BENCHMARKS.md issue 12).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +32,7 @@ fn replay_peak(dir: &Path, now: &str) -> (u64, usize) {
     let out = dir.join("out");
     let bin = env!("CARGO_BIN_EXE_attendance-compliance");
     let result = Command::new("/usr/bin/time")
+        .env("MIMALLOC_ALLOW_THP", "0")
         .args(["-f", "PEAK_RSS_KIB=%M", bin, "replay", "--config"])
         .arg(&config)
         .arg("--badges")
