@@ -320,14 +320,14 @@ pub(super) struct Employee {
     pub(super) id: compact_str::CompactString,
     /// Roster facts; `None` while the employee is not (yet) in the roster.
     pub(super) roster: Option<Roster>,
-    /// Office days per week (the week badged last inline).
+    /// Office days per week (the latest week inline).
     pub(super) office: Recent<OfficeWeek>,
     /// Absences, in arrival order.
     pub(super) absences: Box<[Absence]>,
     /// Adjustments (§1.6), in arrival order.
     pub(super) adjustments: Box<[Adjustment]>,
     /// Presence evidence per local date (§3.7; empty unless a policy has `min_presence`;
-    /// the date badged last inline).
+    /// the latest date inline).
     pub(super) presence: Recent<Presence>,
     /// Decisions of closed weeks still within retention, sorted by week.
     pub(super) decisions: Vec<DecisionRecord>,

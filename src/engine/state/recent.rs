@@ -1,10 +1,10 @@
-//! A sorted list of per-date or per-week entries whose most recently written entry is held
-//! inline, in the employee's struct, rather than in the list's heap block.
+//! A sorted list of per-date or per-week entries whose latest entry is held inline, in the
+//! employee's struct, rather than in the list's heap block.
 //!
 //! An employee's badges of one date (and one week) follow each other: the `in`, the `out`,
 //! a re-badge. With the entry they update held inline, only the first badge of a date
-//! reaches the heap block (one cache miss fewer per badge on the replay's hottest path,
-//! BENCHMARKS.md issue 12); the others touch only the struct the id lookup already loaded.
+//! reaches the heap block, and then only to append (no search); the others touch only the
+//! struct the id lookup already loaded (BENCHMARKS.md, issue 12).
 
 /// An entry of a [`Recent`] list: keyed, and with a value meaning "no entry".
 pub(in crate::engine) trait Entry: Copy + PartialEq {
@@ -16,8 +16,10 @@ pub(in crate::engine) trait Entry: Copy + PartialEq {
     fn key(&self) -> Self::Key;
 }
 
-/// Entries sorted by key, each key at most once. `newest` holds the entry written last
-/// (or [`Entry::VACANT`]); `older` holds the others, sorted, never `newest`'s key.
+/// Entries sorted by key, each key at most once. `newest` holds the entry of the greatest key
+/// (or [`Entry::VACANT`] when there is none); `older` holds the others, sorted. Time moves
+/// forward, so a new key is almost always greater than every key held: the entry it replaces
+/// as the newest is pushed at the end of `older`, with no search of it.
 #[derive(Debug, Clone)]
 pub(in crate::engine) struct Recent<T> {
     newest: T,
@@ -49,7 +51,10 @@ impl<T: Entry> Recent<T> {
 
     /// The entry of `key`.
     pub(in crate::engine) fn get(&self, key: T::Key) -> Option<&T> {
-        if self.has_newest() && self.newest.key() == key {
+        if !self.has_newest() || key > self.newest.key() {
+            return None;
+        }
+        if key == self.newest.key() {
             return Some(&self.newest);
         }
         self.older
@@ -58,27 +63,33 @@ impl<T: Entry> Recent<T> {
             .map(|i| &self.older[i])
     }
 
-    /// The entry of `key`, made with `make` when there is none (the new entry becomes the
-    /// inline one, the one it replaces moves to the heap block).
+    /// The entry of `key`, made with `make` when there is none.
     pub(in crate::engine) fn get_or_insert(
         &mut self,
         key: T::Key,
         make: impl FnOnce() -> T,
     ) -> &mut T {
-        if self.has_newest() && self.newest.key() == key {
+        if !self.has_newest() {
+            // No newest, so nothing at all (forgetting the newest forgets every key).
+            self.newest = make();
             return &mut self.newest;
         }
-        match self.older.binary_search_by_key(&key, T::key) {
-            Ok(i) => &mut self.older[i],
-            Err(_) => {
-                let previous = std::mem::replace(&mut self.newest, make());
-                if previous != T::VACANT {
-                    let at = self.older.partition_point(|e| e.key() < previous.key());
-                    self.older.insert(at, previous);
-                }
-                &mut self.newest
-            }
+        if key == self.newest.key() {
+            return &mut self.newest;
         }
+        if key > self.newest.key() {
+            let previous = std::mem::replace(&mut self.newest, make());
+            self.older.push(previous);
+            return &mut self.newest;
+        }
+        let i = match self.older.binary_search_by_key(&key, T::key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.older.insert(i, make());
+                i
+            }
+        };
+        &mut self.older[i]
     }
 
     /// No entry.
@@ -88,11 +99,9 @@ impl<T: Entry> Recent<T> {
 
     /// The smallest key.
     pub(in crate::engine) fn first_key(&self) -> Option<T::Key> {
-        let older = self.older.first().map(T::key);
-        let newest = self.has_newest().then(|| self.newest.key());
-        match (older, newest) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        match self.older.first() {
+            Some(e) => Some(e.key()),
+            None => self.has_newest().then(|| self.newest.key()),
         }
     }
 
@@ -112,14 +121,7 @@ impl<T: Entry> Recent<T> {
     /// Every entry, sorted by key.
     pub(in crate::engine) fn sorted(&self) -> impl Iterator<Item = T> + '_ {
         let newest = self.has_newest().then_some(self.newest);
-        let at = newest.map_or(self.older.len(), |n| {
-            self.older.partition_point(|e| e.key() < n.key())
-        });
-        self.older[..at]
-            .iter()
-            .copied()
-            .chain(newest)
-            .chain(self.older[at..].iter().copied())
+        self.older.iter().copied().chain(newest)
     }
 
     /// The entries in the heap block (for cache warming), in key order.
