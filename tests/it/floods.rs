@@ -7,7 +7,7 @@
 //! kernel for 2 MiB pages, and a touched one counts whole in the RSS, so the figure would
 //! measure the kernel's huge-page setting (`madvise` here, `always` or `never` elsewhere) and
 //! where the allocator's blocks fall in those pages, not whether the state grows (the same
-//! floods: 41–48 MiB with them in a release build, 24 MiB without, BENCHMARKS.md issue 12).
+//! floods: 41–47 MiB with them in a release build, 24 MiB without, BENCHMARKS.md issue 12).
 
 use std::fmt::Write as _;
 use std::path::Path;
