@@ -142,7 +142,8 @@ const RESTART_WINDOW: Duration = Duration::from_secs(600);
 
 /// Whether a fatal error is one a fresh set of clients recovers from: a static member fenced
 /// after a group coordinator failover (librdkafka makes `FENCED_INSTANCE_ID` fatal for the
-/// consumer; a new consumer with the same `group.instance.id` takes the membership back).
+/// consumer; a new consumer with the same `group.instance.id` takes the membership back), or
+/// transactions refused again and again for a membership the consumer does not regain.
 /// Everything committed is safe; the open transaction is aborted by the new producer's
 /// `init_transactions`.
 fn is_restartable(error: &PipelineError) -> bool {
@@ -153,7 +154,7 @@ fn is_restartable(error: &PipelineError) -> bool {
                 rdkafka::types::RDKafkaErrorCode::FencedInstanceId
             ),
             ..
-        }
+        } | PipelineError::MembershipLost { .. }
     )
 }
 
@@ -366,4 +367,30 @@ fn main_loop(
         trimmer.maybe_trim(Instant::now());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod restart_tests {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+    use super::{is_restartable, PipelineError};
+
+    #[test]
+    fn a_lost_membership_restarts_the_clients_and_a_plain_kafka_error_does_not() {
+        let lost = PipelineError::MembershipLost {
+            context: "sending offsets to the transaction",
+            source: KafkaError::ConsumerCommit(RDKafkaErrorCode::UnknownMemberId),
+        };
+        assert!(is_restartable(&lost));
+        let fenced = PipelineError::Kafka {
+            context: "polling",
+            source: KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::FencedInstanceId),
+        };
+        assert!(is_restartable(&fenced));
+        let other = PipelineError::Kafka {
+            context: "polling",
+            source: KafkaError::ConsumerCommit(RDKafkaErrorCode::UnknownMemberId),
+        };
+        assert!(!is_restartable(&other));
+    }
 }

@@ -73,6 +73,16 @@ pub enum PipelineError {
         #[source]
         source: KafkaError,
     },
+    /// The transaction's offsets keep being refused because this consumer lost its group
+    /// membership ([`txn::is_membership_lost`]): the clients must be recreated.
+    #[error("kafka: {context}: this consumer's group membership is lost")]
+    MembershipLost {
+        /// What was being done.
+        context: &'static str,
+        /// The cause.
+        #[source]
+        source: KafkaError,
+    },
     /// A Kafka call failed in a way that cannot be retried or aborted.
     #[error("kafka: {context}")]
     Kafka {
@@ -254,6 +264,9 @@ pub struct Pipeline {
     /// Next offset per owned (input, partition) as last committed (at assignment, then by
     /// each commit): consumer lag counts from it until the consumer has a position.
     next_offsets: BTreeMap<(InputTopic, i32), rdkafka::Offset>,
+    /// Aborts in a row whose cause was this consumer's lost group membership
+    /// ([`txn::is_membership_lost`]); reset by a commit.
+    membership_aborts: u32,
 }
 
 /// The consumer type the pipeline works with.
@@ -293,6 +306,7 @@ impl Pipeline {
                 at: Instant::now(),
             },
             batch: Batch::default(),
+            membership_aborts: 0,
             tasks: BTreeMap::new(),
             timers: Timers {
                 idle_check: Instant::now(),

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -57,6 +57,24 @@ fn step(
             }
         }
     }
+}
+
+/// Aborts in a row for a lost group membership before the clients are recreated. One is
+/// normal around a rebalance (the offsets carried the generation that just ended, and the
+/// next batch carries the new one); three in a row mean the consumer will not get its
+/// membership back by itself.
+const MEMBERSHIP_ABORTS_BEFORE_RESTART: u32 = 3;
+
+/// Whether the transaction's offsets were refused because this consumer is no longer the
+/// member the group knows: fenced by a newer member with the same `group.instance.id`, or
+/// unknown to the coordinator. After a broker restart the consumer can keep a stale
+/// membership that every later transaction is refused with (seen in
+/// `broker_restart_mid_run_equals_replay`: 526 aborts in 300 s); only new clients rejoin.
+pub(super) fn is_membership_lost(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::FencedInstanceId | RDKafkaErrorCode::UnknownMemberId)
+    )
 }
 
 fn requires_abort(error: &KafkaError) -> bool {
@@ -120,6 +138,7 @@ impl Pipeline {
         })?;
         let commit_done = commit_started.elapsed();
         let batch = std::mem::take(&mut self.batch);
+        self.membership_aborts = 0;
         self.quarantine.committed(&batch.offsets);
         self.remember_commit(&batch.offsets);
         let _ = self.kafka.producer.context().take_refusal();
@@ -224,6 +243,15 @@ impl Pipeline {
         match error {
             PipelineError::Abortable { context, source } => {
                 tracing::warn!(error = %source, "{context} failed");
+                if is_membership_lost(&source) {
+                    self.membership_aborts += 1;
+                    if self.membership_aborts >= MEMBERSHIP_ABORTS_BEFORE_RESTART {
+                        self.membership_aborts = 0;
+                        // Restartable (`kafka::is_restartable`): new clients, state from the
+                        // changelog; the next producer's init_transactions aborts this batch.
+                        return Err(PipelineError::MembershipLost { context, source });
+                    }
+                }
                 let refusal = match self.kafka.producer.context().take_refusal() {
                     Some(r) => Some(format!("{} (topic {})", r.error, r.topic)),
                     None => source
@@ -347,5 +375,37 @@ impl Pipeline {
             }
             Err(fatal) => Err(fatal),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+    use super::is_membership_lost;
+
+    #[test]
+    fn only_a_fenced_or_unknown_member_counts_as_a_lost_membership() {
+        for code in [
+            RDKafkaErrorCode::FencedInstanceId,
+            RDKafkaErrorCode::UnknownMemberId,
+        ] {
+            assert!(
+                is_membership_lost(&KafkaError::ConsumerCommit(code)),
+                "{code:?}"
+            );
+        }
+        for code in [
+            RDKafkaErrorCode::RequestTimedOut,
+            RDKafkaErrorCode::IllegalGeneration,
+            RDKafkaErrorCode::CoordinatorLoadInProgress,
+            RDKafkaErrorCode::ProducerFenced,
+        ] {
+            assert!(
+                !is_membership_lost(&KafkaError::ConsumerCommit(code)),
+                "{code:?}"
+            );
+        }
+        assert!(!is_membership_lost(&KafkaError::Canceled));
     }
 }
