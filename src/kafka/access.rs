@@ -347,6 +347,17 @@ pub fn check(
                     resource: group.clone(),
                 })
             }
+            // Not a denial (that is answered at once, above): the committed offsets are held
+            // back while an earlier owner's transaction with offsets for this group is open
+            // (a replaced or killed instance), until the broker aborts it. The probe below
+            // then sends offset 0; it is never committed.
+            Err(e) if is_code(&e, RDKafkaErrorCode::OperationTimedOut) => {
+                tracing::warn!(
+                    "kafka access check: the group's committed offsets did not come within {} s \
+                     (an earlier owner's transaction may still hold them); checking on",
+                    STEP_TIMEOUT.as_secs()
+                );
+            }
             Err(e) => return Err(kafka("reading the group's committed offsets")(e)),
         }
     }

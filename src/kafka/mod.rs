@@ -42,7 +42,7 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};
-use pipeline::{Clients, Pipeline, PipelineError, Services};
+use pipeline::{Clients, Pipeline, PipelineError, Services, ABORTING};
 
 /// Counters of committed work, for callers that wait for a run to finish (the demo, where
 /// the mock cluster keeps no committed offsets to look at).
@@ -143,19 +143,26 @@ const RESTART_WINDOW: Duration = Duration::from_secs(600);
 /// Whether a fatal error is one a fresh set of clients recovers from: a static member fenced
 /// after a group coordinator failover (librdkafka makes `FENCED_INSTANCE_ID` fatal for the
 /// consumer; a new consumer with the same `group.instance.id` takes the membership back), or
-/// transactions refused again and again for a membership the consumer does not regain.
+/// transactions refused again and again for a membership the consumer does not regain, or an
+/// abort that failed without a fatal error.
 /// Everything committed is safe; the open transaction is aborted by the new producer's
 /// `init_transactions`.
 fn is_restartable(error: &PipelineError) -> bool {
-    matches!(
-        error,
+    match error {
         PipelineError::Kafka {
-            source: KafkaError::MessageConsumptionFatal(
-                rdkafka::types::RDKafkaErrorCode::FencedInstanceId
-            ),
+            source:
+                KafkaError::MessageConsumptionFatal(rdkafka::types::RDKafkaErrorCode::FencedInstanceId),
             ..
-        } | PipelineError::MembershipLost { .. }
-    )
+        }
+        | PipelineError::MembershipLost { .. } => true,
+        // An abort the broker did not answer in time (it was restarting): the producer's
+        // transaction state is unknown, and a new producer's init_transactions settles it.
+        PipelineError::Kafka {
+            context: ABORTING,
+            source: KafkaError::Transaction(e),
+        } => !e.is_fatal(),
+        _ => false,
+    }
 }
 
 /// Runs the live pipeline until `options.stop` is set or a fatal error occurs. A consumer

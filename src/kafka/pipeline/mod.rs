@@ -28,6 +28,8 @@ mod outages;
 mod quarantine;
 mod txn;
 
+pub use txn::ABORTING;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -59,6 +59,9 @@ fn step(
     }
 }
 
+/// What a failed abort is reported as (a restartable error, `kafka::is_restartable`).
+pub const ABORTING: &str = "aborting the transaction";
+
 /// Aborts in a row for a lost group membership before the clients are recreated. One is
 /// normal around a rebalance (the offsets carried the generation that just ended, and the
 /// next batch carries the new one); three in a row mean the consumer will not get its
@@ -218,7 +221,7 @@ impl Pipeline {
             return Ok(());
         }
         let batch: Batch = std::mem::take(&mut self.batch);
-        step("aborting the transaction", || {
+        step(ABORTING, || {
             self.kafka.producer.abort_transaction(CALL_TIMEOUT)
         })
         .map_err(|e| match e {
