@@ -42,7 +42,7 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 
 use context::{GroupContext, LogContext};
-use pipeline::{Clients, Pipeline, PipelineError, Services, ABORTING};
+use pipeline::{Clients, Pipeline, PipelineError, Services};
 
 /// Counters of committed work, for callers that wait for a run to finish (the demo, where
 /// the mock cluster keeps no committed offsets to look at).
@@ -148,21 +148,16 @@ const RESTART_WINDOW: Duration = Duration::from_secs(600);
 /// Everything committed is safe; the open transaction is aborted by the new producer's
 /// `init_transactions`.
 fn is_restartable(error: &PipelineError) -> bool {
-    match error {
+    matches!(
+        error,
         PipelineError::Kafka {
-            source:
-                KafkaError::MessageConsumptionFatal(rdkafka::types::RDKafkaErrorCode::FencedInstanceId),
+            source: KafkaError::MessageConsumptionFatal(
+                rdkafka::types::RDKafkaErrorCode::FencedInstanceId
+            ),
             ..
-        }
-        | PipelineError::MembershipLost { .. } => true,
-        // An abort the broker did not answer in time (it was restarting): the producer's
-        // transaction state is unknown, and a new producer's init_transactions settles it.
-        PipelineError::Kafka {
-            context: ABORTING,
-            source: KafkaError::Transaction(e),
-        } => !e.is_fatal(),
-        _ => false,
-    }
+        } | PipelineError::MembershipLost { .. }
+            | PipelineError::AbortFailed(_)
+    )
 }
 
 /// Runs the live pipeline until `options.stop` is set or a fatal error occurs. A consumer
@@ -399,5 +394,8 @@ mod restart_tests {
             source: KafkaError::ConsumerCommit(RDKafkaErrorCode::UnknownMemberId),
         };
         assert!(!is_restartable(&other));
+        let abort =
+            PipelineError::AbortFailed(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+        assert!(is_restartable(&abort));
     }
 }

@@ -28,8 +28,6 @@ mod outages;
 mod quarantine;
 mod txn;
 
-pub use txn::ABORTING;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +83,12 @@ pub enum PipelineError {
         #[source]
         source: KafkaError,
     },
+    /// Aborting the open transaction failed without a fatal producer error (the broker did
+    /// not answer in time, e.g. while restarting): the producer's transaction state is
+    /// unknown, and a new producer's `init_transactions` settles it, so the clients must be
+    /// recreated.
+    #[error("kafka: aborting the transaction failed")]
+    AbortFailed(#[source] KafkaError),
     /// A Kafka call failed in a way that cannot be retried or aborted.
     #[error("kafka: {context}")]
     Kafka {

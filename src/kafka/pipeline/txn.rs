@@ -59,9 +59,6 @@ fn step(
     }
 }
 
-/// What a failed abort is reported as (a restartable error, `kafka::is_restartable`).
-pub const ABORTING: &str = "aborting the transaction";
-
 /// Aborts in a row for a lost group membership before the clients are recreated. One is
 /// normal around a rebalance (the offsets carried the generation that just ended, and the
 /// next batch carries the new one); three in a row mean the consumer will not get its
@@ -221,11 +218,18 @@ impl Pipeline {
             return Ok(());
         }
         let batch: Batch = std::mem::take(&mut self.batch);
-        step(ABORTING, || {
+        step("aborting the transaction", || {
             self.kafka.producer.abort_transaction(CALL_TIMEOUT)
         })
         .map_err(|e| match e {
-            // An abort that itself wants an abort cannot make progress.
+            // An abort that itself wants an abort cannot make progress; unless the producer
+            // is fatally broken, new clients settle the transaction (`kafka::is_restartable`).
+            PipelineError::Abortable { source, .. }
+            | PipelineError::Kafka { source, .. }
+                if matches!(&source, KafkaError::Transaction(e) if !e.is_fatal()) =>
+            {
+                PipelineError::AbortFailed(source)
+            }
             PipelineError::Abortable { context, source } => {
                 PipelineError::Kafka { context, source }
             }
