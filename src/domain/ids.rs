@@ -5,15 +5,18 @@
 use std::borrow::Borrow;
 use std::fmt;
 
+use compact_str::CompactString;
 use uuid::Uuid;
 
 use super::{AlertKind, Week};
 
 /// An employee id as §1.1 allows it: 1 to 64 bytes of `[A-Za-z0-9._:@-]`. Built by
 /// [`EmployeeId::parse`] from input, so a value of this type is always valid.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct EmployeeId(Box<str>);
+///
+/// Held as a [`CompactString`]: an id of up to 24 bytes (all those seen in practice) is
+/// inline, so an output's copy of the engine's id does not allocate.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EmployeeId(CompactString);
 
 impl EmployeeId {
     /// The longest id, in bytes.
@@ -29,18 +32,24 @@ impl EmployeeId {
 
     /// `s` as an employee id, `None` when it breaks §1.1's rule.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::is_valid(s).then(|| Self(s.into()))
+        Self::is_valid(s).then(|| Self(CompactString::new(s)))
     }
 
     /// An id that was parsed before and kept as text (the engine's compact state).
     pub(crate) fn from_parsed(id: &str) -> Self {
         debug_assert!(Self::is_valid(id), "{id:?} was never a parsed employee id");
-        Self(id.into())
+        Self(CompactString::new(id))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl serde::Serialize for EmployeeId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -74,6 +83,75 @@ impl PartialEq<&str> for EmployeeId {
     }
 }
 
+/// An id this service mints: a version-5 UUID in its hyphenated lower-case form, 36 ASCII
+/// bytes held inline, so that minting, copying and dropping one never allocates (a week close
+/// mints two or three per employee, and each output holds one or two).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutputId([u8; uuid::fmt::Hyphenated::LENGTH]);
+
+impl OutputId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only the UUID's hex digits and hyphens are ever written (`name_based`).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The id's bytes: ASCII hex digits and hyphens, never in need of JSON escaping.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for OutputId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for OutputId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for OutputId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for OutputId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for OutputId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for OutputId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for OutputId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<OutputId> for String {
+    fn eq(&self, other: &OutputId) -> bool {
+        self == other.as_str()
+    }
+}
+
 /// Namespace of every id this service mints.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a8e_53b4_4c1d_9e7a_0b2f_8d3c_41a7);
 
@@ -82,7 +160,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a8e_53b4_4c1d_9e7a_0b2f_8d3c_41a
 /// close mints 2–3 ids per employee and the portable SHA-1 inside `uuid` was 12% of it. The
 /// parts are hashed one after the other, which is the hash of their concatenation: no name
 /// is built.
-fn name_based(parts: &[&[u8]]) -> String {
+fn name_based(parts: &[&[u8]]) -> OutputId {
     use sha1::{Digest, Sha1};
     let mut hasher = Sha1::new();
     hasher.update(NAMESPACE.as_bytes());
@@ -96,12 +174,12 @@ fn name_based(parts: &[&[u8]]) -> String {
     uuid::Builder::from_sha1_bytes(bytes)
         .into_uuid()
         .hyphenated()
-        .encode_lower(&mut text)
-        .to_owned()
+        .encode_lower(&mut text);
+    OutputId(text)
 }
 
 /// Id of revision `revision` of the decision for `employee_id` in `week`.
-pub fn decision_id(employee_id: &str, week: Week, revision: u32) -> String {
+pub fn decision_id(employee_id: &str, week: Week, revision: u32) -> OutputId {
     let mut digits = itoa::Buffer::new();
     name_based(&[
         b"decision/",
@@ -114,12 +192,12 @@ pub fn decision_id(employee_id: &str, week: Week, revision: u32) -> String {
 }
 
 /// Id of the compliance change caused by decision `decision_id`.
-pub fn change_id(decision_id: &str) -> String {
+pub fn change_id(decision_id: &str) -> OutputId {
     name_based(&[b"change/", decision_id.as_bytes()])
 }
 
 /// Id of an alert about a decision (non-compliant, resolved, retracted).
-pub fn decision_alert_id(kind: AlertKind, decision_id: &str) -> String {
+pub fn decision_alert_id(kind: AlertKind, decision_id: &str) -> OutputId {
     name_based(&[
         b"alert/",
         kind.as_str().as_bytes(),
@@ -129,7 +207,7 @@ pub fn decision_alert_id(kind: AlertKind, decision_id: &str) -> String {
 }
 
 /// Id of the at-risk alert of `employee_id` in `week` (at most one per week).
-pub fn at_risk_alert_id(employee_id: &str, week: Week) -> String {
+pub fn at_risk_alert_id(employee_id: &str, week: Week) -> OutputId {
     name_based(&[
         b"alert/at_risk/",
         employee_id.as_bytes(),

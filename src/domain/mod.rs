@@ -23,8 +23,9 @@ pub enum Direction {
 /// A validated badge event (§1.1): the engine never sees an invalid one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Badge {
-    /// The access system's id of the swipe (kept for tracing only).
-    pub event_id: String,
+    /// The access system's id of the swipe (kept for tracing only). Inline up to 24 bytes:
+    /// decoding a badge allocates nothing for the usual ids.
+    pub event_id: compact_str::CompactString,
     /// Employee who swiped.
     pub employee_id: EmployeeId,
     /// Index of the site in the configuration's site list.

@@ -7,6 +7,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+use compact_str::CompactString;
+
+use crate::domain::ids::OutputId;
 use crate::domain::{AlertKind, Day, DeadLetterReason, EmployeeId, Reason, Status, Week};
 
 mod json;
@@ -102,7 +105,7 @@ impl<const N: usize> PartialEq<[&str; N]> for WeekDays {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyRef {
     /// Policy id.
-    pub id: String,
+    pub id: CompactString,
     /// Policy version.
     pub version: u32,
 }
@@ -127,7 +130,7 @@ pub struct Decision {
     /// Always 2 ([`DECISION_SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// Deterministic id of this revision.
-    pub decision_id: String,
+    pub decision_id: OutputId,
     /// The employee.
     pub employee_id: EmployeeId,
     /// ISO week, serialized as its label, e.g. `2026-W22`.
@@ -161,9 +164,9 @@ pub struct Decision {
     /// Streak of non-compliant weeks ending at this week (§4.4).
     pub consecutive_non_compliant_weeks: u32,
     /// Manager at decision time, if any.
-    pub manager_id: Option<String>,
+    pub manager_id: Option<CompactString>,
     /// Organisation.
-    pub org: String,
+    pub org: CompactString,
     /// One sentence for humans.
     pub explanation: String,
 }
@@ -174,7 +177,7 @@ pub struct ComplianceChange {
     /// Always 1.
     pub schema_version: u32,
     /// Deterministic id.
-    pub change_id: String,
+    pub change_id: OutputId,
     /// The employee.
     pub employee_id: EmployeeId,
     /// The week whose status is now current.
@@ -186,11 +189,11 @@ pub struct ComplianceChange {
     /// True when caused by a correction.
     pub correction: bool,
     /// The decision that set the status.
-    pub decision_id: String,
+    pub decision_id: OutputId,
     /// Manager, if any.
-    pub manager_id: Option<String>,
+    pub manager_id: Option<CompactString>,
     /// Organisation.
-    pub org: String,
+    pub org: CompactString,
 }
 
 /// A manager alert (topic `manager-alerts`, key manager_id).
@@ -199,11 +202,11 @@ pub struct ManagerAlert {
     /// Always 1.
     pub schema_version: u32,
     /// Deterministic id.
-    pub alert_id: String,
+    pub alert_id: OutputId,
     /// The manager alerted (the record key).
-    pub manager_id: String,
+    pub manager_id: CompactString,
     /// The VP, for promotion holds.
-    pub vp_id: Option<String>,
+    pub vp_id: Option<CompactString>,
     /// The employee concerned.
     pub employee_id: EmployeeId,
     /// The week concerned.
@@ -211,13 +214,13 @@ pub struct ManagerAlert {
     /// non_compliant | resolved | at_risk | retracted.
     pub kind: AlertKind,
     /// Escalation rung (non_compliant only; null while none is reached).
-    pub escalation_level: Option<String>,
+    pub escalation_level: Option<CompactString>,
     /// Streak of the alert's decision.
     pub consecutive_non_compliant_weeks: u32,
     /// True when the streak reached `promotion_hold_after_weeks` (non_compliant only).
     pub promotion_requires_vp_approval: bool,
     /// The decision alerted on (null for at_risk).
-    pub decision_id: Option<String>,
+    pub decision_id: Option<OutputId>,
     /// One sentence for the manager.
     pub explanation: String,
 }

@@ -4,10 +4,12 @@ use crate::domain::output::{
     ComplianceChange, Decision, ManagerAlert, PolicyRef, WeekDays, Window, DECISION_SCHEMA_VERSION,
     SCHEMA_VERSION,
 };
+use crate::domain::ids::OutputId;
 use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
+use compact_str::CompactString;
 
 use super::evaluate::{escalation_level, AtRisk, Evaluation};
-use super::state::{DecisionRecord, Roster};
+use super::state::{DecisionRecord, Roster, Sym};
 use super::{explain, Engine, Output, Sink};
 
 /// Facts of a resolved or retracted alert about decision `decision_id` of `e`: no level, no
@@ -15,7 +17,7 @@ use super::{explain, Engine, Output, Sink};
 fn plain_facts(
     kind: AlertKind,
     eval: &Evaluation,
-    decision_id: &str,
+    decision_id: OutputId,
     explanation: String,
 ) -> AlertFacts {
     AlertFacts {
@@ -23,8 +25,8 @@ fn plain_facts(
         streak: eval.streak,
         level: None,
         vp_hold: false,
-        decision_id: Some(decision_id.to_owned()),
-        alert_id: ids::decision_alert_id(kind, decision_id),
+        decision_id: Some(decision_id),
+        alert_id: ids::decision_alert_id(kind, &decision_id),
         explanation,
     }
 }
@@ -33,14 +35,19 @@ fn plain_facts(
 struct AlertFacts {
     week: Week,
     streak: u32,
-    level: Option<String>,
+    level: Option<CompactString>,
     vp_hold: bool,
-    decision_id: Option<String>,
-    alert_id: String,
+    decision_id: Option<OutputId>,
+    alert_id: OutputId,
     explanation: String,
 }
 
 impl Engine {
+    /// Interned text `key` as an output's copy: inline (no allocation) up to 24 bytes.
+    fn text(&self, key: Sym) -> CompactString {
+        self.interner.owned(key)
+    }
+
     pub(super) fn decision_value(
         &self,
         i: usize,
@@ -66,7 +73,7 @@ impl Engine {
             unverified_days: WeekDays::new(eval.week, eval.facts.unverified),
             adjustments: eval.adjustments.iter().map(|a| a.to_string()).collect(),
             policy: PolicyRef {
-                id: policy.id.clone(),
+                id: CompactString::new(&policy.id),
                 version: policy.version,
             },
             window: Window {
@@ -78,8 +85,8 @@ impl Engine {
             revision,
             correction: revision > 0,
             consecutive_non_compliant_weeks: eval.streak,
-            manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
-            org: self.interner.get(roster.org).to_owned(),
+            manager_id: roster.manager.map(|m| self.text(m)),
+            org: self.text(roster.org),
             explanation: explain::decision(
                 eval,
                 policy,
@@ -99,8 +106,8 @@ impl Engine {
         out.emit(Output::Alert(ManagerAlert {
             schema_version: SCHEMA_VERSION,
             alert_id: f.alert_id,
-            manager_id: self.interner.get(manager).to_owned(),
-            vp_id: roster.vp.map(|v| self.interner.get(v).to_owned()),
+            manager_id: self.text(manager),
+            vp_id: roster.vp.map(|v| self.text(v)),
             employee_id: EmployeeId::from_parsed(&self.employees[i].id),
             week: f.week,
             kind,
@@ -118,11 +125,11 @@ impl Engine {
         i: usize,
         roster: &Roster,
         eval: &Evaluation,
-        decision_id: &str,
+        decision_id: OutputId,
         out: &mut dyn Sink,
     ) -> bool {
         let policy = &self.rules.policies[eval.policy];
-        let level = escalation_level(policy, eval.streak).map(str::to_owned);
+        let level = escalation_level(policy, eval.streak).map(CompactString::new);
         let vp_hold = eval.streak >= policy.promotion_hold_after_weeks;
         let facts = AlertFacts {
             week: eval.week,
@@ -130,8 +137,8 @@ impl Engine {
             explanation: explain::non_compliant_alert(eval, policy, level.as_deref(), vp_hold),
             level,
             vp_hold,
-            decision_id: Some(decision_id.to_owned()),
-            alert_id: ids::decision_alert_id(AlertKind::NonCompliant, decision_id),
+            decision_id: Some(decision_id),
+            alert_id: ids::decision_alert_id(AlertKind::NonCompliant, &decision_id),
         };
         self.alert(i, roster, AlertKind::NonCompliant, facts, out);
         roster.manager.is_some()
@@ -146,7 +153,7 @@ impl Engine {
         out: &mut dyn Sink,
     ) {
         let decision = self.decision_value(i, roster, &eval, 0);
-        let decision_id = decision.decision_id.clone();
+        let decision_id = decision.decision_id;
         let previous = self.employees[i].current;
         out.emit(Output::Decision(decision));
         if previous != Some(eval.status) {
@@ -157,18 +164,18 @@ impl Engine {
                 previous,
                 eval.status,
                 false,
-                &decision_id,
+                decision_id,
                 out,
             );
         }
         let mut alerted = false;
         match eval.status {
             Status::NonCompliant => {
-                alerted = self.non_compliant_alert(i, roster, &eval, &decision_id, out);
+                alerted = self.non_compliant_alert(i, roster, &eval, decision_id, out);
             }
             Status::Compliant if streak_before >= 1 => {
                 let text = explain::resolved_alert(&eval, streak_before);
-                let facts = plain_facts(AlertKind::Resolved, &eval, &decision_id, text);
+                let facts = plain_facts(AlertKind::Resolved, &eval, decision_id, text);
                 self.alert(i, roster, AlertKind::Resolved, facts, out);
             }
             _ => {}
@@ -196,16 +203,16 @@ impl Engine {
         let old = self.employees[i].decisions[k];
         let revision = old.revision.saturating_add(1);
         let decision = self.decision_value(i, roster, &eval, u32::from(revision));
-        let decision_id = decision.decision_id.clone();
+        let decision_id = decision.decision_id;
         out.emit(Output::Decision(decision));
         let mut alerted = old.alerted;
         if old.alerted && eval.status != Status::NonCompliant {
             let text = explain::retracted_alert(&eval);
-            let facts = plain_facts(AlertKind::Retracted, &eval, &decision_id, text);
+            let facts = plain_facts(AlertKind::Retracted, &eval, decision_id, text);
             self.alert(i, roster, AlertKind::Retracted, facts, out);
             alerted = false;
         } else if eval.status == Status::NonCompliant && old.status != Status::NonCompliant {
-            alerted = self.non_compliant_alert(i, roster, &eval, &decision_id, out);
+            alerted = self.non_compliant_alert(i, roster, &eval, decision_id, out);
         }
         self.employees[i].decisions[k] = DecisionRecord {
             week: eval.week,
@@ -235,7 +242,7 @@ impl Engine {
             previous,
             latest.status,
             true,
-            &decision_id,
+            decision_id,
             out,
         );
         self.employees[i].current = Some(latest.status);
@@ -250,20 +257,20 @@ impl Engine {
         previous: Option<Status>,
         status: Status,
         correction: bool,
-        decision_id: &str,
+        decision_id: OutputId,
         out: &mut dyn Sink,
     ) {
         out.emit(Output::Change(ComplianceChange {
             schema_version: SCHEMA_VERSION,
-            change_id: ids::change_id(decision_id),
+            change_id: ids::change_id(&decision_id),
             employee_id: EmployeeId::from_parsed(&self.employees[i].id),
             week,
             previous_status: previous,
             status,
             correction,
-            decision_id: decision_id.to_owned(),
-            manager_id: roster.manager.map(|m| self.interner.get(m).to_owned()),
-            org: self.interner.get(roster.org).to_owned(),
+            decision_id,
+            manager_id: roster.manager.map(|m| self.text(m)),
+            org: self.text(roster.org),
         }));
     }
 

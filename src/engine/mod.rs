@@ -921,7 +921,7 @@ impl Engine {
         if m % state::WARM_BATCH == 0 {
             let members = &self.zones[z].members;
             let end = members.len().min(m + state::WARM_BATCH);
-            state::warm(&self.employees, &members[m..end]);
+            state::warm(&self.employees, &self.interner, &members[m..end]);
         }
     }
 

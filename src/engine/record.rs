@@ -214,7 +214,8 @@ impl Engine {
                         &employee.id,
                         record.week,
                         u32::from(record.revision),
-                    ),
+                    )
+                    .to_string(),
                     status: record.status,
                     revision: u32::from(record.revision),
                     consecutive_non_compliant_weeks: record.streak,

@@ -2,8 +2,6 @@
 //! ranges, and per closed week only what corrections, streaks and alerts need (status,
 //! streak, revision, a fingerprint of the decision's content). No raw badge timestamps.
 
-use rustc_hash::FxHashMap;
-
 use crate::domain::{AdjustmentAction, Day, Status, Week};
 
 mod recent;
@@ -14,24 +12,37 @@ pub(super) use recent::{Entry, Recent};
 pub(super) type Sym = u32;
 
 /// Interns the low-cardinality strings of the roster so each employee stores 4-byte symbols.
+/// Each string is held once, in `strings`, inline up to 24 bytes (manager and org names
+/// usually are): turning a symbol into text is then one load of a 24-byte entry, where a
+/// boxed string was two dependent loads (the pointer, then the bytes) and a cache miss each
+/// for a manager's name in a week close. The index stores only symbols, hashed by the text
+/// they point to (as [`EmployeeIndex`] does for employee ids).
 #[derive(Debug, Default, Clone)]
 pub(super) struct Interner {
-    strings: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, Sym>,
+    strings: Vec<compact_str::CompactString>,
+    index: hashbrown::HashTable<Sym>,
     bytes: usize,
 }
 
 impl Interner {
     /// The symbol of `s`, interning it when new.
     pub(super) fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.index.get(s) {
+        let strings = &self.strings;
+        let hash = hash_text(s);
+        if let Some(&sym) = self.index.find(hash, |&k| strings[k as usize] == s) {
             return sym;
         }
         let sym = self.strings.len() as Sym;
-        self.strings.push(s.into());
-        self.index.insert(s.into(), sym);
-        // Each string is held twice (vector and map) plus the two entries' overhead.
-        self.bytes += 2 * s.len() + 48;
+        let text = compact_str::CompactString::new(s);
+        // The entry, its heap block when longer than 24 bytes, and the index's slot.
+        self.bytes += std::mem::size_of_val(&text)
+            + if text.is_heap_allocated() { s.len() } else { 0 }
+            + std::mem::size_of::<Sym>()
+            + 1;
+        self.strings.push(text);
+        let strings = &self.strings;
+        self.index
+            .insert_unique(hash, sym, |&k| hash_text(&strings[k as usize]));
         sym
     }
 
@@ -44,6 +55,18 @@ impl Interner {
     pub(super) fn get(&self, sym: Sym) -> &str {
         self.strings.get(sym as usize).map_or("", |s| s)
     }
+
+    /// The string of `sym` as an output's copy (inline up to 24 bytes: no allocation).
+    pub(super) fn owned(&self, sym: Sym) -> compact_str::CompactString {
+        self.strings.get(sym as usize).cloned().unwrap_or_default()
+    }
+
+    /// Loads the entry of `sym` (a sweep's warm-up, [`warm`]).
+    fn warm(&self, sym: Sym) -> usize {
+        self.strings
+            .get(sym as usize)
+            .map_or(0, |s| usize::from(s.as_bytes().first().copied().unwrap_or(0)))
+    }
 }
 
 /// Employee id → slot, storing only the slot: the id itself lives once, in the [`Employee`]
@@ -53,7 +76,8 @@ pub(super) struct EmployeeIndex {
     table: hashbrown::HashTable<u32>,
 }
 
-fn hash_id(id: &str) -> u64 {
+/// The hash of an interned string or an employee id.
+fn hash_text(id: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(id)
 }
@@ -62,27 +86,27 @@ impl EmployeeIndex {
     /// The slot of `id`.
     pub(super) fn get(&self, employees: &[Employee], id: &str) -> Option<u32> {
         self.table
-            .find(hash_id(id), |&i| &*employees[i as usize].id == id)
+            .find(hash_text(id), |&i| &*employees[i as usize].id == id)
             .copied()
     }
 
     /// Records that `employees[slot]` holds its id.
     pub(super) fn insert(&mut self, employees: &[Employee], slot: u32) {
-        let hash = hash_id(&employees[slot as usize].id);
+        let hash = hash_text(&employees[slot as usize].id);
         self.table
-            .insert_unique(hash, slot, |&i| hash_id(&employees[i as usize].id));
+            .insert_unique(hash, slot, |&i| hash_text(&employees[i as usize].id));
     }
 
     /// Room for `additional` more ids without growing.
     pub(super) fn reserve(&mut self, employees: &[Employee], additional: usize) {
         self.table
-            .reserve(additional, |&i| hash_id(&employees[i as usize].id));
+            .reserve(additional, |&i| hash_text(&employees[i as usize].id));
     }
 
     /// Forgets `id`; returns its slot.
     pub(super) fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
         self.table
-            .find_entry(hash_id(id), |&i| &*employees[i as usize].id == id)
+            .find_entry(hash_text(id), |&i| &*employees[i as usize].id == id)
             .ok()
             .map(|entry| entry.remove().0)
     }
@@ -545,11 +569,12 @@ const WARM_LINES: usize = 8;
 pub(super) const WARM_BATCH: usize = 16;
 
 /// Loads what a sweep (week close, at-risk check) reads of the employees in `slots` before
-/// the sweep uses it: first every struct, then every heap block they point to. The loads of
+/// the sweep uses it: first every struct, then every heap block they point to and their
+/// manager's name (an output carries it: one entry of `interner`, at random). The loads of
 /// one pass do not depend on each other, so their cache misses overlap, where the sweep
 /// itself would meet them one after the other (slots are in arrival order, a sweep goes in
 /// id order, and each employee's vectors are separate heap blocks). Reads only.
-pub(super) fn warm(employees: &[Employee], slots: &[u32]) {
+pub(super) fn warm(employees: &[Employee], interner: &Interner, slots: &[u32]) {
     let mut acc = 0usize;
     for &i in slots {
         if let Some(e) = employees.get(i as usize) {
@@ -559,6 +584,9 @@ pub(super) fn warm(employees: &[Employee], slots: &[u32]) {
     for &i in slots {
         if let Some(e) = employees.get(i as usize) {
             acc ^= e.warm_heap();
+            if let Some(manager) = e.roster.and_then(|r| r.manager) {
+                acc ^= interner.warm(manager);
+            }
         }
     }
     std::hint::black_box(acc);

@@ -27,13 +27,13 @@ pub(crate) struct Names {
 }
 
 impl Names {
-    fn intern(&mut self, name: String) -> u32 {
-        if let Some(&id) = self.index.get(&name) {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
             return id;
         }
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.clone());
-        self.index.insert(name, id);
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
         id
     }
 
@@ -93,8 +93,8 @@ impl Tally {
     }
 
     fn decision(&mut self, decision: Decision) {
-        let policy = u16::try_from(self.policies.intern(decision.policy.id)).unwrap_or(u16::MAX);
-        let org = self.orgs.intern(decision.org);
+        let policy = u16::try_from(self.policies.intern(&decision.policy.id)).unwrap_or(u16::MAX);
+        let org = self.orgs.intern(&decision.org);
         let office_days = decision.office_days.len().min(MAX_OFFICE_DAYS) as u8;
         let new = Final {
             status: decision.status,

@@ -30,7 +30,7 @@ struct D<'a> {
 fn decision(d: &D<'_>) -> Output {
     Output::Decision(Decision {
         schema_version: DECISION_SCHEMA_VERSION,
-        decision_id: format!("{}-{}-{}", d.employee, d.week.0, d.revision),
+        decision_id: crate::domain::ids::decision_id(d.employee, d.week, d.revision),
         employee_id: id(d.employee),
         week: d.week,
         week_start: d.week.monday(),
@@ -43,7 +43,7 @@ fn decision(d: &D<'_>) -> Output {
         unverified_days: WeekDays::none(d.week),
         adjustments: Vec::new(),
         policy: PolicyRef {
-            id: d.policy.to_owned(),
+            id: d.policy.into(),
             version: 1,
         },
         window: Window {
@@ -55,8 +55,8 @@ fn decision(d: &D<'_>) -> Output {
         revision: d.revision,
         correction: d.revision > 0,
         consecutive_non_compliant_weeks: 0,
-        manager_id: Some("m-1".to_owned()),
-        org: d.org.to_owned(),
+        manager_id: Some("m-1".into()),
+        org: d.org.into(),
         explanation: String::new(),
     })
 }
@@ -64,8 +64,8 @@ fn decision(d: &D<'_>) -> Output {
 fn alert(employee: &str, week: Week, kind: AlertKind) -> Output {
     Output::Alert(ManagerAlert {
         schema_version: 1,
-        alert_id: String::new(),
-        manager_id: "m-1".to_owned(),
+        alert_id: crate::domain::ids::at_risk_alert_id(employee, week),
+        manager_id: "m-1".into(),
         vp_id: None,
         employee_id: id(employee),
         week,

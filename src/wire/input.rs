@@ -134,7 +134,7 @@ impl Validator {
             ));
         }
         Ok(Badge {
-            event_id: event_id.into_owned(),
+            event_id: compact_str::CompactString::new(&event_id),
             employee_id,
             site,
             timestamp,

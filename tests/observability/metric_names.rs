@@ -165,12 +165,12 @@ fn labels_are_bounded_and_never_name_a_person() {
         match output {
             Output::Decision(d) => {
                 people.insert(d.employee_id.to_string());
-                people.extend(d.manager_id.clone());
+                people.extend(d.manager_id.as_deref().map(str::to_owned));
             }
             Output::Alert(a) => {
                 people.insert(a.employee_id.to_string());
-                people.insert(a.manager_id.clone());
-                people.extend(a.vp_id.clone());
+                people.insert(a.manager_id.to_string());
+                people.extend(a.vp_id.as_deref().map(str::to_owned));
             }
             _ => {}
         }
@@ -287,7 +287,7 @@ fn decision(
 ) -> Decision {
     let mut d = template.clone();
     d.employee_id = EmployeeId::parse(employee).expect("a valid id");
-    d.org = org.to_owned();
+    d.org = org.into();
     d.week = week_of(week);
     d.status = status;
     d

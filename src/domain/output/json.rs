@@ -133,7 +133,7 @@ impl WriteJson for Decision {
         o.raw(b"{\"schema_version\":");
         o.u32(self.schema_version);
         o.raw(b",\"decision_id\":");
-        o.text(&self.decision_id);
+        o.plain(self.decision_id.as_bytes());
         o.raw(b",\"employee_id\":");
         o.plain(self.employee_id.as_str().as_bytes());
         o.raw(b",\"week\":");
@@ -190,7 +190,7 @@ impl WriteJson for ComplianceChange {
         o.raw(b"{\"schema_version\":");
         o.u32(self.schema_version);
         o.raw(b",\"change_id\":");
-        o.text(&self.change_id);
+        o.plain(self.change_id.as_bytes());
         o.raw(b",\"employee_id\":");
         o.plain(self.employee_id.as_str().as_bytes());
         o.raw(b",\"week\":");
@@ -205,7 +205,7 @@ impl WriteJson for ComplianceChange {
         o.raw(b",\"correction\":");
         o.bool(self.correction);
         o.raw(b",\"decision_id\":");
-        o.text(&self.decision_id);
+        o.plain(self.decision_id.as_bytes());
         o.raw(b",\"manager_id\":");
         o.opt_text(self.manager_id.as_deref());
         o.raw(b",\"org\":");
@@ -220,7 +220,7 @@ impl WriteJson for ManagerAlert {
         o.raw(b"{\"schema_version\":");
         o.u32(self.schema_version);
         o.raw(b",\"alert_id\":");
-        o.text(&self.alert_id);
+        o.plain(self.alert_id.as_bytes());
         o.raw(b",\"manager_id\":");
         o.text(&self.manager_id);
         o.raw(b",\"vp_id\":");
@@ -238,7 +238,10 @@ impl WriteJson for ManagerAlert {
         o.raw(b",\"promotion_requires_vp_approval\":");
         o.bool(self.promotion_requires_vp_approval);
         o.raw(b",\"decision_id\":");
-        o.opt_text(self.decision_id.as_deref());
+        match &self.decision_id {
+            Some(id) => o.plain(id.as_bytes()),
+            None => o.raw(b"null"),
+        }
         o.raw(b",\"explanation\":");
         o.text(&self.explanation);
         o.raw(b"}");
@@ -260,6 +263,7 @@ mod tests {
     use super::*;
     use crate::domain::output::{PolicyRef, Window};
     use crate::domain::{AlertKind, EmployeeId, Reason, Status};
+    use crate::domain::ids;
 
     fn serde<T: serde::Serialize>(value: &T) -> String {
         String::from_utf8(serde_json::to_vec(value).unwrap_or_default()).unwrap_or_default()
@@ -285,7 +289,7 @@ mod tests {
         let week = Week(2940 + n as i32);
         Decision {
             schema_version: 2,
-            decision_id: format!("id-{text}"),
+            decision_id: ids::decision_id(text, week, n as u32),
             employee_id: EmployeeId::parse("e-1.x_y:z@w").unwrap_or_else(|| unreachable!()),
             week,
             week_start: week.monday(),
@@ -305,7 +309,7 @@ mod tests {
             unverified_days: WeekDays::new(week, 1 << (n % 7)),
             adjustments: (0..n % 3).map(|i| format!("adj-{i}{text}")).collect(),
             policy: PolicyRef {
-                id: text.to_owned(),
+                id: text.into(),
                 version: u32::MAX - n as u32,
             },
             window: Window {
@@ -317,8 +321,8 @@ mod tests {
             revision: n as u32,
             correction: n % 2 == 1,
             consecutive_non_compliant_weeks: 1_000_000 * n as u32,
-            manager_id: (n % 2 == 0).then(|| text.to_owned()),
-            org: text.to_owned(),
+            manager_id: (n % 2 == 0).then(|| text.into()),
+            org: text.into(),
             explanation: text.to_owned(),
         }
     }
@@ -327,15 +331,15 @@ mod tests {
         let statuses = [Status::Compliant, Status::NonCompliant, Status::Exempt];
         ComplianceChange {
             schema_version: 1,
-            change_id: text.to_owned(),
+            change_id: ids::change_id(text),
             employee_id: EmployeeId::parse("e-2").unwrap_or_else(|| unreachable!()),
             week: Week(-5 + n as i32),
             previous_status: (n % 4 != 0).then(|| statuses[n % 3]),
             status: statuses[(n + 1) % 3],
             correction: n % 2 == 0,
-            decision_id: format!("{text}-d"),
-            manager_id: (n % 2 == 1).then(|| text.to_owned()),
-            org: text.to_owned(),
+            decision_id: ids::decision_id(text, Week(n as i32), 0),
+            manager_id: (n % 2 == 1).then(|| text.into()),
+            org: text.into(),
         }
     }
 
@@ -348,16 +352,16 @@ mod tests {
         ];
         ManagerAlert {
             schema_version: 1,
-            alert_id: text.to_owned(),
-            manager_id: format!("m{text}"),
-            vp_id: (n % 2 == 0).then(|| text.to_owned()),
+            alert_id: ids::at_risk_alert_id(text, Week(n as i32)),
+            manager_id: format!("m{text}").into(),
+            vp_id: (n % 2 == 0).then(|| text.into()),
             employee_id: EmployeeId::parse("e-3").unwrap_or_else(|| unreachable!()),
             week: Week(2900 + 53 * n as i32),
             kind: kinds[n % 4],
-            escalation_level: (n % 3 == 0).then(|| format!("level {text}")),
+            escalation_level: (n % 3 == 0).then(|| format!("level {text}").into()),
             consecutive_non_compliant_weeks: n as u32,
             promotion_requires_vp_approval: n % 2 == 1,
-            decision_id: (n % 3 != 1).then(|| text.to_owned()),
+            decision_id: (n % 3 != 1).then(|| ids::change_id(text)),
             explanation: text.to_owned(),
         }
     }
