@@ -23,6 +23,9 @@ use attendance_compliance::processor::Processor;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// A generated company of `employees` × `weeks` in `dir`. With `BENCH_COMPANY_CACHE` set to
+/// a directory, the company is generated there once (`<employees>x<weeks>`) and read back
+/// by later runs, so that comparing two builds does not regenerate it each time.
 fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let options = GenerateOptions {
         employees,
@@ -32,7 +35,19 @@ fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec
         duplicate_fraction: 0.0,
         ..GenerateOptions::default()
     };
-    generate(&options, dir).expect("generate");
+    let cached = std::env::var_os("BENCH_COMPANY_CACHE")
+        .map(|root| Path::new(&root).join(format!("{employees}x{weeks}")));
+    let dir = match &cached {
+        Some(cached) if cached.join("badges.jsonl").exists() => cached.as_path(),
+        Some(cached) => {
+            generate(&options, cached).expect("generate");
+            cached.as_path()
+        }
+        None => {
+            generate(&options, dir).expect("generate");
+            dir
+        }
+    };
     let config = Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new())
         .expect("generated config is valid")
         .config;
