@@ -107,6 +107,14 @@ impl Processor {
         }
     }
 
+    /// A hint that the badge line `bytes` is applied soon ([`Engine::prefetch_employee`]):
+    /// a shell reading ahead calls it a few lines early. Decodes nothing and changes nothing.
+    pub fn prefetch_badge(&self, bytes: &[u8]) {
+        if let Some(id) = crate::wire::input::badge_employee_id_hint(bytes) {
+            self.engine.prefetch_employee(id);
+        }
+    }
+
     /// A roster message (§1.2). `value = None` is a tombstone for the employee in `key`.
     pub fn roster(
         &mut self,

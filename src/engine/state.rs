@@ -90,6 +90,22 @@ impl EmployeeIndex {
             .copied()
     }
 
+    /// Starts loading, without waiting, the struct of the employee `id` probably names (the
+    /// first slot whose hash tag matches, without comparing ids: comparing would wait for
+    /// the very load this starts). A hint only: a wrong guess costs a wasted prefetch.
+    pub(super) fn prefetch(&self, employees: &[Employee], id: &str) {
+        if let Some(employee) = self
+            .table
+            .find(hash_text(id), |_| true)
+            .and_then(|&slot| employees.get(slot as usize))
+        {
+            let start = std::ptr::from_ref(employee).cast::<u8>();
+            for offset in (0..std::mem::size_of::<Employee>()).step_by(64) {
+                prefetch(start.wrapping_add(offset));
+            }
+        }
+    }
+
     /// Records that `employees[slot]` holds its id.
     pub(super) fn insert(&mut self, employees: &[Employee], slot: u32) {
         let hash = hash_text(&employees[slot as usize].id);
@@ -559,6 +575,21 @@ fn retain<T>(list: &mut Box<[T]>, mut keep: impl FnMut(&T) -> bool) {
         v.retain(keep);
         *list = v.into_boxed_slice();
     }
+}
+
+/// Asks the CPU to start loading the cache line holding `address` into its caches, and goes
+/// on at once. No load is made and nothing observable changes: the instruction never
+/// faults, whatever the address, which is why a pointer that is only computed suffices.
+#[allow(unsafe_code)]
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint: it does not dereference `address` in the language's
+    // sense, cannot fault, and has no effect besides the cache's contents.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// Cache lines of one heap block [`warm`] loads at most.

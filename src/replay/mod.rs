@@ -205,6 +205,10 @@ impl Target for Replay<'_> {
     fn advance_watermark(&mut self, to: Timestamp) {
         self.processor.advance_watermark(to, self.writers);
     }
+
+    fn prefetch_badge(&self, bytes: &[u8]) {
+        self.processor.prefetch_badge(bytes);
+    }
 }
 
 /// Runs a replay and writes the four output files.

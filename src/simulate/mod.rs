@@ -92,6 +92,12 @@ impl Target for Sides {
             processor.advance_watermark(to, tally);
         }
     }
+
+    fn prefetch_badge(&self, bytes: &[u8]) {
+        for processor in &self.processors {
+            processor.prefetch_badge(bytes);
+        }
+    }
 }
 
 /// Runs the simulation and writes `summary.json` and `report.html` into `input.replay.out`.

@@ -243,6 +243,23 @@ fn status(value: &Option<FieldValue<'_>>, yes: &str) -> Result<bool, Rejection> 
     }
 }
 
+/// The `employee_id` a badge line most likely carries, found without decoding it: the text
+/// between the quotes after the first `"employee_id":` (white space allowed around the
+/// colon). A hint for prefetching only ([`crate::engine::Engine::prefetch_employee`]): it may
+/// be wrong for a line that is not a plain badge object, and the line is decoded and
+/// validated as always when it is applied.
+pub fn badge_employee_id_hint(line: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"employee_id\"";
+    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    let rest = line.get(at..)?;
+    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = rest.get(colon..)?.strip_prefix(b":")?;
+    let quote = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = rest.get(quote..)?.strip_prefix(b"\"")?;
+    let end = memchr::memchr(b'"', rest)?;
+    std::str::from_utf8(rest.get(..end)?).ok()
+}
+
 /// The `too_large` rejection of a message of `len` bytes (over [`MAX_MESSAGE_BYTES`]).
 pub fn too_large(len: u64) -> Rejection {
     Rejection::new(
