@@ -232,7 +232,7 @@ pub enum Source {
     /// Live: the Kafka coordinates.
     Kafka {
         /// Input topic.
-        topic: String,
+        topic: CompactString,
         /// Partition.
         partition: i32,
         /// Offset.
@@ -241,7 +241,7 @@ pub enum Source {
     /// Replay: the file's base name and 1-based line.
     File {
         /// File base name.
-        file: String,
+        file: CompactString,
         /// 1-based line number.
         line: u64,
     },

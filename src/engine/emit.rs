@@ -1,10 +1,10 @@
 //! Turning evaluations into the output values of §6, with the alert and change rules of §5.
 
+use crate::domain::ids::OutputId;
 use crate::domain::output::{
     ComplianceChange, Decision, ManagerAlert, PolicyRef, WeekDays, Window, DECISION_SCHEMA_VERSION,
     SCHEMA_VERSION,
 };
-use crate::domain::ids::OutputId;
 use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
 use compact_str::CompactString;
 

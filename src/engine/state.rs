@@ -63,9 +63,9 @@ impl Interner {
 
     /// Loads the entry of `sym` (a sweep's warm-up, [`warm`]).
     fn warm(&self, sym: Sym) -> usize {
-        self.strings
-            .get(sym as usize)
-            .map_or(0, |s| usize::from(s.as_bytes().first().copied().unwrap_or(0)))
+        self.strings.get(sym as usize).map_or(0, |s| {
+            usize::from(s.as_bytes().first().copied().unwrap_or(0))
+        })
     }
 }
 

@@ -216,7 +216,7 @@ impl FileRun<'_> {
         summary: &mut ReplaySummary,
     ) -> Result<(), ReplayError> {
         let source = Source::File {
-            file: name.to_owned(),
+            file: compact_str::CompactString::new(name),
             line: line_no,
         };
         match target.apply(self.kind, line, source, self.clock) {

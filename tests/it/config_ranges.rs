@@ -184,7 +184,7 @@ fn lines(name: &str) -> Vec<String> {
 
 fn source(offset: usize) -> Source {
     Source::File {
-        file: "case.jsonl".to_owned(),
+        file: "case.jsonl".into(),
         line: offset as u64 + 1,
     }
 }

@@ -425,7 +425,7 @@ fn the_record_example_is_the_engines_record_of_the_everything_together_inputs() 
     for (file, lines) in files {
         for (n, line) in lines.iter().enumerate() {
             let source = Source::File {
-                file: file.to_owned(),
+                file: file.into(),
                 line: n as u64 + 1,
             };
             let bytes = line.as_bytes();

@@ -36,7 +36,7 @@ pub(crate) fn drive_basic_week(metrics: &Metrics) -> Vec<Output> {
             .collect()
     };
     let source = |topic: &str, offset: usize| Source::Kafka {
-        topic: topic.to_owned(),
+        topic: topic.into(),
         partition: 0,
         offset: offset as i64,
     };

@@ -39,7 +39,7 @@ pub fn now() -> Timestamp {
 /// A replay-style source for dead letters.
 pub fn source() -> Source {
     Source::File {
-        file: "fuzz.jsonl".to_owned(),
+        file: "fuzz.jsonl".into(),
         line: 1,
     }
 }

@@ -261,9 +261,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::ids;
     use crate::domain::output::{PolicyRef, Window};
     use crate::domain::{AlertKind, EmployeeId, Reason, Status};
-    use crate::domain::ids;
 
     fn serde<T: serde::Serialize>(value: &T) -> String {
         String::from_utf8(serde_json::to_vec(value).unwrap_or_default()).unwrap_or_default()

@@ -118,7 +118,7 @@ impl Pipeline {
         self.ensure_transaction()?;
         let now = self.round.now;
         let source = Source::Kafka {
-            topic: message.topic().to_owned(),
+            topic: compact_str::CompactString::new(message.topic()),
             partition: p,
             offset: step.offset,
         };

@@ -203,7 +203,7 @@ impl OutageTable {
 
     pub(super) fn source(&self, partition: i32, offset: i64) -> Source {
         Source::Kafka {
-            topic: self.topic.clone(),
+            topic: compact_str::CompactString::new(&self.topic),
             partition,
             offset,
         }
