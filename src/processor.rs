@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::domain::output::{DeadLetter, PayloadPrefix, Source};
 use crate::domain::Rejection;
 use crate::domain::{DeadLetterReason, EmployeeId, OutageChange, RosterChange, Timestamp};
-use crate::engine::{BadgeEffect, Engine, Output, Sink};
+use crate::engine::{BadgeEffect, EmployeeHint, Engine, Output, Sink};
 use crate::wire::input::Validator;
 
 /// What became of one input message.
@@ -107,12 +107,21 @@ impl Processor {
         }
     }
 
-    /// A hint that the badge line `bytes` is applied soon ([`Engine::prefetch_employee`]):
-    /// a shell reading ahead calls it a few lines early. Decodes nothing and changes nothing.
-    pub fn prefetch_badge(&self, bytes: &[u8]) {
-        if let Some(id) = crate::wire::input::badge_employee_id_hint(bytes) {
-            self.engine.prefetch_employee(id);
-        }
+    /// First hint that the badge line `bytes` is applied some lines from now
+    /// ([`Engine::employee_hint`]); `None` when no employee id is seen without decoding.
+    /// Decodes nothing and changes nothing.
+    pub fn badge_hint(&self, bytes: &[u8]) -> Option<EmployeeHint> {
+        crate::wire::input::badge_employee_id_hint(bytes).map(|id| self.engine.employee_hint(id))
+    }
+
+    /// [`Processor::badge_hint`] for a hint already made by another processor.
+    pub fn prefetch_bucket(&self, hint: EmployeeHint) {
+        self.engine.prefetch_bucket(hint);
+    }
+
+    /// Second hint, a few lines before the badge is applied ([`Engine::prefetch_employee`]).
+    pub fn prefetch_badge(&self, hint: EmployeeHint) {
+        self.engine.prefetch_employee(hint);
     }
 
     /// A roster message (§1.2). `value = None` is a tombstone for the employee in `key`.

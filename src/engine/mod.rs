@@ -31,6 +31,7 @@ use evaluate::ZoneContext;
 pub use record::{CurrentWeek, DecisionRef, Record, RecordPolicy, Reporting, RuleView};
 pub use rules::Rules;
 pub use snapshot::{SnapshotError, StateRecord};
+pub use state::EmployeeHint;
 use state::{Absence, Adjustment, Employee, EmployeeIndex, Interner, Roster};
 
 /// Something the engine emits; the shell turns it into a record or a metric.
@@ -601,11 +602,25 @@ impl Engine {
         self.interner_compact_at = (2 * self.interner.approx_bytes()).max(INTERNER_COMPACT_MIN);
     }
 
-    /// A hint that a badge of `employee_id` comes soon: starts loading that employee's state
-    /// into the CPU's caches without waiting for it (a shell reading ahead calls this a few
-    /// badges early, so the load overlaps the badges in between). Changes nothing else.
-    pub fn prefetch_employee(&self, employee_id: &str) {
-        self.index.prefetch(&self.employees, employee_id);
+    /// First of two hints that a badge of `employee_id` comes soon (a shell reading ahead
+    /// gives it some lines early): starts loading the index bucket that leads to the
+    /// employee, without waiting for it. Changes nothing.
+    pub fn employee_hint(&self, employee_id: &str) -> EmployeeHint {
+        let hint = EmployeeHint::of(employee_id);
+        self.index.prefetch_bucket(hint);
+        hint
+    }
+
+    /// [`Engine::employee_hint`] for a hint already made (by another engine fed the same
+    /// lines).
+    pub fn prefetch_bucket(&self, hint: EmployeeHint) {
+        self.index.prefetch_bucket(hint);
+    }
+
+    /// Second hint, some lines after the first: starts loading the employee's struct,
+    /// without waiting for it. Changes nothing.
+    pub fn prefetch_employee(&self, hint: EmployeeHint) {
+        self.index.prefetch_employee(&self.employees, hint);
     }
 
     /// Applies a badge (§3.1, §3.5) and then advances the watermark (§3.6). Returns the

@@ -570,7 +570,7 @@ impl Engine {
     /// count every record of an uncompacted log, far more than its employees). A hint only.
     pub fn reserve_for_restore(&mut self, records: u64) {
         let n = usize::try_from(records).unwrap_or(usize::MAX).min(1 << 21);
-        self.index.reserve(&self.employees, n);
+        self.index.reserve(n);
     }
 
     /// Rebuilds what is derived from the restored records: zone memberships and the close

@@ -4,8 +4,11 @@
 
 use crate::domain::{AdjustmentAction, Day, Status, Week};
 
+mod index;
 mod recent;
 
+pub use index::EmployeeHint;
+pub(super) use index::EmployeeIndex;
 pub(super) use recent::{Entry, Recent};
 
 /// An interned string (manager, VP, org, policy group, absence kind).
@@ -69,73 +72,10 @@ impl Interner {
     }
 }
 
-/// Employee id → slot, storing only the slot: the id itself lives once, in the [`Employee`]
-/// (a map keyed by the id would keep every id twice).
-#[derive(Debug, Default, Clone)]
-pub(super) struct EmployeeIndex {
-    table: hashbrown::HashTable<u32>,
-}
-
 /// The hash of an interned string or an employee id.
 fn hash_text(id: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(id)
-}
-
-impl EmployeeIndex {
-    /// The slot of `id`.
-    pub(super) fn get(&self, employees: &[Employee], id: &str) -> Option<u32> {
-        self.table
-            .find(hash_text(id), |&i| &*employees[i as usize].id == id)
-            .copied()
-    }
-
-    /// Starts loading, without waiting, the struct of the employee `id` probably names (the
-    /// first slot whose hash tag matches, without comparing ids: comparing would wait for
-    /// the very load this starts). A hint only: a wrong guess costs a wasted prefetch.
-    pub(super) fn prefetch(&self, employees: &[Employee], id: &str) {
-        if let Some(employee) = self
-            .table
-            .find(hash_text(id), |_| true)
-            .and_then(|&slot| employees.get(slot as usize))
-        {
-            let start = std::ptr::from_ref(employee).cast::<u8>();
-            for offset in (0..std::mem::size_of::<Employee>()).step_by(64) {
-                prefetch(start.wrapping_add(offset));
-            }
-        }
-    }
-
-    /// Records that `employees[slot]` holds its id.
-    pub(super) fn insert(&mut self, employees: &[Employee], slot: u32) {
-        let hash = hash_text(&employees[slot as usize].id);
-        self.table
-            .insert_unique(hash, slot, |&i| hash_text(&employees[i as usize].id));
-    }
-
-    /// Room for `additional` more ids without growing.
-    pub(super) fn reserve(&mut self, employees: &[Employee], additional: usize) {
-        self.table
-            .reserve(additional, |&i| hash_text(&employees[i as usize].id));
-    }
-
-    /// Forgets `id`; returns its slot.
-    pub(super) fn remove(&mut self, employees: &[Employee], id: &str) -> Option<u32> {
-        self.table
-            .find_entry(hash_text(id), |&i| &*employees[i as usize].id == id)
-            .ok()
-            .map(|entry| entry.remove().0)
-    }
-
-    /// Number of ids.
-    pub(super) fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Bytes held by the table.
-    pub(super) fn approx_bytes(&self) -> usize {
-        self.table.capacity() * (std::mem::size_of::<u32>() + 1)
-    }
 }
 
 /// The roster facts of an employee, interned.

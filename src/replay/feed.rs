@@ -10,7 +10,7 @@ use super::lines::{Line, LineReader};
 use super::{ReplayError, ReplayInput, ReplaySummary};
 use crate::domain::output::Source;
 use crate::domain::Timestamp;
-use crate::engine::Sink;
+use crate::engine::{EmployeeHint, Sink};
 use crate::processor::{Outcome, Processor};
 
 /// The kind of an input file, which decides the [`Processor`] call for its lines.
@@ -36,9 +36,12 @@ pub(crate) trait Target {
     /// Advances the watermark at the end of input (`--now`).
     fn advance_watermark(&mut self, to: Timestamp);
 
-    /// A hint that the badge line `bytes` is applied a few lines from now
-    /// ([`Processor::prefetch_badge`]).
-    fn prefetch_badge(&self, bytes: &[u8]);
+    /// First hint that the badge line `bytes` is applied [`LOOKAHEAD`] lines from now
+    /// ([`Processor::badge_hint`]).
+    fn badge_hint(&self, bytes: &[u8]) -> Option<EmployeeHint>;
+
+    /// Second hint, [`PREFETCH_AHEAD`] lines before ([`Processor::prefetch_badge`]).
+    fn prefetch_badge(&self, hint: EmployeeHint);
 }
 
 /// Applies one line to `processor`, with its outputs to `out`.
@@ -132,9 +135,11 @@ pub(super) struct FileRun<'a> {
 
 impl FileRun<'_> {
     /// Feeds every non-blank line of `reader` to `target`. Badge lines are read
-    /// [`LOOKAHEAD`] lines ahead of the one applied: each is announced to the target
-    /// ([`Target::prefetch_badge`]) when read, so the employee's state is loaded while the
-    /// lines before it are applied. Lines are applied in file order all the same.
+    /// [`LOOKAHEAD`] lines ahead of the one applied and announced to the target twice: when
+    /// read ([`Target::badge_hint`]: the index bucket is loaded) and [`PREFETCH_AHEAD`]
+    /// lines before they are applied ([`Target::prefetch_badge`]: the employee's struct is
+    /// loaded), so both loads overlap the lines applied in between. Lines are applied in
+    /// file order all the same.
     pub(super) fn run(
         &self,
         reader: impl BufRead,
@@ -183,8 +188,11 @@ impl FileRun<'_> {
             }
             match line {
                 Line::Whole(bytes) if self.kind == Kind::Badges => {
-                    target.prefetch_badge(bytes);
-                    if let Some((bytes, number)) = ahead.push(bytes, line_no) {
+                    let hint = target.badge_hint(bytes);
+                    if let Some(hint) = ahead.push(bytes, line_no, hint) {
+                        target.prefetch_badge(hint);
+                    }
+                    if let Some((bytes, number)) = ahead.next_due() {
                         self.apply(&name, Line::Whole(&bytes), number, target, summary)?;
                         ahead.recycle(bytes);
                     }
@@ -228,29 +236,49 @@ impl FileRun<'_> {
     }
 }
 
-/// How many badge lines are read ahead of the one applied: enough that a line's employee
-/// is in the cache when it is applied (a badge takes a few hundred nanoseconds, a load from
-/// memory about one hundred), few enough that it is still there.
-const LOOKAHEAD: usize = 8;
+/// How many badge lines are read ahead of the one applied: enough that a line's index
+/// bucket and then its employee are in the cache when it is applied (a badge takes a few
+/// hundred nanoseconds, a load from memory about one hundred), few enough that they are
+/// still there.
+const LOOKAHEAD: usize = 16;
+
+/// How many lines before it is applied a line's employee struct is loaded (its bucket was
+/// loaded [`LOOKAHEAD`] − this lines earlier).
+const PREFETCH_AHEAD: usize = 8;
 
 /// The badge lines read but not yet applied, as copies (a line read borrows the reader's
 /// buffer only until the next read), with buffers reused so that reading ahead allocates
 /// nothing once it runs.
 #[derive(Default)]
 struct Ahead {
-    lines: std::collections::VecDeque<(Vec<u8>, u64)>,
+    lines: std::collections::VecDeque<(Vec<u8>, u64, Option<EmployeeHint>)>,
     spare: Vec<Vec<u8>>,
 }
 
 impl Ahead {
-    /// Keeps a copy of line `number`; once [`LOOKAHEAD`] lines are kept, returns the oldest.
-    fn push(&mut self, bytes: &[u8], number: u64) -> Option<(Vec<u8>, u64)> {
+    /// Keeps a copy of line `number` and its hint; returns the hint of the line now
+    /// [`PREFETCH_AHEAD`] lines from being applied, if it has one.
+    fn push(
+        &mut self,
+        bytes: &[u8],
+        number: u64,
+        hint: Option<EmployeeHint>,
+    ) -> Option<EmployeeHint> {
         let mut copy = self.spare.pop().unwrap_or_default();
         copy.clear();
         copy.extend_from_slice(bytes);
-        self.lines.push_back((copy, number));
+        self.lines.push_back((copy, number, hint));
+        let due = self
+            .lines
+            .len()
+            .checked_sub(LOOKAHEAD - PREFETCH_AHEAD + 1)?;
+        self.lines.get(due).and_then(|line| line.2)
+    }
+
+    /// The oldest line once [`LOOKAHEAD`] lines are kept.
+    fn next_due(&mut self) -> Option<(Vec<u8>, u64)> {
         if self.lines.len() > LOOKAHEAD {
-            self.lines.pop_front()
+            self.pop()
         } else {
             None
         }
@@ -258,7 +286,9 @@ impl Ahead {
 
     /// The oldest line kept, if any.
     fn pop(&mut self) -> Option<(Vec<u8>, u64)> {
-        self.lines.pop_front()
+        self.lines
+            .pop_front()
+            .map(|(bytes, number, _)| (bytes, number))
     }
 
     /// Gives a line's buffer back for reuse.

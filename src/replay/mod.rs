@@ -206,8 +206,12 @@ impl Target for Replay<'_> {
         self.processor.advance_watermark(to, self.writers);
     }
 
-    fn prefetch_badge(&self, bytes: &[u8]) {
-        self.processor.prefetch_badge(bytes);
+    fn badge_hint(&self, bytes: &[u8]) -> Option<crate::engine::EmployeeHint> {
+        self.processor.badge_hint(bytes)
+    }
+
+    fn prefetch_badge(&self, hint: crate::engine::EmployeeHint) {
+        self.processor.prefetch_badge(hint);
     }
 }
 

@@ -93,9 +93,16 @@ impl Target for Sides {
         }
     }
 
-    fn prefetch_badge(&self, bytes: &[u8]) {
+    fn badge_hint(&self, bytes: &[u8]) -> Option<crate::engine::EmployeeHint> {
+        let [current, alternative] = &self.processors;
+        let hint = current.badge_hint(bytes)?;
+        alternative.prefetch_bucket(hint);
+        Some(hint)
+    }
+
+    fn prefetch_badge(&self, hint: crate::engine::EmployeeHint) {
         for processor in &self.processors {
-            processor.prefetch_badge(bytes);
+            processor.prefetch_badge(hint);
         }
     }
 }

@@ -250,7 +250,10 @@ fn status(value: &Option<FieldValue<'_>>, yes: &str) -> Result<bool, Rejection> 
 /// validated as always when it is applied.
 pub fn badge_employee_id_hint(line: &[u8]) -> Option<&str> {
     const KEY: &[u8] = b"\"employee_id\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    // Built once: building a searcher per line cost more than the search.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
+    let at = FINDER.find(line)? + KEY.len();
     let rest = line.get(at..)?;
     let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     let rest = rest.get(colon..)?.strip_prefix(b":")?;
@@ -412,6 +415,24 @@ mod tests {
 
     fn validator() -> Validator {
         Validator::new(["SEA-1", "BLR-1"], Duration::from_secs(86_400))
+    }
+
+    #[test]
+    fn the_employee_id_hint_is_the_quoted_text_after_the_key_or_nothing() {
+        fn hint(line: &str) -> Option<&str> {
+            badge_employee_id_hint(line.as_bytes())
+        }
+        assert_eq!(
+            hint(r#"{"event_id":"b-1","employee_id":"e-42","site_id":"SEA-1"}"#),
+            Some("e-42")
+        );
+        assert_eq!(hint(r#"{ "employee_id" :  "e-7" }"#), Some("e-7"));
+        assert_eq!(hint(r#"{"employee_id":42}"#), None);
+        assert_eq!(hint(r#"{"employee_id":"e-1"#), None, "no closing quote");
+        assert_eq!(hint(r#"{"employee":"e-1"}"#), None);
+        assert_eq!(hint(""), None);
+        // Only a hint: an escaped id yields its raw text, which decoding then judges.
+        assert_eq!(hint(r#"{"employee_id":"e\u002d1"}"#), Some(r"e\u002d1"));
     }
 
     fn now() -> Timestamp {
