@@ -937,13 +937,22 @@ impl Engine {
         self.next_due = self.zones.iter().map(|z| z.close_at.min(z.risk_at)).min();
     }
 
-    /// At the start of each batch of a sweep over zone `z`'s members, warms the batch
-    /// ([`state::warm`]).
+    /// Before a sweep over zone `z`'s members decides member `m`: asks for the struct of
+    /// the member [`state::SWEEP_AHEAD`] × 2 ahead and the heap blocks of the one
+    /// [`state::SWEEP_AHEAD`] ahead (hints only: nothing waits for them), so that a member's
+    /// state is cached when it is decided.
     fn warm_ahead(&self, z: usize, m: usize) {
-        if m % state::WARM_BATCH == 0 {
-            let members = &self.zones[z].members;
-            let end = members.len().min(m + state::WARM_BATCH);
-            state::warm(&self.employees, &self.interner, &members[m..end]);
+        const AHEAD: usize = state::SWEEP_AHEAD;
+        let members = &self.zones[z].members;
+        if m == 0 {
+            for &slot in members.iter().take(2 * AHEAD) {
+                state::prefetch_struct(&self.employees, slot);
+            }
+        } else if let Some(&slot) = members.get(m + 2 * AHEAD - 1) {
+            state::prefetch_struct(&self.employees, slot);
+        }
+        if let Some(&slot) = members.get(m + AHEAD) {
+            state::prefetch_heap(&self.employees, &self.interner, slot);
         }
     }
 

@@ -64,11 +64,11 @@ impl Interner {
         self.strings.get(sym as usize).cloned().unwrap_or_default()
     }
 
-    /// Loads the entry of `sym` (a sweep's warm-up, [`warm`]).
-    fn warm(&self, sym: Sym) -> usize {
-        self.strings.get(sym as usize).map_or(0, |s| {
-            usize::from(s.as_bytes().first().copied().unwrap_or(0))
-        })
+    /// Starts loading the entry of `sym` (a sweep's hint, [`prefetch_heap`]).
+    fn prefetch(&self, sym: Sym) {
+        if let Some(entry) = self.strings.get(sym as usize) {
+            prefetch(std::ptr::from_ref(entry).cast());
+        }
     }
 }
 
@@ -444,36 +444,25 @@ impl Employee {
         self.presence.forget_before(monday, 16);
     }
 
-    /// Loads the struct's cache lines (the fields a sweep reads, spread over all of them);
-    /// see [`warm`].
-    fn warm_struct(&self) -> usize {
-        (self.id.as_ptr() as usize)
-            ^ usize::from(self.roster.is_some())
-            ^ (self.office.heap_entries().as_ptr() as usize)
-            ^ (self.absences.as_ptr() as usize)
-            ^ (self.adjustments.as_ptr() as usize)
-            ^ (self.presence.heap_entries().as_ptr() as usize)
-            ^ (self.decisions.as_ptr() as usize)
-            ^ usize::from(self.last_closed.is_some())
-            ^ usize::from(self.dirty)
-    }
-
-    /// Loads (up to [`WARM_LINES`] cache lines of) each heap block a sweep reads; see
-    /// [`warm`].
-    fn warm_heap(&self) -> usize {
-        fn lines<T, R: Into<usize>>(v: &[T], read: impl Fn(&T) -> R) -> usize {
-            let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
-            v.iter()
-                .step_by(step)
-                .take(WARM_LINES)
-                .fold(0, |acc, x| acc ^ read(x).into())
+    /// Starts loading the heap blocks a sweep reads (office weeks, presence dates,
+    /// absences, adjustments, decisions, a long id; at most [`PREFETCH_LINES`] cache lines
+    /// of each). Reads the struct's pointers, so it pays off once the struct is cached.
+    fn prefetch_heap(&self) {
+        fn lines<T>(v: &[T]) {
+            let start = v.as_ptr().cast::<u8>();
+            let bytes = std::mem::size_of_val(v).min(PREFETCH_LINES * 64);
+            for offset in (0..bytes).step_by(64) {
+                prefetch(start.wrapping_add(offset));
+            }
         }
-        usize::from(self.id.as_bytes().first().copied().unwrap_or(0))
-            ^ lines(self.office.heap_entries(), |o| o.1)
-            ^ lines(&self.absences, |a| a.approved)
-            ^ lines(&self.adjustments, |a| a.approved)
-            ^ lines(self.presence.heap_entries(), |p| p.0 as usize)
-            ^ lines(&self.decisions, |d| d.streak as usize)
+        if self.id.is_heap_allocated() {
+            prefetch(self.id.as_ptr());
+        }
+        lines(self.office.heap_entries());
+        lines(&self.absences);
+        lines(&self.adjustments);
+        lines(self.presence.heap_entries());
+        lines(&self.decisions);
     }
 
     /// Approximate heap and inline bytes held by this employee.
@@ -532,35 +521,36 @@ fn prefetch(address: *const u8) {
     let _ = address;
 }
 
-/// Cache lines of one heap block [`warm`] loads at most.
-const WARM_LINES: usize = 8;
+/// Cache lines of one heap block [`prefetch_heap`] asks for at most.
+const PREFETCH_LINES: usize = 8;
 
-/// Slots a sweep warms at once: enough independent misses in flight to hide most of the
-/// memory latency, few enough that what is loaded is still in L1/L2 when it is used.
-pub(super) const WARM_BATCH: usize = 16;
+/// How many members ahead of the one it decides a sweep (week close, at-risk check) asks
+/// for each member's heap blocks; it asks for the struct twice as far ahead, so that the
+/// struct's pointers are cached when the heap blocks are asked for.
+pub(super) const SWEEP_AHEAD: usize = 8;
 
-/// Loads what a sweep (week close, at-risk check) reads of the employees in `slots` before
-/// the sweep uses it: first every struct, then every heap block they point to and their
-/// manager's name (an output carries it: one entry of `interner`, at random). The loads of
-/// one pass do not depend on each other, so their cache misses overlap, where the sweep
-/// itself would meet them one after the other (slots are in arrival order, a sweep goes in
-/// id order, and each employee's vectors are separate heap blocks). Reads only.
-pub(super) fn warm(employees: &[Employee], interner: &Interner, slots: &[u32]) {
-    let mut acc = 0usize;
-    for &i in slots {
-        if let Some(e) = employees.get(i as usize) {
-            acc ^= e.warm_struct();
+/// Starts loading the struct of the employee in `slot` (a sweep's first hint, see
+/// [`SWEEP_AHEAD`]): members are visited in id order, slots were given in arrival order, so
+/// each struct is a cache miss the sweep would otherwise wait for.
+pub(super) fn prefetch_struct(employees: &[Employee], slot: u32) {
+    if let Some(employee) = employees.get(slot as usize) {
+        let start = std::ptr::from_ref(employee).cast::<u8>();
+        for offset in (0..std::mem::size_of::<Employee>()).step_by(64) {
+            prefetch(start.wrapping_add(offset));
         }
     }
-    for &i in slots {
-        if let Some(e) = employees.get(i as usize) {
-            acc ^= e.warm_heap();
-            if let Some(manager) = e.roster.and_then(|r| r.manager) {
-                acc ^= interner.warm(manager);
-            }
+}
+
+/// Starts loading the heap blocks of the employee in `slot` and its manager's interner
+/// entry (each output carries the manager's name; managers are spread over the whole
+/// interner): a sweep's second hint, once the struct is cached.
+pub(super) fn prefetch_heap(employees: &[Employee], interner: &Interner, slot: u32) {
+    if let Some(employee) = employees.get(slot as usize) {
+        employee.prefetch_heap();
+        if let Some(manager) = employee.roster.and_then(|r| r.manager) {
+            interner.prefetch(manager);
         }
     }
-    std::hint::black_box(acc);
 }
 
 #[cfg(test)]
