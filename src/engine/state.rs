@@ -444,25 +444,32 @@ impl Employee {
         self.presence.forget_before(monday, 16);
     }
 
-    /// Starts loading the heap blocks a sweep reads (office weeks, presence dates,
-    /// absences, adjustments, decisions, a long id; at most [`PREFETCH_LINES`] cache lines
-    /// of each). Reads the struct's pointers, so it pays off once the struct is cached.
+    /// Starts loading the parts of the heap blocks a sweep reads (office weeks, presence
+    /// dates, absences, adjustments, decisions, a long id). The blocks are sorted oldest
+    /// first and a sweep reads their newest entries (the week it closes or checks, the
+    /// window before it, the latest decision) and their first (what it forgets), so each
+    /// block is asked for at its first line and its last two; asking for whole blocks
+    /// filled the CPU's queue of outstanding loads and stalled the sweep. Reads the struct's
+    /// pointers, so it pays off once the struct is cached.
     fn prefetch_heap(&self) {
-        fn lines<T>(v: &[T]) {
-            let start = v.as_ptr().cast::<u8>();
-            let bytes = std::mem::size_of_val(v).min(PREFETCH_LINES * 64);
-            for offset in (0..bytes).step_by(64) {
-                prefetch(start.wrapping_add(offset));
+        fn ends<T>(v: &[T]) {
+            let bytes = std::mem::size_of_val(v);
+            if bytes == 0 {
+                return;
             }
+            let start = v.as_ptr().cast::<u8>();
+            prefetch(start);
+            prefetch(start.wrapping_add(bytes.saturating_sub(65)));
+            prefetch(start.wrapping_add(bytes - 1));
         }
         if self.id.is_heap_allocated() {
             prefetch(self.id.as_ptr());
         }
-        lines(self.office.heap_entries());
-        lines(&self.absences);
-        lines(&self.adjustments);
-        lines(self.presence.heap_entries());
-        lines(&self.decisions);
+        ends(self.office.heap_entries());
+        ends(&self.absences);
+        ends(&self.adjustments);
+        ends(self.presence.heap_entries());
+        ends(&self.decisions);
     }
 
     /// Approximate heap and inline bytes held by this employee.
@@ -520,9 +527,6 @@ fn prefetch(address: *const u8) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
 }
-
-/// Cache lines of one heap block [`prefetch_heap`] asks for at most.
-const PREFETCH_LINES: usize = 8;
 
 /// How many members ahead of the one it decides a sweep (week close, at-risk check) asks
 /// for each member's heap blocks; it asks for the struct twice as far ahead, so that the
