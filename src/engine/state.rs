@@ -73,9 +73,9 @@ impl Interner {
 }
 
 /// The hash of an interned string or an employee id.
-fn hash_text(id: &str) -> u64 {
+fn hash_text(text: &str) -> u64 {
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(id)
+    rustc_hash::FxBuildHasher.hash_one(text)
 }
 
 /// The roster facts of an employee, interned.
@@ -533,9 +533,10 @@ fn prefetch(address: *const u8) {
 /// struct's pointers are cached when the heap blocks are asked for.
 pub(super) const SWEEP_AHEAD: usize = 8;
 
-/// Starts loading the struct of the employee in `slot` (a sweep's first hint, see
-/// [`SWEEP_AHEAD`]): members are visited in id order, slots were given in arrival order, so
-/// each struct is a cache miss the sweep would otherwise wait for.
+/// Starts loading the struct of the employee in `slot`: a sweep's first hint (see
+/// [`SWEEP_AHEAD`]; members are visited in id order, slots were given in arrival order, so
+/// each struct is a cache miss the sweep would otherwise wait for), and the read-ahead's
+/// second ([`EmployeeIndex::prefetch_employee`]).
 pub(super) fn prefetch_struct(employees: &[Employee], slot: u32) {
     if let Some(employee) = employees.get(slot as usize) {
         let start = std::ptr::from_ref(employee).cast::<u8>();

@@ -313,3 +313,45 @@ fn progress_bar(enabled: bool, size: u64, path: &Path) -> Option<indicatif::Prog
     bar.set_message(path.display().to_string());
     Some(bar)
 }
+
+#[cfg(test)]
+mod ahead_tests {
+    use super::{Ahead, LOOKAHEAD, PREFETCH_AHEAD};
+    use crate::engine::EmployeeHint;
+
+    #[test]
+    fn lines_come_out_in_order_and_each_hint_comes_due_prefetch_ahead_lines_before_its_line() {
+        let hint = |n: u64| EmployeeHint::of(&format!("e-{n}"));
+        let mut ahead = Ahead::default();
+        let mut applied = Vec::new();
+        // For each line: the read (iteration) at which its hint came due, then was applied.
+        let mut due_at = vec![None; 40];
+        let mut applied_at = vec![None; 40];
+        for n in 0..40u64 {
+            if let Some(due) = ahead.push(format!("line {n}").as_bytes(), n, Some(hint(n))) {
+                let line = (0..40u64).find(|&k| hint(k) == due).unwrap_or(0);
+                due_at[line as usize] = Some(n);
+            }
+            if let Some((bytes, number)) = ahead.next_due() {
+                assert_eq!(bytes, format!("line {number}").into_bytes());
+                applied.push(number);
+                applied_at[number as usize] = Some(n);
+                ahead.recycle(bytes);
+            }
+        }
+        while let Some((_, number)) = ahead.pop() {
+            applied.push(number);
+        }
+        assert_eq!(applied, (0..40).collect::<Vec<_>>(), "file order");
+        for line in 0..40 {
+            if let (Some(due), Some(at)) = (due_at[line], applied_at[line]) {
+                assert_eq!(at - due, PREFETCH_AHEAD as u64, "line {line}");
+            }
+            if let Some(at) = applied_at[line] {
+                assert_eq!(at - line as u64, LOOKAHEAD as u64, "line {line} read ahead");
+                assert!(due_at[line].is_some(), "line {line} was hinted");
+            }
+        }
+        assert!(ahead.spare.len() <= LOOKAHEAD + 1, "buffers are reused");
+    }
+}

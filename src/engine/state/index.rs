@@ -11,7 +11,7 @@
 //! the id: growing never reads an employee, and removal shifts the probe sequence back
 //! instead of leaving tombstones.
 
-use super::{hash_text, prefetch, Employee};
+use super::{hash_text, prefetch, prefetch_struct, Employee};
 
 /// One bucket: `slot == EMPTY` when free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,12 +120,7 @@ impl EmployeeIndex {
                 return;
             }
             if b.tag == tag {
-                if let Some(employee) = employees.get(b.slot as usize) {
-                    let start = std::ptr::from_ref(employee).cast::<u8>();
-                    for offset in (0..std::mem::size_of::<Employee>()).step_by(64) {
-                        prefetch(start.wrapping_add(offset));
-                    }
-                }
+                prefetch_struct(employees, b.slot);
                 return;
             }
             i = (i + 1) & mask;
