@@ -9,7 +9,7 @@ use crate::domain::{ids, AlertKind, EmployeeId, Status, Week};
 use compact_str::CompactString;
 
 use super::evaluate::{escalation_level, AtRisk, Evaluation};
-use super::state::{DecisionRecord, Roster, Sym};
+use super::state::{DecisionRecord, Roster};
 use super::{explain, Engine, Output, Sink};
 
 /// Facts of a resolved or retracted alert about decision `decision_id` of `e`: no level, no
@@ -43,11 +43,6 @@ struct AlertFacts {
 }
 
 impl Engine {
-    /// Interned text `key` as an output's copy: inline (no allocation) up to 24 bytes.
-    fn text(&self, key: Sym) -> CompactString {
-        self.interner.owned(key)
-    }
-
     pub(super) fn decision_value(
         &self,
         i: usize,
@@ -85,8 +80,8 @@ impl Engine {
             revision,
             correction: revision > 0,
             consecutive_non_compliant_weeks: eval.streak,
-            manager_id: roster.manager.map(|m| self.text(m)),
-            org: self.text(roster.org),
+            manager_id: roster.manager.map(|m| self.interner.owned(m)),
+            org: self.interner.owned(roster.org),
             explanation: explain::decision(
                 eval,
                 policy,
@@ -106,8 +101,8 @@ impl Engine {
         out.emit(Output::Alert(ManagerAlert {
             schema_version: SCHEMA_VERSION,
             alert_id: f.alert_id,
-            manager_id: self.text(manager),
-            vp_id: roster.vp.map(|v| self.text(v)),
+            manager_id: self.interner.owned(manager),
+            vp_id: roster.vp.map(|v| self.interner.owned(v)),
             employee_id: EmployeeId::from_parsed(&self.employees[i].id),
             week: f.week,
             kind,
@@ -269,8 +264,8 @@ impl Engine {
             status,
             correction,
             decision_id,
-            manager_id: roster.manager.map(|m| self.text(m)),
-            org: self.text(roster.org),
+            manager_id: roster.manager.map(|m| self.interner.owned(m)),
+            org: self.interner.owned(roster.org),
         }));
     }
 

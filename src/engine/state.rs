@@ -19,7 +19,7 @@ pub(super) type Sym = u32;
 /// usually are): turning a symbol into text is then one load of a 24-byte entry, where a
 /// boxed string was two dependent loads (the pointer, then the bytes) and a cache miss each
 /// for a manager's name in a week close. The index stores only symbols, hashed by the text
-/// they point to (as [`EmployeeIndex`] does for employee ids).
+/// they point to, so no string is held twice.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Interner {
     strings: Vec<compact_str::CompactString>,

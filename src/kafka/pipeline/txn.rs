@@ -222,16 +222,14 @@ impl Pipeline {
             self.kafka.producer.abort_transaction(CALL_TIMEOUT)
         })
         .map_err(|e| match e {
-            // An abort that itself wants an abort cannot make progress; unless the producer
-            // is fatally broken, new clients settle the transaction (`kafka::is_restartable`).
-            PipelineError::Abortable { source, .. }
-            | PipelineError::Kafka { source, .. }
+            // An abort that itself wants an abort (never fatal, `requires_abort`) or that
+            // failed without a fatal error cannot make progress here; new clients settle the
+            // transaction (`kafka::is_restartable`).
+            PipelineError::Abortable { source, .. } => PipelineError::AbortFailed(source),
+            PipelineError::Kafka { source, .. }
                 if matches!(&source, KafkaError::Transaction(e) if !e.is_fatal()) =>
             {
                 PipelineError::AbortFailed(source)
-            }
-            PipelineError::Abortable { context, source } => {
-                PipelineError::Kafka { context, source }
             }
             other => other,
         })?;
