@@ -177,14 +177,14 @@ impl Engine {
         }
         let employee = &mut self.employees[i];
         employee.current = Some(eval.status);
-        employee.decisions.push(DecisionRecord {
-            week: eval.week,
-            status: eval.status,
-            streak: eval.streak,
-            revision: 0,
-            fingerprint: eval.fingerprint().into(),
+        employee.decisions.push(DecisionRecord::new(
+            eval.week,
+            eval.status,
+            eval.streak,
+            0,
+            eval.fingerprint(),
             alerted,
-        });
+        ));
     }
 
     pub(super) fn emit_corrected_decision(
@@ -196,27 +196,27 @@ impl Engine {
         out: &mut dyn Sink,
     ) {
         let old = self.employees[i].decisions[k];
-        let revision = old.revision.saturating_add(1);
+        let revision = old.revision().saturating_add(1);
         let decision = self.decision_value(i, roster, &eval, u32::from(revision));
         let decision_id = decision.decision_id;
         out.emit(Output::Decision(decision));
-        let mut alerted = old.alerted;
-        if old.alerted && eval.status != Status::NonCompliant {
+        let mut alerted = old.alerted();
+        if old.alerted() && eval.status != Status::NonCompliant {
             let text = explain::retracted_alert(&eval);
             let facts = plain_facts(AlertKind::Retracted, &eval, decision_id, text);
             self.alert(i, roster, AlertKind::Retracted, facts, out);
             alerted = false;
-        } else if eval.status == Status::NonCompliant && old.status != Status::NonCompliant {
+        } else if eval.status == Status::NonCompliant && old.status() != Status::NonCompliant {
             alerted = self.non_compliant_alert(i, roster, &eval, decision_id, out);
         }
-        self.employees[i].decisions[k] = DecisionRecord {
-            week: eval.week,
-            status: eval.status,
-            streak: eval.streak,
+        self.employees[i].decisions[k] = DecisionRecord::new(
+            eval.week,
+            eval.status,
+            eval.streak,
             revision,
-            fingerprint: eval.fingerprint().into(),
+            eval.fingerprint(),
             alerted,
-        };
+        );
     }
 
     /// After corrections: a compliance change when the latest week's status moved.
@@ -226,21 +226,22 @@ impl Engine {
             return;
         };
         let previous = employee.current;
-        if previous == Some(latest.status) {
+        if previous == Some(latest.status()) {
             return;
         }
-        let decision_id = ids::decision_id(&employee.id, latest.week, u32::from(latest.revision));
+        let decision_id =
+            ids::decision_id(&employee.id, latest.week(), u32::from(latest.revision()));
         self.push_change(
             i,
             roster,
-            latest.week,
+            latest.week(),
             previous,
-            latest.status,
+            latest.status(),
             true,
             decision_id,
             out,
         );
-        self.employees[i].current = Some(latest.status);
+        self.employees[i].current = Some(latest.status());
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1024,25 +1024,25 @@ impl Engine {
         let zone = self.zone_context(roster.zone);
         let start = self.employees[i]
             .decisions
-            .partition_point(|d| d.week < from);
+            .partition_point(|d| d.week() < from);
         for k in start..self.employees[i].decisions.len() {
             let employee = &self.employees[i];
             let record = employee.decisions[k];
             let streak_before = match k.checked_sub(1) {
-                Some(p) => employee.decisions[p].streak,
+                Some(p) => employee.decisions[p].streak(),
                 None => employee.carried_streak,
             };
             let Some(eval) = evaluate::evaluate(
                 &self.rules,
                 employee,
                 &roster,
-                record.week,
+                record.week(),
                 zone,
                 streak_before,
             ) else {
                 continue;
             };
-            if eval.fingerprint() == u64::from(record.fingerprint) {
+            if eval.fingerprint() == record.fingerprint() {
                 continue;
             }
             self.emit_corrected_decision(i, k, &roster, eval, out);

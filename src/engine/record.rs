@@ -179,7 +179,7 @@ impl Engine {
             consecutive_non_compliant_weeks: employee
                 .decisions
                 .last()
-                .map_or(employee.carried_streak, |d| d.streak),
+                .map_or(employee.carried_streak, |d| d.streak()),
             weeks,
             unreproducible_weeks,
             current_week: open.map(|(week, day, p)| self.current_week(i, &roster, p, week, day)),
@@ -191,34 +191,34 @@ impl Engine {
         let employee = &self.employees[i];
         let zone = self.zone_context(roster.zone);
         let (mut weeks, mut lost) = (Vec::new(), Vec::new());
-        for (k, record) in employee.decisions.iter().enumerate().rev() {
+        for (k, &record) in employee.decisions.iter().enumerate().rev() {
             let streak_before = match k.checked_sub(1) {
-                Some(p) => employee.decisions[p].streak,
+                Some(p) => employee.decisions[p].streak(),
                 None => employee.carried_streak,
             };
             let eval = evaluate::evaluate(
                 &self.rules,
                 employee,
                 roster,
-                record.week,
+                record.week(),
                 zone,
                 streak_before,
             );
             match eval {
-                Some(eval) if eval.fingerprint() == u64::from(record.fingerprint) => {
-                    weeks.push(self.decision_value(i, roster, &eval, u32::from(record.revision)));
+                Some(eval) if eval.fingerprint() == record.fingerprint() => {
+                    weeks.push(self.decision_value(i, roster, &eval, u32::from(record.revision())));
                 }
                 _ => lost.push(DecisionRef {
-                    week: record.week,
+                    week: record.week(),
                     decision_id: ids::decision_id(
                         &employee.id,
-                        record.week,
-                        u32::from(record.revision),
+                        record.week(),
+                        u32::from(record.revision()),
                     )
                     .to_string(),
-                    status: record.status,
-                    revision: u32::from(record.revision),
-                    consecutive_non_compliant_weeks: record.streak,
+                    status: record.status(),
+                    revision: u32::from(record.revision()),
+                    consecutive_non_compliant_weeks: record.streak(),
                 }),
             }
         }

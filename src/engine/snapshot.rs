@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{AdjustmentAction, Day, EmployeeId, Status, Timestamp, Week};
 
-use super::state::{Absence, Adjustment, DecisionRecord, Presence, Recent, Roster};
+use super::state::{Absence, Adjustment, DecisionRecord, Presence, Recent, Roster, MAX_STREAK};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
@@ -270,6 +270,18 @@ fn week(value: i32, what: &str) -> Result<Week, SnapshotError> {
     }
 }
 
+/// A streak counts closed weeks (§4.4), at most the ~522k weeks of years 0000 to 9999; one
+/// over [`MAX_STREAK`] (2,097,151, what a [`DecisionRecord`] holds) is corrupt.
+fn streak(value: u32, what: &str) -> Result<u32, SnapshotError> {
+    if value <= MAX_STREAK {
+        Ok(value)
+    } else {
+        Err(SnapshotError::Corrupt(format!(
+            "{what} {value} is more weeks than years 0000 to 9999 hold"
+        )))
+    }
+}
+
 /// Checks that `weeks` is strictly increasing (the engine's vectors are sorted by week and
 /// searched by bisection).
 fn strictly_increasing(weeks: impl Iterator<Item = Week>, what: &str) -> Result<(), SnapshotError> {
@@ -366,12 +378,12 @@ impl Engine {
                 .decisions
                 .iter()
                 .map(|d| DecisionSnapshot {
-                    week: d.week.0,
-                    status: status_code(d.status),
-                    streak: d.streak,
-                    revision: u32::from(d.revision),
-                    fingerprint: d.fingerprint.into(),
-                    alerted: d.alerted,
+                    week: d.week().0,
+                    status: status_code(d.status()),
+                    streak: d.streak(),
+                    revision: u32::from(d.revision()),
+                    fingerprint: d.fingerprint(),
+                    alerted: d.alerted(),
                 })
                 .collect(),
             carried_streak: employee.carried_streak,
@@ -486,16 +498,17 @@ impl Engine {
         }
         let mut decisions = Vec::with_capacity(snap.decisions.len());
         for d in &snap.decisions {
-            decisions.push(DecisionRecord {
-                week: week(d.week, "decision week")?,
-                status: status_of(d.status)?,
-                streak: d.streak,
-                revision: u16::try_from(d.revision).unwrap_or(u16::MAX),
-                fingerprint: d.fingerprint.into(),
-                alerted: d.alerted,
-            });
+            decisions.push(DecisionRecord::new(
+                week(d.week, "decision week")?,
+                status_of(d.status)?,
+                streak(d.streak, "decision streak")?,
+                u16::try_from(d.revision).unwrap_or(u16::MAX),
+                d.fingerprint,
+                d.alerted,
+            ));
         }
-        strictly_increasing(decisions.iter().map(|d| d.week), "decisions")?;
+        strictly_increasing(decisions.iter().map(|d| d.week()), "decisions")?;
+        let carried_streak = streak(snap.carried_streak, "carried streak")?;
         let current = snap.current.map(status_of).transpose()?;
         let last_closed = snap
             .last_closed
@@ -558,7 +571,7 @@ impl Engine {
         employee.adjustments = adjustments.into_boxed_slice();
         employee.presence = Recent::from_sorted(presence);
         employee.decisions = decisions;
-        employee.carried_streak = snap.carried_streak;
+        employee.carried_streak = carried_streak;
         employee.current = current;
         employee.last_closed = last_closed;
         employee.at_risk_week = at_risk_week;
@@ -826,6 +839,17 @@ mod tests {
                 }];
                 s.decisions.push(DecisionSnapshot { ..s.decisions[0] });
             }),
+            employee(|s| {
+                s.decisions = vec![DecisionSnapshot {
+                    week: 2_940,
+                    status: 1,
+                    streak: MAX_STREAK + 1,
+                    revision: 0,
+                    fingerprint: 0,
+                    alerted: true,
+                }];
+            }),
+            employee(|s| s.carried_streak = u32::MAX),
         ];
         for (n, value) in bad.iter().enumerate() {
             assert!(is_corrupt(e.restore("e-2", Some(value))), "case {n}");

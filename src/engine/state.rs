@@ -259,38 +259,108 @@ impl Entry for OfficeWeek {
     }
 }
 
-/// A decision content's 64-bit fingerprint, held as two `u32` so that a [`DecisionRecord`]
-/// is 4-byte aligned: 20 bytes instead of 24, per retained week of every employee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) struct Fingerprint([u32; 2]);
-
-impl From<u64> for Fingerprint {
-    fn from(v: u64) -> Self {
-        Self([(v >> 32) as u32, v as u32])
-    }
-}
-
-impl From<Fingerprint> for u64 {
-    fn from(f: Fingerprint) -> u64 {
-        u64::from(f.0[0]) << 32 | u64::from(f.0[1])
-    }
-}
-
-/// What is remembered of one emitted decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What is remembered of one emitted decision, in 16 bytes: the 64-bit fingerprint of its
+/// content (§6: a change means a re-emit) and, packed in one `u64`, its week, status, streak,
+/// revision and whether its alert stands. The widths hold every value the engine can reach:
+///
+/// | bits | field | range |
+/// |---|---|---|
+/// | 0–23 | week, two's complement | ±8.3M weeks; years 0000–9999 span ~522k |
+/// | 24–25 | status | compliant, non_compliant, exempt |
+/// | 26 | a non_compliant alert for this week stands (not retracted) | |
+/// | 27–47 | streak (§4.4) | up to [`MAX_STREAK`] |
+/// | 48–63 | revision, saturating | 65,535 corrections of one week is far beyond any input |
+///
+/// A streak counts closed weeks in a row, so it stays below the ~522k weeks of years
+/// 0000–9999 that badges can carry; a restored snapshot holding more is refused as corrupt.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct DecisionRecord {
+    packed: u64,
+    fingerprint: u64,
+}
+
+/// The greatest streak a [`DecisionRecord`] holds (21 bits).
+pub(super) const MAX_STREAK: u32 = (1 << 21) - 1;
+
+impl DecisionRecord {
+    const STATUS_SHIFT: u32 = 24;
+    const ALERTED_BIT: u64 = 1 << 26;
+    const STREAK_SHIFT: u32 = 27;
+    const REVISION_SHIFT: u32 = 48;
+
+    /// A record; a streak over [`MAX_STREAK`] is held as [`MAX_STREAK`] (unreachable: see the
+    /// type's doc).
+    pub(super) fn new(
+        week: Week,
+        status: Status,
+        streak: u32,
+        revision: u16,
+        fingerprint: u64,
+        alerted: bool,
+    ) -> Self {
+        let status = match status {
+            Status::Compliant => 0,
+            Status::NonCompliant => 1,
+            Status::Exempt => 2,
+        };
+        let packed = u64::from(week.0 as u32 & 0x00ff_ffff)
+            | status << Self::STATUS_SHIFT
+            | if alerted { Self::ALERTED_BIT } else { 0 }
+            | u64::from(streak.min(MAX_STREAK)) << Self::STREAK_SHIFT
+            | u64::from(revision) << Self::REVISION_SHIFT;
+        Self {
+            packed,
+            fingerprint,
+        }
+    }
+
     /// The week decided.
-    pub(super) week: Week,
+    pub(super) fn week(self) -> Week {
+        // Sign-extends the low 24 bits.
+        Week(((self.packed as u32) << 8) as i32 >> 8)
+    }
+
     /// Its status.
-    pub(super) status: Status,
-    /// Its streak (§4.4).
-    pub(super) streak: u32,
-    /// Its revision (saturating: 65,535 corrections of one week is far beyond any input).
-    pub(super) revision: u16,
-    /// Fingerprint of the decision's content (§6): a change means a re-emit.
-    pub(super) fingerprint: Fingerprint,
+    pub(super) fn status(self) -> Status {
+        match (self.packed >> Self::STATUS_SHIFT) & 3 {
+            0 => Status::Compliant,
+            1 => Status::NonCompliant,
+            _ => Status::Exempt,
+        }
+    }
+
     /// A non_compliant alert for this week stands (not retracted).
-    pub(super) alerted: bool,
+    pub(super) fn alerted(self) -> bool {
+        self.packed & Self::ALERTED_BIT != 0
+    }
+
+    /// Its streak (§4.4).
+    pub(super) fn streak(self) -> u32 {
+        (self.packed >> Self::STREAK_SHIFT) as u32 & MAX_STREAK
+    }
+
+    /// Its revision.
+    pub(super) fn revision(self) -> u16 {
+        (self.packed >> Self::REVISION_SHIFT) as u16
+    }
+
+    /// Fingerprint of the decision's content.
+    pub(super) fn fingerprint(self) -> u64 {
+        self.fingerprint
+    }
+}
+
+impl std::fmt::Debug for DecisionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionRecord")
+            .field("week", &self.week())
+            .field("status", &self.status())
+            .field("streak", &self.streak())
+            .field("revision", &self.revision())
+            .field("fingerprint", &self.fingerprint)
+            .field("alerted", &self.alerted())
+            .finish()
+    }
 }
 
 /// One employee's state.
@@ -419,18 +489,18 @@ impl Employee {
 
     /// The streak of the latest decision before `week` (0 when there is none).
     pub(super) fn streak_before(&self, week: Week) -> u32 {
-        let n = self.decisions.partition_point(|d| d.week < week);
+        let n = self.decisions.partition_point(|d| d.week() < week);
         match n.checked_sub(1) {
-            Some(i) => self.decisions[i].streak,
+            Some(i) => self.decisions[i].streak(),
             None => self.carried_streak,
         }
     }
 
     /// Forgets weeks before `horizon` (§8), carrying the streak of the last forgotten decision.
     pub(super) fn forget_before(&mut self, horizon: Week) {
-        let n = self.decisions.partition_point(|d| d.week < horizon);
+        let n = self.decisions.partition_point(|d| d.week() < horizon);
         if n > 0 {
-            self.carried_streak = self.decisions[n - 1].streak;
+            self.carried_streak = self.decisions[n - 1].streak();
             self.decisions.drain(..n);
         }
         // Steady state adds one week and forgets one: keep the vectors from doubling.
@@ -642,32 +712,55 @@ mod tests {
     }
 
     #[test]
-    fn a_decision_record_is_twenty_bytes_and_keeps_the_whole_fingerprint() {
-        assert_eq!(std::mem::size_of::<DecisionRecord>(), 20);
-        for v in [
-            0,
-            1,
-            u64::from(u32::MAX),
-            1 << 32,
-            u64::MAX,
-            0x0123_4567_89ab_cdef,
-        ] {
-            assert_eq!(u64::from(Fingerprint::from(v)), v);
+    fn a_decision_record_is_sixteen_bytes_and_keeps_every_field() {
+        assert_eq!(std::mem::size_of::<DecisionRecord>(), 16);
+        // Around the weeks of 0000-01-01 and 9999-12-31, and of 1970 and 2026.
+        let weeks = [-102_791, -1, 0, 1, 2_960, 418_986];
+        for (n, week) in weeks.into_iter().enumerate() {
+            for status in [Status::Compliant, Status::NonCompliant, Status::Exempt] {
+                for (streak, revision, fingerprint, alerted) in [
+                    (0, 0, 0, false),
+                    (1, 1, u64::MAX, true),
+                    (MAX_STREAK, u16::MAX, 0x0123_4567_89ab_cdef, n % 2 == 0),
+                ] {
+                    let r = DecisionRecord::new(
+                        Week(week),
+                        status,
+                        streak,
+                        revision,
+                        fingerprint,
+                        alerted,
+                    );
+                    assert_eq!(
+                        (
+                            r.week(),
+                            r.status(),
+                            r.streak(),
+                            r.revision(),
+                            r.fingerprint(),
+                            r.alerted()
+                        ),
+                        (Week(week), status, streak, revision, fingerprint, alerted)
+                    );
+                }
+            }
         }
+        let held = DecisionRecord::new(Week(0), Status::Exempt, u32::MAX, 0, 0, false);
+        assert_eq!((held.streak(), held.status()), (MAX_STREAK, Status::Exempt));
     }
 
     #[test]
     fn forgetting_carries_the_streak() {
         let mut e = Employee::new("e-1");
         for (i, streak) in [1, 2, 3].into_iter().enumerate() {
-            e.decisions.push(DecisionRecord {
-                week: Week(100 + i as i32),
-                status: Status::NonCompliant,
+            e.decisions.push(DecisionRecord::new(
+                Week(100 + i as i32),
+                Status::NonCompliant,
                 streak,
-                revision: 0,
-                fingerprint: Fingerprint::default(),
-                alerted: true,
-            });
+                0,
+                0,
+                true,
+            ));
         }
         e.forget_before(Week(102));
         assert_eq!(e.carried_streak, 2);
