@@ -79,17 +79,30 @@ impl<T: Entry> Recent<T> {
         }
         if key > self.newest.key() {
             let previous = std::mem::replace(&mut self.newest, make());
+            self.reserve_one();
             self.older.push(previous);
             return &mut self.newest;
         }
         let i = match self.older.binary_search_by_key(&key, T::key) {
             Ok(i) => i,
             Err(i) => {
+                self.reserve_one();
                 self.older.insert(i, make());
                 i
             }
         };
         &mut self.older[i]
+    }
+
+    /// Makes room for one more older entry: the block doubles up to 8 entries, then grows by
+    /// 8. An employee's lists grow by a few entries a week and forget as many once full
+    /// (§8), so doubling left up to half of each block unused (a 36-date presence list took
+    /// 64 entries), and those blocks are most of a large company's memory (BENCHMARKS.md).
+    fn reserve_one(&mut self) {
+        let len = self.older.len();
+        if len == self.older.capacity() {
+            self.older.reserve_exact(len.clamp(4, 8));
+        }
     }
 
     /// No entry.
