@@ -298,6 +298,10 @@ impl DecisionRecord {
         fingerprint: u64,
         alerted: bool,
     ) -> Self {
+        debug_assert!(
+            (-(1 << 23)..1 << 23).contains(&week.0),
+            "{week:?} over 24 bits"
+        );
         let status = match status {
             Status::Compliant => 0,
             Status::NonCompliant => 1,

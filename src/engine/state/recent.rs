@@ -94,10 +94,12 @@ impl<T: Entry> Recent<T> {
         &mut self.older[i]
     }
 
-    /// Makes room for one more older entry: the block doubles up to 8 entries, then grows by
-    /// 8. An employee's lists grow by a few entries a week and forget as many once full
-    /// (§8), so doubling left up to half of each block unused (a 36-date presence list took
-    /// 64 entries), and those blocks are most of a large company's memory (BENCHMARKS.md).
+    /// Makes room for one more older entry: the block holds 4, 8, 16 entries, then grows by 8
+    /// at a time. An employee's lists grow by a few entries a week and forget as many once
+    /// full (§8), so doubling left up to half of each block unused (a 36-date presence list
+    /// took 64 entries), and those blocks are most of a large company's memory
+    /// (BENCHMARKS.md). The lists are bounded by retention, so a block is reallocated at most
+    /// ~10 times.
     fn reserve_one(&mut self) {
         let len = self.older.len();
         if len == self.older.capacity() {
