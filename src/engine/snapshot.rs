@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{AdjustmentAction, Day, EmployeeId, Status, Timestamp, Week};
 
-use super::state::{Absence, Adjustment, DecisionRecord, Presence, Recent, Roster, MAX_STREAK};
+use super::state::{
+    status_code, status_of_code, Absence, Adjustment, DecisionRecord, Presence, Recent, Roster,
+    MAX_STREAK,
+};
 use super::Engine;
 
 /// The changelog key of the engine-wide record.
@@ -184,21 +187,8 @@ struct MetaSnapshot {
     first_badge: Option<(i64, u32)>,
 }
 
-fn status_code(s: Status) -> u8 {
-    match s {
-        Status::Compliant => 0,
-        Status::NonCompliant => 1,
-        Status::Exempt => 2,
-    }
-}
-
 fn status_of(code: u8) -> Result<Status, SnapshotError> {
-    match code {
-        0 => Ok(Status::Compliant),
-        1 => Ok(Status::NonCompliant),
-        2 => Ok(Status::Exempt),
-        other => Err(SnapshotError::Corrupt(format!("status code {other}"))),
-    }
+    status_of_code(code).ok_or_else(|| SnapshotError::Corrupt(format!("status code {code}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -279,6 +279,25 @@ pub(super) struct DecisionRecord {
     fingerprint: u64,
 }
 
+/// A status's code, in a [`DecisionRecord`] and in the changelog's snapshots.
+pub(super) fn status_code(status: Status) -> u8 {
+    match status {
+        Status::Compliant => 0,
+        Status::NonCompliant => 1,
+        Status::Exempt => 2,
+    }
+}
+
+/// The status of `code` ([`status_code`]); `None` for a code no status has.
+pub(super) fn status_of_code(code: u8) -> Option<Status> {
+    match code {
+        0 => Some(Status::Compliant),
+        1 => Some(Status::NonCompliant),
+        2 => Some(Status::Exempt),
+        _ => None,
+    }
+}
+
 /// The greatest streak a [`DecisionRecord`] holds (21 bits).
 pub(super) const MAX_STREAK: u32 = (1 << 21) - 1;
 
@@ -302,13 +321,8 @@ impl DecisionRecord {
             (-(1 << 23)..1 << 23).contains(&week.0),
             "{week:?} over 24 bits"
         );
-        let status = match status {
-            Status::Compliant => 0,
-            Status::NonCompliant => 1,
-            Status::Exempt => 2,
-        };
         let packed = u64::from(week.0 as u32 & 0x00ff_ffff)
-            | status << Self::STATUS_SHIFT
+            | u64::from(status_code(status)) << Self::STATUS_SHIFT
             | if alerted { Self::ALERTED_BIT } else { 0 }
             | u64::from(streak.min(MAX_STREAK)) << Self::STREAK_SHIFT
             | u64::from(revision) << Self::REVISION_SHIFT;
@@ -326,11 +340,8 @@ impl DecisionRecord {
 
     /// Its status.
     pub(super) fn status(self) -> Status {
-        match (self.packed >> Self::STATUS_SHIFT) & 3 {
-            0 => Status::Compliant,
-            1 => Status::NonCompliant,
-            _ => Status::Exempt,
-        }
+        // `new` writes only codes of statuses.
+        status_of_code((self.packed >> Self::STATUS_SHIFT) as u8 & 3).unwrap_or(Status::Exempt)
     }
 
     /// A non_compliant alert for this week stands (not retracted).

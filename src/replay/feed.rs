@@ -199,16 +199,24 @@ impl FileRun<'_> {
                 }
                 line => {
                     // Lines of one file are applied in order: those read ahead first.
-                    while let Some((bytes, number)) = ahead.pop() {
-                        self.apply(&name, Line::Whole(&bytes), number, target, summary)?;
-                        ahead.recycle(bytes);
-                    }
+                    self.apply_ahead(&name, &mut ahead, target, summary)?;
                     self.apply(&name, line, line_no, target, summary)?;
                 }
             }
         }
+        self.apply_ahead(&name, &mut ahead, target, summary)
+    }
+
+    /// Applies every line read ahead, in order.
+    fn apply_ahead(
+        &self,
+        name: &str,
+        ahead: &mut Ahead,
+        target: &mut dyn Target,
+        summary: &mut ReplaySummary,
+    ) -> Result<(), ReplayError> {
         while let Some((bytes, number)) = ahead.pop() {
-            self.apply(&name, Line::Whole(&bytes), number, target, summary)?;
+            self.apply(name, Line::Whole(&bytes), number, target, summary)?;
             ahead.recycle(bytes);
         }
         Ok(())
