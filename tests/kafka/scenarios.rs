@@ -350,6 +350,12 @@ pub(crate) fn scale(kafka: &Kafka) {
     kafka.wait_consumed(&group, &topics, &company, Duration::from_secs(300));
     let live = Outputs::read(kafka, &topics);
     live.assert_same(&company.expected(None), "two instances, one killed");
+    // A's partitions move to B when the coordinator expires A's session, which can come after
+    // every input is consumed (A may have finished its partitions before it was killed).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while b.log_text().matches("partitions assigned").count() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let b_log = b.log_text();
     let status = b.terminate(Duration::from_secs(60));
     assert!(status.success(), "exit status after SIGTERM: {status}");
