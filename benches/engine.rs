@@ -5,7 +5,9 @@
 //! - `week_close_100k`: the watermark crossing one week's close for 100,000 employees
 //!   (evaluation, decisions, changes and alerts built, not serialized);
 //! - `week_close_1m`: the same for 1,000,000 employees, every output also serialized to JSON
-//!   (issue 12 point 3).
+//!   (issue 12 point 3);
+//! - `week_close_1m_13_weeks`: the same for the 13th week of a company with 13 weeks of
+//!   history (steady state: few compliance changes).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -27,27 +29,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// a directory, the company is generated there once (`<employees>x<weeks>`) and read back
 /// by later runs, so that comparing two builds does not regenerate it each time.
 fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let options = GenerateOptions {
-        employees,
-        weeks,
-        bad_fraction: 0.0,
-        late_fraction: 0.0,
-        duplicate_fraction: 0.0,
-        ..GenerateOptions::default()
-    };
-    let cached = std::env::var_os("BENCH_COMPANY_CACHE")
-        .map(|root| Path::new(&root).join(format!("{employees}x{weeks}")));
-    let dir = match &cached {
-        Some(cached) if cached.join("badges.jsonl").exists() => cached.as_path(),
-        Some(cached) => {
-            generate(&options, cached).expect("generate");
-            cached.as_path()
-        }
-        None => {
-            generate(&options, dir).expect("generate");
-            dir
-        }
-    };
+    let dir = company_dir(dir, employees, weeks);
     let config = Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new())
         .expect("generated config is valid")
         .config;
@@ -60,6 +42,32 @@ fn company(dir: &Path, employees: u32, weeks: u32) -> (Config, Vec<Vec<u8>>, Vec
             .collect()
     };
     (config, lines("roster.jsonl"), lines("badges.jsonl"))
+}
+
+/// Where the company of `employees` × `weeks` is: generated in `dir`, or in (or read back
+/// from) `BENCH_COMPANY_CACHE` (see [`company`]).
+fn company_dir(dir: &Path, employees: u32, weeks: u32) -> std::path::PathBuf {
+    let options = GenerateOptions {
+        employees,
+        weeks,
+        bad_fraction: 0.0,
+        late_fraction: 0.0,
+        duplicate_fraction: 0.0,
+        ..GenerateOptions::default()
+    };
+    let cached = std::env::var_os("BENCH_COMPANY_CACHE")
+        .map(|root| Path::new(&root).join(format!("{employees}x{weeks}")));
+    match cached {
+        Some(cached) if cached.join("badges.jsonl").exists() => cached,
+        Some(cached) => {
+            generate(&options, &cached).expect("generate");
+            cached
+        }
+        None => {
+            generate(&options, dir).expect("generate");
+            dir.to_path_buf()
+        }
+    }
 }
 
 /// `config` with every policy's presence rule removed: the v1 cost, to say what presence
@@ -199,6 +207,81 @@ fn week_close_1m(c: &mut Criterion) {
     group.finish();
 }
 
+/// Issue 12 point 3 in steady state: closing the 13th week of a 1M-employee company that
+/// has 13 weeks of history (point 2's setting), every output serialized. Unlike
+/// `week_close_1m` (a first week, where every employee's status changes from none and so
+/// gets a compliance change), most employees here get a decision and no change. Roster,
+/// absences, outages, adjustments and badges are applied in §7's order, as replay does; the
+/// badges are streamed from the file (64M lines), and the 12 earlier weeks close while
+/// loading. Loading takes about a minute; set `BENCH_COMPANY_CACHE` to keep the generated
+/// company (8 GB).
+fn week_close_1m_13_weeks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("week_close_1m_13_weeks");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000_000));
+    let mut base: Option<(tempfile::TempDir, Processor)> = None;
+    // The 13th generated week is 2026-07-27..08-02; every zone has closed it by 08-05 00:00Z
+    // (the same distance from its Sunday as `week_close_1m`'s instant).
+    let close = parse_timestamp("2026-08-05T00:00:00Z").expect("close");
+    group.bench_function("1m_employees_13th_week_serialized", |b| {
+        let (_, base) = base.get_or_insert_with(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let processor = loaded_streaming(&company_dir(dir.path(), 1_000_000, 13));
+            (dir, processor)
+        });
+        b.iter_batched(
+            || base.clone(),
+            |mut p| {
+                let mut out = Serializing::default();
+                p.advance_watermark(close, &mut out);
+                black_box((out.records, out.bytes));
+                p
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+/// A processor fed every input file of the company in `dir` in §7's order, line by line,
+/// as replay feeds them.
+fn loaded_streaming(dir: &Path) -> Processor {
+    use std::io::BufRead;
+    let config = Config::load_with_env(&dir.join("config"), Vec::<(String, String)>::new())
+        .expect("generated config is valid")
+        .config;
+    let mut p = Processor::new(&config);
+    let mut out = Vec::new();
+    let now = parse_timestamp("2030-01-01T00:00:00Z").expect("now");
+    for name in [
+        "roster.jsonl",
+        "absences.jsonl",
+        "outages.jsonl",
+        "adjustments.jsonl",
+        "badges.jsonl",
+    ] {
+        let file = std::fs::File::open(dir.join(name)).expect("generated file");
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).expect("read") > 0 {
+            let bytes = line.strip_suffix(b"\n").unwrap_or(&line);
+            if !bytes.is_empty() {
+                match name {
+                    "roster.jsonl" => p.roster(None, Some(bytes), source(), &mut out),
+                    "absences.jsonl" => p.absence(bytes, source(), &mut out),
+                    "outages.jsonl" => p.outage(None, Some(bytes), source(), &mut out),
+                    "adjustments.jsonl" => p.adjustment(bytes, source(), &mut out),
+                    _ => p.badge(bytes, source(), now, &mut out),
+                };
+            }
+            line.clear();
+            // The loading's own outputs are not what is measured.
+            out.clear();
+        }
+    }
+    p
+}
+
 /// A processor holding the roster and one week of badges, the watermark before its close.
 fn loaded(config: &Config, roster: &[Vec<u8>], badges: &[Vec<u8>]) -> Processor {
     let mut base = Processor::new(config);
@@ -213,5 +296,11 @@ fn loaded(config: &Config, roster: &[Vec<u8>], badges: &[Vec<u8>]) -> Processor 
     base
 }
 
-criterion_group!(benches, badge_ingest, week_close, week_close_1m);
+criterion_group!(
+    benches,
+    badge_ingest,
+    week_close,
+    week_close_1m,
+    week_close_1m_13_weeks
+);
 criterion_main!(benches);

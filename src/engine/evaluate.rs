@@ -4,7 +4,7 @@ use crate::config::{Policy, Rule, UnverifiedPresence};
 use crate::domain::{AdjustmentAction, Day, Reason, Status, Week};
 
 use super::rules::Rules;
-use super::state::{Employee, Roster};
+use super::state::{Employee, Lookup, Roster};
 
 /// Weekday mask: Monday to Friday.
 pub(super) const WEEKDAYS: u8 = 0b001_1111;
@@ -48,6 +48,20 @@ pub(super) fn week_facts(
     policy: &Policy,
     week: Week,
 ) -> WeekFacts {
+    let mut lookup = employee.lookup_from(week);
+    week_facts_with(rules, employee, roster, policy, week, &mut lookup)
+}
+
+/// [`week_facts`], reading office weeks and presence dates through `lookup` (so weeks must
+/// come in increasing order).
+fn week_facts_with(
+    rules: &Rules,
+    employee: &Employee,
+    roster: &Roster,
+    policy: &Policy,
+    week: Week,
+    lookup: &mut Lookup<'_>,
+) -> WeekFacts {
     let mask = if policy.count_weekends {
         ALL_DAYS
     } else {
@@ -58,7 +72,7 @@ pub(super) fn week_facts(
     let excused = employee.adjustment_bits(week, AdjustmentAction::ExcuseDay) & WEEKDAYS;
     let exempt = holidays | employee.absence_bits(week) | outages | excused;
     let credited = employee.adjustment_bits(week, AdjustmentAction::CreditOfficeDay);
-    let badged = employee.office_bits(week);
+    let badged = lookup.office_bits(week);
     let (mut office, mut short, mut unverified) = (badged, 0u8, 0u8);
     if let Some(min) = policy.min_presence {
         let min = i64::try_from(min.as_secs()).unwrap_or(i64::MAX);
@@ -66,7 +80,7 @@ pub(super) fn week_facts(
         office = 0;
         for d in (0..7).filter(|d| badged & (1 << d) != 0) {
             let bit = 1u8 << d;
-            match employee.presence_on(monday.plus(d)).and_then(|p| p.span()) {
+            match lookup.presence_on(monday.plus(d)).and_then(|p| p.span()) {
                 Some(span) if span >= min => office |= bit,
                 Some(_) => short |= bit,
                 None => {
@@ -311,6 +325,8 @@ fn window(
     let n = n.max(1) as i32;
     let mut out = Window::default();
     let first = if with_last { 0 } else { 1 };
+    // The weeks are read oldest first: one walk over the employee's lists.
+    let mut lookup = employee.lookup_from(week.plus(1 - n));
     for k in (first..n).rev() {
         let w = week.plus(-k);
         let never_evaluable =
@@ -320,7 +336,7 @@ fn window(
         {
             continue;
         }
-        let f = week_facts(rules, employee, roster, policy, w);
+        let f = week_facts_with(rules, employee, roster, policy, w, &mut lookup);
         if f.required == 0 {
             continue;
         }
@@ -352,6 +368,26 @@ pub(super) fn at_risk(
     {
         return None;
     }
+    if too_early_for_risk(rules, employee, roster, policy, week, day) {
+        debug_assert!(
+            risk_from_facts(rules, employee, roster, policy, week, day, zone).is_none(),
+            "the struct-only bound said no risk, the facts say otherwise"
+        );
+        return None;
+    }
+    risk_from_facts(rules, employee, roster, policy, week, day, zone)
+}
+
+/// [`at_risk`]'s test on the week's facts, `policy` being the one in force.
+fn risk_from_facts(
+    rules: &Rules,
+    employee: &Employee,
+    roster: &Roster,
+    policy: &Policy,
+    week: Week,
+    day: u32,
+    zone: ZoneContext,
+) -> Option<AtRisk> {
     let facts = week_facts(rules, employee, roster, policy, week);
     if facts.required == 0 {
         return None;
@@ -382,6 +418,31 @@ pub(super) fn at_risk(
         required: facts.required,
         missed_before,
     })
+}
+
+/// Whether [`at_risk`] finds no risk whatever the employee's office days, known from the
+/// struct alone: with no absence and no adjustment, the exempt days are the week's holidays
+/// and outages and no day is credited, so the days left and the days required follow from
+/// the rules; more days left than required means no risk even with no office day so far.
+/// Monday's and Tuesday's sweeps then skip the employee's office weeks and presence dates.
+fn too_early_for_risk(
+    rules: &Rules,
+    employee: &Employee,
+    roster: &Roster,
+    policy: &Policy,
+    week: Week,
+    day: u32,
+) -> bool {
+    if !employee.absences.is_empty() || !employee.adjustments.is_empty() {
+        return false;
+    }
+    let exempt = (rules.holiday_bits(usize::from(roster.region), week)
+        | rules.outage_bits(roster.home_site, week))
+        & WEEKDAYS;
+    let required = u32::from(policy.required_days).saturating_sub(exempt.count_ones());
+    let last = if policy.count_weekends { 6 } else { 4 };
+    let remaining = (day..=last).filter(|d| exempt & (1 << d) == 0).count() as u32;
+    required == 0 || remaining > required
 }
 
 /// The escalation level for `streak`: the highest rung with `after_weeks ≤ streak`.

@@ -379,7 +379,7 @@ impl std::fmt::Debug for DecisionRecord {
 }
 
 /// One employee's state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Employee {
     /// The employee id (inline up to 24 bytes).
     pub(super) id: compact_str::CompactString,
@@ -408,6 +408,49 @@ pub(super) struct Employee {
     pub(super) dirty: bool,
 }
 
+/// An employee's office weeks and presence dates read in increasing order (see
+/// [`Employee::lookup_from`]).
+#[derive(Debug, Clone)]
+pub(super) struct Lookup<'a> {
+    office: recent::Cursor<'a, OfficeWeek>,
+    presence: recent::Cursor<'a, Presence>,
+}
+
+impl Lookup<'_> {
+    /// Office-day bits of `week` (weeks asked in increasing order).
+    pub(super) fn office_bits(&mut self, week: Week) -> u8 {
+        self.office.get(week).map_or(0, |(_, bits)| *bits)
+    }
+
+    /// Presence evidence of `day` (dates asked in increasing order).
+    pub(super) fn presence_on(&mut self, day: Day) -> Option<Presence> {
+        self.presence.get(day).copied()
+    }
+}
+
+/// A copy with the same spare capacity in every list, so that a copy behaves as the
+/// original would: the benchmarks close weeks on copies of a loaded engine, and a derived
+/// clone (capacity = length) would make every first push after it reallocate, which a
+/// running engine, with its slack, does not (BENCHMARKS.md, issue 12).
+impl Clone for Employee {
+    fn clone(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            roster: self.roster,
+            office: self.office.clone(),
+            absences: self.absences.clone(),
+            adjustments: self.adjustments.clone(),
+            presence: self.presence.clone(),
+            decisions: recent::clone_with_capacity(&self.decisions),
+            carried_streak: self.carried_streak,
+            current: self.current,
+            last_closed: self.last_closed,
+            at_risk_week: self.at_risk_week,
+            dirty: self.dirty,
+        }
+    }
+}
+
 impl Employee {
     /// A new, empty employee.
     pub(super) fn new(id: &str) -> Self {
@@ -417,9 +460,13 @@ impl Employee {
         }
     }
 
-    /// Office-day bits of `week`.
-    pub(super) fn office_bits(&self, week: Week) -> u8 {
-        self.office.get(week).map_or(0, |(_, bits)| *bits)
+    /// Cursors over the office weeks and presence dates from `week` on, for lookups of
+    /// weeks (and their dates) in increasing order.
+    pub(super) fn lookup_from(&self, week: Week) -> Lookup<'_> {
+        Lookup {
+            office: self.office.cursor_from(week),
+            presence: self.presence.cursor_from(week.monday()),
+        }
     }
 
     /// Marks `day` as an office day; returns whether it was new.
@@ -657,12 +704,29 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_keeps_each_lists_spare_capacity() {
+        let mut e = Employee::new("e-1");
+        for w in 0..5 {
+            e.add_office_day(Day(20_577 + 7 * w));
+            e.decisions
+                .push(DecisionRecord::new(Week(2940 + w), Status::Compliant, 0, 0, 7, false));
+        }
+        e.decisions.reserve_exact(3);
+        let copy = e.clone();
+        assert_eq!(copy.decisions, e.decisions);
+        assert_eq!(copy.decisions.capacity(), e.decisions.capacity());
+        assert_eq!(copy.office.heap_bytes(), e.office.heap_bytes());
+        assert!(copy.office.sorted().eq(e.office.sorted()));
+    }
+
+    #[test]
     fn repeated_office_days_count_once() {
         let mut e = Employee::new("e-1");
         let day = Day(20_577);
         assert!(e.add_office_day(day));
         assert!(!e.add_office_day(day));
-        assert_eq!(e.office_bits(day.week()).count_ones(), 1);
+        let week = day.week();
+        assert_eq!(e.lookup_from(week).office_bits(week).count_ones(), 1);
     }
 
     #[test]

@@ -20,10 +20,53 @@ pub(in crate::engine) trait Entry: Copy + PartialEq {
 /// (or [`Entry::VACANT`] when there is none); `older` holds the others, sorted. Time moves
 /// forward, so a new key is almost always greater than every key held: the entry it replaces
 /// as the newest is pushed at the end of `older`, with no search of it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(in crate::engine) struct Recent<T> {
     newest: T,
     older: Vec<T>,
+}
+
+/// Copies keep the heap block's spare capacity (see `Employee`'s `Clone`).
+impl<T: Copy> Clone for Recent<T> {
+    fn clone(&self) -> Self {
+        Self {
+            newest: self.newest,
+            older: clone_with_capacity(&self.older),
+        }
+    }
+}
+
+/// Lookups of non-decreasing keys in a [`Recent`] list, each moving forward from where the
+/// last stopped: a window's weeks and their dates are read oldest first, so a walk over the
+/// block's entries replaces a binary search per date (each a few cache misses; BENCHMARKS.md,
+/// issue 12).
+#[derive(Debug, Clone)]
+pub(in crate::engine) struct Cursor<'a, T> {
+    /// The older entries not yet passed.
+    older: &'a [T],
+    newest: Option<&'a T>,
+}
+
+impl<'a, T: Entry> Cursor<'a, T> {
+    /// The entry of `key`; `key` must not be below the previous lookup's (a smaller one is
+    /// found only if it is the newest entry's).
+    pub(in crate::engine) fn get(&mut self, key: T::Key) -> Option<&'a T> {
+        while let Some((first, rest)) = self.older.split_first() {
+            match first.key().cmp(&key) {
+                std::cmp::Ordering::Less => self.older = rest,
+                std::cmp::Ordering::Equal => return Some(first),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        self.newest.filter(|n| n.key() == key)
+    }
+}
+
+/// A copy of `v` with the same capacity.
+pub(in crate::engine) fn clone_with_capacity<T: Copy>(v: &Vec<T>) -> Vec<T> {
+    let mut copy = Vec::with_capacity(v.capacity());
+    copy.extend_from_slice(v);
+    copy
 }
 
 impl<T: Entry> Default for Recent<T> {
@@ -61,6 +104,33 @@ impl<T: Entry> Recent<T> {
             .binary_search_by_key(&key, T::key)
             .ok()
             .map(|i| &self.older[i])
+    }
+
+    /// A cursor over the entries from `key` on, for lookups of non-decreasing keys (see
+    /// [`Cursor`]).
+    /// The search gallops back from the newest entries: the keys asked are recent (this
+    /// week, the window before it), and the block's last lines are the ones a sweep has
+    /// asked the cache for.
+    pub(in crate::engine) fn cursor_from(&self, key: T::Key) -> Cursor<'_, T> {
+        let older = &self.older;
+        // Every entry from `hi` on is ≥ key; every entry before `lo` is < key.
+        let (mut hi, mut step) = (older.len(), 1);
+        let lo = loop {
+            if hi == 0 {
+                break 0;
+            }
+            let probe = hi.saturating_sub(step);
+            if older[probe].key() < key {
+                break probe + 1;
+            }
+            hi = probe;
+            step *= 2;
+        };
+        let start = lo + older[lo..hi].partition_point(|e| e.key() < key);
+        Cursor {
+            older: &self.older[start..],
+            newest: self.has_newest().then_some(&self.newest),
+        }
     }
 
     /// The entry of `key`, made with `make` when there is none.
@@ -195,6 +265,29 @@ mod tests {
                 let rebuilt = Recent::from_sorted(list.sorted().collect());
                 prop_assert_eq!(rebuilt.sorted().collect::<Vec<_>>(), list.sorted().collect::<Vec<_>>());
             }
+        }
+
+        /// A cursor from any key, asked increasing keys (each possibly twice, with gaps),
+        /// finds what `get` finds; a copy keeps the capacity.
+        #[test]
+        fn a_cursor_finds_what_get_finds(
+            keys in prop::collection::btree_set(-20i32..20, 0..30),
+            from in -22i32..22,
+            asked in prop::collection::vec((0i32..4, any::<bool>()), 0..40),
+        ) {
+            let list = Recent::from_sorted(keys.iter().map(|&k| E(k, k as u8)).collect());
+            let mut cursor = list.cursor_from(from);
+            let mut key = from;
+            for (step, twice) in asked {
+                key += step;
+                prop_assert_eq!(cursor.get(key), list.get(key), "key {}", key);
+                if twice {
+                    prop_assert_eq!(cursor.get(key), list.get(key), "key {} again", key);
+                }
+            }
+            let copy = list.clone();
+            prop_assert_eq!(copy.heap_bytes(), list.heap_bytes());
+            prop_assert_eq!(copy.sorted().collect::<Vec<_>>(), list.sorted().collect::<Vec<_>>());
         }
     }
 }
