@@ -708,8 +708,14 @@ mod tests {
         let mut e = Employee::new("e-1");
         for w in 0..5 {
             e.add_office_day(Day(20_577 + 7 * w));
-            e.decisions
-                .push(DecisionRecord::new(Week(2940 + w), Status::Compliant, 0, 0, 7, false));
+            e.decisions.push(DecisionRecord::new(
+                Week(2940 + w),
+                Status::Compliant,
+                0,
+                0,
+                7,
+                false,
+            ));
         }
         e.decisions.reserve_exact(3);
         let copy = e.clone();
