@@ -280,6 +280,8 @@ pub(super) fn evaluate(
         let window = Window::single(week, &facts, false);
         return Some(own(Status::Exempt, reason, streak_before, window));
     }
+    // The window's last week is this one, whose facts are known.
+    let last = Some(&facts);
     let (window, met, below) = match policy.rule {
         Rule::Weekly => (
             Window::single(week, &facts, true),
@@ -287,12 +289,12 @@ pub(super) fn evaluate(
             Reason::BelowRequired,
         ),
         Rule::RollingAverage { weeks } => (
-            window(rules, employee, roster, policy, week, zone, weeks, true),
+            window(rules, employee, roster, policy, week, zone, weeks, last),
             None,
             Reason::BelowRequired,
         ),
         Rule::MissedWeeks { weeks, max_missed } => (
-            window(rules, employee, roster, policy, week, zone, weeks, true),
+            window(rules, employee, roster, policy, week, zone, weeks, last),
             Some(max_missed),
             Reason::TooManyMissedWeeks,
         ),
@@ -309,8 +311,8 @@ pub(super) fn evaluate(
 }
 
 /// §4.3 rules 6–7: the `n` ISO weeks ending with `week` (without `week` itself unless
-/// `with_last`), each judged under `week`'s policy; weeks that policy would exempt or not
-/// evaluate, and weeks never evaluable, are left out.
+/// `last` gives its facts, already computed), each judged under `week`'s policy; weeks that
+/// policy would exempt or not evaluate, and weeks never evaluable, are left out.
 #[allow(clippy::too_many_arguments)]
 fn window(
     rules: &Rules,
@@ -320,11 +322,11 @@ fn window(
     week: Week,
     zone: ZoneContext,
     n: u32,
-    with_last: bool,
+    last: Option<&WeekFacts>,
 ) -> Window {
     let n = n.max(1) as i32;
     let mut out = Window::default();
-    let first = if with_last { 0 } else { 1 };
+    let first = if last.is_some() { 0 } else { 1 };
     // The weeks are read oldest first: one walk over the employee's lists.
     let mut lookup = employee.lookup_from(week.plus(1 - n));
     for k in (first..n).rev() {
@@ -336,7 +338,10 @@ fn window(
         {
             continue;
         }
-        let f = week_facts_with(rules, employee, roster, policy, w, &mut lookup);
+        let f = match last {
+            Some(facts) if k == 0 => *facts,
+            _ => week_facts_with(rules, employee, roster, policy, w, &mut lookup),
+        };
         if f.required == 0 {
             continue;
         }
@@ -403,7 +408,7 @@ fn risk_from_facts(
     }
     let missed_before = match policy.rule {
         Rule::MissedWeeks { weeks, max_missed } => {
-            let prior = window(rules, employee, roster, policy, week, zone, weeks, false);
+            let prior = window(rules, employee, roster, policy, week, zone, weeks, None);
             let missed = prior.missed.len() as u32;
             if missed < max_missed {
                 return None;
