@@ -180,16 +180,35 @@ impl Sink for Serializing {
 /// built and serialized (as replay writes them). The company is generated and loaded once,
 /// on first use, so filtering this benchmark out costs nothing.
 fn week_close_1m(c: &mut Criterion) {
-    let mut group = c.benchmark_group("week_close_1m");
+    close_1m_serialized(
+        c,
+        ("week_close_1m", "1m_employees_serialized"),
+        "2026-05-13T00:00:00Z",
+        |dir| {
+            let (config, roster, badges) = company(dir, 1_000_000, 1);
+            loaded(&config, &roster, &badges)
+        },
+    );
+}
+
+/// Closes, at instant `close`, weeks for the 1M employees of the processor `load` builds
+/// (in a temporary directory, on first use, so filtering the benchmark out costs nothing),
+/// every output serialized; each sample closes a copy of it.
+fn close_1m_serialized(
+    c: &mut Criterion,
+    (group_name, name): (&str, &str),
+    close: &str,
+    load: impl Fn(&Path) -> Processor,
+) {
+    let mut group = c.benchmark_group(group_name);
     group.sample_size(10);
     group.throughput(Throughput::Elements(1_000_000));
     let mut base: Option<(tempfile::TempDir, Processor)> = None;
-    let close = parse_timestamp("2026-05-13T00:00:00Z").expect("close");
-    group.bench_function("1m_employees_serialized", |b| {
+    let close = parse_timestamp(close).expect("close");
+    group.bench_function(name, |b| {
         let (_, base) = base.get_or_insert_with(|| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let (config, roster, badges) = company(dir.path(), 1_000_000, 1);
-            let processor = loaded(&config, &roster, &badges);
+            let processor = load(dir.path());
             (dir, processor)
         });
         b.iter_batched(
@@ -216,31 +235,17 @@ fn week_close_1m(c: &mut Criterion) {
 /// loading. Loading takes about a minute; set `BENCH_COMPANY_CACHE` to keep the generated
 /// company (8 GB).
 fn week_close_1m_13_weeks(c: &mut Criterion) {
-    let mut group = c.benchmark_group("week_close_1m_13_weeks");
-    group.sample_size(10);
-    group.throughput(Throughput::Elements(1_000_000));
-    let mut base: Option<(tempfile::TempDir, Processor)> = None;
     // The 13th generated week is 2026-07-27..08-02; every zone has closed it by 08-05 00:00Z
     // (the same distance from its Sunday as `week_close_1m`'s instant).
-    let close = parse_timestamp("2026-08-05T00:00:00Z").expect("close");
-    group.bench_function("1m_employees_13th_week_serialized", |b| {
-        let (_, base) = base.get_or_insert_with(|| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let processor = loaded_streaming(&company_dir(dir.path(), 1_000_000, 13));
-            (dir, processor)
-        });
-        b.iter_batched(
-            || base.clone(),
-            |mut p| {
-                let mut out = Serializing::default();
-                p.advance_watermark(close, &mut out);
-                black_box((out.records, out.bytes));
-                p
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    group.finish();
+    close_1m_serialized(
+        c,
+        (
+            "week_close_1m_13_weeks",
+            "1m_employees_13th_week_serialized",
+        ),
+        "2026-08-05T00:00:00Z",
+        |dir| loaded_streaming(&company_dir(dir, 1_000_000, 13)),
+    );
 }
 
 /// A processor fed every input file of the company in `dir` in §7's order, line by line,

@@ -399,10 +399,7 @@ fn risk_from_facts(
     }
     let before = (1u8 << day) - 1;
     let so_far = (facts.office & before | facts.credited & !before).count_ones();
-    let last = if policy.count_weekends { 6 } else { 4 };
-    let remaining = (day..=last)
-        .filter(|d| (facts.exempt | facts.credited) & (1 << d) == 0)
-        .count() as u32;
+    let remaining = days_left(policy, day, facts.exempt | facts.credited);
     if so_far >= facts.required || so_far + remaining > facts.required {
         return None;
     }
@@ -429,7 +426,8 @@ fn risk_from_facts(
 /// struct alone: with no absence and no adjustment, the exempt days are the week's holidays
 /// and outages and no day is credited, so the days left and the days required follow from
 /// the rules; more days left than required means no risk even with no office day so far.
-/// Monday's and Tuesday's sweeps then skip the employee's office weeks and presence dates.
+/// The week's first sweeps (Monday's and Tuesday's under a 3-day policy) then skip the
+/// employee's office weeks and presence dates.
 fn too_early_for_risk(
     rules: &Rules,
     employee: &Employee,
@@ -445,9 +443,14 @@ fn too_early_for_risk(
         | rules.outage_bits(roster.home_site, week))
         & WEEKDAYS;
     let required = u32::from(policy.required_days).saturating_sub(exempt.count_ones());
+    required == 0 || days_left(policy, day, exempt) > required
+}
+
+/// The days from weekday `day` (Monday = 0) to the week's last counted day (Friday, or
+/// Sunday with `count_weekends`) that are not in `taken` (exempt or already credited).
+pub(super) fn days_left(policy: &Policy, day: u32, taken: u8) -> u32 {
     let last = if policy.count_weekends { 6 } else { 4 };
-    let remaining = (day..=last).filter(|d| exempt & (1 << d) == 0).count() as u32;
-    required == 0 || remaining > required
+    (day..=last).filter(|d| taken & (1 << d) == 0).count() as u32
 }
 
 /// The escalation level for `streak`: the highest rung with `after_weeks ≤ streak`.

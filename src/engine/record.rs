@@ -236,10 +236,7 @@ impl Engine {
     ) -> CurrentWeek {
         let employee = &self.employees[i];
         let facts: WeekFacts = evaluate::week_facts(&self.rules, employee, roster, policy, week);
-        let last = if policy.count_weekends { 6 } else { 4 };
-        let remaining = (day..=last)
-            .filter(|d| (facts.exempt | facts.credited) & (1 << d) == 0)
-            .count() as u32;
+        let remaining = evaluate::days_left(policy, day, facts.exempt | facts.credited);
         let zone = self.zone_context(roster.zone);
         let at_risk =
             day <= 4 && evaluate::at_risk(&self.rules, employee, roster, week, day, zone).is_some();

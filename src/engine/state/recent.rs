@@ -108,6 +108,7 @@ impl<T: Entry> Recent<T> {
 
     /// A cursor over the entries from `key` on, for lookups of non-decreasing keys (see
     /// [`Cursor`]).
+    ///
     /// The search gallops back from the newest entries: the keys asked are recent (this
     /// week, the window before it), and the block's last lines are the ones a sweep has
     /// asked the cache for.
